@@ -1,0 +1,109 @@
+// The refresh engine: plan, pace, fetch, decode, store.
+//
+//   plan ──> dispatcher ──> workers (asio::thread_pool) ──> writer thread ──> Store
+//            (token bucket,  (Transport::Get, then        (one connection,
+//             daily quota,    DecodeAnswer: parsing        one transaction
+//             retries)        happens off the writer)      per series)
+//
+// The dispatcher runs on the caller's thread. It paces every call through the RateLimiter
+// (waiting on the injected Clock, so tests run on virtual time) and the persisted daily
+// quota, keeps at most `concurrency` calls in flight, and decides what each answer means:
+// data is stored; a throttle cools the whole limiter down and requeues the call; a daily-
+// limit answer (or a throttle that persists through a minute of cool-downs) stops all
+// calls and defers the rest; a premium refusal of `outputsize=full` falls back to compact
+// and marks the history limited; other premium refusals stop that function; transient
+// faults are retried with capped exponential backoff and full jitter. Nothing from a bad
+// answer is stored, and no message from the service is kept without redacting the key.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "mdfetch/clock.h"
+#include "mdfetch/rate_limiter.h"
+#include "mdfetch/series.h"
+#include "mdfetch/store.h"
+#include "mdfetch/transport.h"
+
+namespace mdfetch {
+
+struct EngineOptions {
+  RateSpec rate;             // per-window limits and the daily quota
+  int concurrency = 4;       // calls in flight at most
+  int retries = 4;           // retries of a transient fault, per series
+  bool force = false;        // fetch even series that are up to date
+  bool full = false;         // ask outputsize=full for every series that takes it
+  std::string api_key;       // sent as `apikey`, never shown, logged or stored
+  Nanos backoff_base = std::chrono::seconds(1);
+  Nanos backoff_cap = std::chrono::seconds(30);
+  Nanos throttle_give_up = std::chrono::seconds(60);  // throttled this long in a row: day spent
+  // Premium refusals learnt in earlier runs are trusted this long (then tried again).
+  std::chrono::hours premium_memory{24 * 7};
+  uint64_t jitter_seed = 0;  // 0: seeded from the clock
+};
+
+enum class SeriesStatus { kStored, kUpToDate, kFailed, kDeferred };
+
+std::string_view SeriesStatusName(SeriesStatus status);
+
+struct SeriesResult {
+  SeriesKey key;
+  SeriesStatus status = SeriesStatus::kFailed;
+  std::string reason;  // why it failed or was deferred (redacted); empty otherwise
+  StoreCounts counts;
+  bool history_limited = false;  // only the compact window could be had
+  int calls = 0;
+};
+
+struct RefreshSummary {
+  std::vector<SeriesResult> results;  // in the order the series were given
+  int64_t calls = 0;                  // calls sent to the service in this run
+  int64_t throttled = 0;              // answers that said "slow down"
+  int64_t retries = 0;                // calls repeated after a transient fault
+  bool quota_stopped = false;         // the daily quota (ours or the service's) stopped the run
+  bool interrupted = false;           // RequestStop() was called
+  std::string stop_reason;            // why the run stopped early (redacted)
+
+  int64_t Count(SeriesStatus status) const;
+  int64_t BarsAdded() const;
+  int64_t BarsChanged() const;
+};
+
+// Reported after each series is settled, and after each call, for a progress line.
+struct Progress {
+  int64_t settled = 0;
+  int64_t total = 0;
+  int64_t calls = 0;
+  std::string last;  // Describe() of the series just settled or called
+};
+
+class Engine {
+ public:
+  // `store` must outlive the engine; during Run() it is used only by the writer thread.
+  Engine(Clock& clock, TransportFactory transports, Store& store, EngineOptions options);
+
+  // Refreshes `series` (duplicates already removed). Series the store marks deferred go
+  // first. Returns when every series is settled, the quota stops the run, or RequestStop().
+  RefreshSummary Run(const std::vector<SeriesKey>& series,
+                     const std::function<void(const Progress&)>& on_progress = {});
+
+  // Asks a running Run() to stop: no new call is sent, calls in flight are cancelled, what
+  // is stored stays stored, the rest is deferred. Thread-safe; callable from any thread.
+  void RequestStop();
+
+  // The query string for one call, with every value URL-encoded (exposed for tests).
+  static std::string BuildTarget(const SeriesKey& key, std::string_view outputsize,
+                                 std::string_view api_key);
+
+ private:
+  Clock& clock_;
+  TransportFactory transports_;
+  Store& store_;
+  EngineOptions options_;
+  std::atomic<bool> stop_{false};
+};
+
+}  // namespace mdfetch

@@ -1,0 +1,38 @@
+// The plan: for one series and what the store knows of it, is a call due, and with which
+// `outputsize`? Skipping what is fresh is how a daily refresh spends no call on a series that
+// cannot have a new bar. Pure functions of their arguments (time is passed in).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "mdfetch/clock.h"
+#include "mdfetch/series.h"
+#include "mdfetch/store.h"
+
+namespace mdfetch {
+
+// Bars a compact answer holds (the service's "latest 100 data points").
+inline constexpr int kCompactBars = 100;
+
+// The instant after which the service can have a bar for `key` that an answer fetched at or
+// before it could not have held:
+//  - daily, daily_adjusted: the latest US market close (16:00 New York, trading days);
+//  - weekly / monthly (and adjusted): the close of the last trading day of the latest
+//    finished week / month (the in-progress period's bar is not worth a call every evening);
+//  - fx_daily: the latest 22:00 UTC on a weekday; crypto_daily: the latest 00:00 UTC;
+//  - intraday: the start of the current interval during extended hours (04:00-20:00 New
+//    York on trading days), else the 20:00 end of the latest session.
+WallTime LatestPossibleBar(const SeriesKey& key, WallTime now);
+
+// True when a call cannot bring anything new: the series was fetched successfully after
+// LatestPossibleBar(key, now).
+bool IsUpToDate(const SeriesKey& key, const SeriesState& state, WallTime now);
+
+// "compact" or "full" for functions that take `outputsize`, "" for the others. Full when
+// asked (`force_full`), when the series is new or has no bars, when it is marked needs_full,
+// or when the newest stored bar is older than a compact answer reaches; compact otherwise.
+std::string ChooseOutputSize(const SeriesKey& key, const std::optional<SeriesState>& state,
+                             WallTime now, bool force_full);
+
+}  // namespace mdfetch

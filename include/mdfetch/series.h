@@ -1,0 +1,72 @@
+// The vocabulary shared by every module: which time series (function, symbol, interval)
+// and what a bar is. Pure values, no I/O, thread-compatible.
+#pragma once
+
+#include <compare>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace mdfetch {
+
+// The Alpha Vantage functions mdfetch stores. Each has a short name used in the symbol list
+// and on the command line ("daily", "weekly_adjusted", "intraday", "fx_daily", ...).
+enum class Function {
+  kDaily,
+  kDailyAdjusted,
+  kWeekly,
+  kWeeklyAdjusted,
+  kMonthly,
+  kMonthlyAdjusted,
+  kIntraday,
+  kFxDaily,
+  kCryptoDaily,
+};
+
+// "TIME_SERIES_DAILY", "FX_DAILY", ...: the value of the `function` query parameter.
+std::string_view ApiName(Function f);
+// "daily", "fx_daily", ...: the name used in symbol lists, the CLI and the database.
+std::string_view ShortName(Function f);
+// Accepts a short name or an API name, case-insensitively; nullopt for anything else.
+std::optional<Function> ParseFunction(std::string_view name);
+// True for functions whose answers carry adjusted close and dividends.
+bool IsAdjusted(Function f);
+// True when `outputsize` applies (daily, daily adjusted, intraday, fx daily).
+bool TakesOutputSize(Function f);
+
+// Intraday intervals accepted by the service: 1min, 5min, 15min, 30min, 60min.
+bool IsValidInterval(std::string_view interval);
+
+// One stored series. `symbol` is upper-case; for FX and crypto it is "FROM/TO" (e.g.
+// "EUR/USD", "BTC/EUR"). `interval` is empty except for intraday.
+struct SeriesKey {
+  std::string symbol;
+  Function function = Function::kDaily;
+  std::string interval;
+
+  auto operator<=>(const SeriesKey&) const = default;
+  bool operator==(const SeriesKey&) const = default;
+};
+
+// "IBM", "MSFT daily_adjusted", "AAPL intraday:5min": how a series is named to a person.
+std::string Describe(const SeriesKey& key);
+
+// One bar as the service reports it. `ts` is "YYYY-MM-DD" or "YYYY-MM-DD HH:MM:SS" in the
+// exchange-local zone of the series, never shifted. Fields a function does not have are
+// nullopt (FX has no volume; only adjusted functions have adjusted_close and dividend; weekly
+// and monthly adjusted have no split coefficient).
+struct Bar {
+  std::string ts;
+  double open = 0;
+  double high = 0;
+  double low = 0;
+  double close = 0;
+  std::optional<double> volume;
+  std::optional<double> adjusted_close;
+  std::optional<double> dividend;
+  std::optional<double> split_coefficient;
+
+  bool operator==(const Bar&) const = default;
+};
+
+}  // namespace mdfetch

@@ -1,0 +1,91 @@
+// The Alpha Vantage simulator: a cpp-httplib server on loopback that answers GET /query the
+// way the service does, throttles the way it does, and injects faults on request.
+//
+// Bars are deterministic: History(key, last_session) is the same for the same arguments in
+// every process, so a test can compare what was stored with what was served, bar for bar.
+// Daily bars exist for every US trading day (market_calendar.h) from 2000-01-03 to the
+// simulator's last session date; weekly and monthly bars aggregate them, keyed by the last
+// trading day of the week or month. Every refusal is HTTP 200 with the service's JSON body.
+//
+// Thread-safe: Start() serves on a background thread; Stats() may be read at any time.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "mdfetch/market_calendar.h"
+#include "mdfetch/result.h"
+#include "mdfetch/series.h"
+
+namespace mdfetch {
+
+struct SimOptions {
+  // Throttling: at most `window_limit` calls in any sliding `window` (0 = no limit). Over it,
+  // the answer is the burst-throttle Information body (or the 2018 Note body when
+  // `note_style`), and the call is not counted as served.
+  int64_t window_limit = 0;
+  std::chrono::milliseconds window{60000};
+  bool note_style = false;
+  // At most `daily_limit` calls per simulator lifetime (0 = none); over it, the daily-cap
+  // Information body, which quotes the API key back like the service does.
+  int64_t daily_limit = 0;
+  // A free key: `outputsize=full` of TIME_SERIES_DAILY gets the premium-feature Information.
+  bool free_key = false;
+  // Functions answered with the premium-endpoint Information body.
+  std::set<Function> premium_functions;
+  // Symbols answered with `Error Message` (in addition to any symbol starting "INVALID").
+  std::set<std::string> unknown_symbols;
+  // The last session the simulator has data for; unset = LastSessionDate(now) on each call.
+  std::optional<Date> last_session;
+  // Faults, each drawn per call with this probability from a generator seeded with `seed`.
+  double p_http500 = 0, p_http503 = 0, p_reset = 0, p_truncate = 0, p_malformed = 0;
+  double p_slow = 0;
+  std::chrono::milliseconds slow_delay{2000};
+  std::chrono::milliseconds latency{0};  // added to every answer
+  uint64_t seed = 1;
+  // symbol -> the first N calls for it answer HTTP 503.
+  std::map<std::string, int> fail_first;
+};
+
+struct SimStats {
+  int64_t calls = 0;       // every GET /query received
+  int64_t served = 0;      // answered with data
+  int64_t throttled = 0;   // answered with the burst throttle
+  int64_t daily_limited = 0;
+  int64_t premium = 0;
+  int64_t errors = 0;      // Error Message answers
+  int64_t faults = 0;      // injected 5xx, resets, truncations, malformed bodies
+  std::map<std::string, int64_t> calls_by_symbol;
+};
+
+class Simulator {
+ public:
+  explicit Simulator(SimOptions options);
+  ~Simulator();  // stops the server
+  Simulator(const Simulator&) = delete;
+  Simulator& operator=(const Simulator&) = delete;
+
+  // Binds 127.0.0.1:port (0 = an ephemeral port) and serves on a background thread.
+  // Returns the bound port, or "cannot listen on 127.0.0.1:PORT".
+  Result<int> Start(int port = 0);
+  // Serves until Stop() (from another thread or a signal handler's thread).
+  void Wait();
+  void Stop();
+  std::string BaseUrl() const;  // "http://127.0.0.1:PORT"
+  SimStats Stats() const;
+
+  // The bars the simulator serves for `key` in a full answer whose last session is
+  // `last_session`, oldest first. A compact answer is the newest 100 of these.
+  static std::vector<Bar> History(const SeriesKey& key, Date last_session);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mdfetch

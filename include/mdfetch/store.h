@@ -1,0 +1,161 @@
+// Store: the SQLite database of series, bars and calls. The only module that includes
+// sqlite3.h.
+//
+// Schema (PRAGMA user_version = kSchemaVersion; opening an older file migrates it, a newer
+// one is refused):
+//   series(id, symbol, function, interval, time_zone, last_refreshed, history_limited,
+//          needs_full, deferred, last_attempt_at, last_success_at, last_outcome, last_error)
+//   bars(series_id, ts, open, high, low, close, volume, adjusted_close, dividend,
+//        split_coefficient, PRIMARY KEY(series_id, ts)) WITHOUT ROWID
+//   fetches(id, at, series_id, outputsize, outcome, http_status, bytes, bars_new,
+//           bars_changed, bars_unchanged, error)   -- one row per call sent to the service
+//   facts(key PRIMARY KEY, value)                  -- what was learnt about the key
+// Times (`at`, `last_*_at`) are Unix milliseconds, UTC. The API key is never stored.
+//
+// A Store is one connection in WAL mode with synchronous=NORMAL and a busy timeout. It is
+// not thread-safe: one thread (the refresh's writer) owns a writable Store; readers open
+// their own read-only Store, which WAL lets run beside a refresh. Every write that belongs to
+// one series happens in one transaction, so a crash at any moment leaves each series either
+// as before or fully updated.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mdfetch/av_codec.h"
+#include "mdfetch/clock.h"
+#include "mdfetch/result.h"
+#include "mdfetch/series.h"
+
+struct sqlite3;
+
+namespace mdfetch {
+
+inline constexpr int kSchemaVersion = 1;
+
+enum class OpenMode { kReadWrite, kReadOnly };
+
+// What is known about one series (a row of `series` plus a summary of its bars).
+struct SeriesState {
+  int64_t id = 0;
+  SeriesKey key;
+  std::string time_zone;
+  std::string last_refreshed;
+  bool history_limited = false;  // only a compact window could be had (full was refused)
+  bool needs_full = false;       // the next fetch must be `outputsize=full`
+  bool deferred = false;         // left undone by a quota stop; goes first next run
+  std::optional<WallTime> last_attempt_at;
+  std::optional<WallTime> last_success_at;
+  std::string last_outcome;  // "stored", "error", "premium", "failed", "deferred", ...
+  std::string last_error;    // redacted
+  int64_t bar_count = 0;
+  std::string first_ts;  // empty when no bars
+  std::string last_ts;
+};
+
+// How one successful call changed a series.
+struct StoreCounts {
+  int64_t added = 0;
+  int64_t changed = 0;
+  int64_t unchanged = 0;
+};
+
+// The outcome of one call, for the `fetches` log.
+struct CallRecord {
+  std::string outcome;  // "stored", "throttled", "daily_limit", "premium", "error", "transient"
+  int http_status = 0;
+  int64_t bytes = 0;
+  std::string error;  // redacted by the caller
+};
+
+// Which bars a read wants. Empty from/to mean unbounded; they compare as text against ts, so
+// "2024-01-31" includes every intraday bar of that day when used as `to` only if written
+// "2024-01-31 23:59:59" (the CLI does this). last > 0 keeps only the newest `last` bars.
+struct BarFilter {
+  std::string from;
+  std::string to;
+  int64_t last = 0;
+};
+
+class Store {
+ public:
+  // Opens (kReadWrite: creates, then migrates) the database at `path` (":memory:" works).
+  // Errors name the path: "cannot open database 'data/x.db': unable to open database file".
+  // kReadOnly on a missing file fails with "no database at 'PATH'".
+  static Result<std::unique_ptr<Store>> Open(const std::string& path, OpenMode mode);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // ---- series ----
+  Result<std::optional<SeriesState>> Find(const SeriesKey& key);
+  // Every series, ordered by symbol, function, interval.
+  Result<std::vector<SeriesState>> ListSeries();
+  // Series with deferred = 1 (they go first next run).
+  Result<std::vector<SeriesKey>> DeferredSeries();
+  Status SetDeferred(const SeriesKey& key, bool deferred, std::string_view reason);
+  Status SetNeedsFull(const SeriesKey& key, bool needs_full);
+
+  // ---- the call log and the daily quota ----
+  // Logs a call before it is sent, durably (its own transaction), so that a crash can
+  // never make a spent call uncounted. Returns the fetch id.
+  Result<int64_t> BeginCall(const SeriesKey& key, std::string_view outputsize, WallTime at);
+  // Records the outcome of a call that stored nothing, and the series' last attempt/outcome.
+  Status FinishCall(int64_t fetch_id, const SeriesKey& key, const CallRecord& record);
+  // Stores a successful answer in one transaction: creates the series if needed, upserts
+  // every bar (a bar that comes back different is updated, an identical one is left as it
+  // is), sets time_zone/last_refreshed/history_limited, clears needs_full and deferred,
+  // stamps last_success_at = at, and completes the fetch row with the counts.
+  Result<StoreCounts> StoreAnswer(int64_t fetch_id, const SeriesKey& key, const SeriesMeta& meta,
+                                  std::span<const Bar> bars, bool history_limited,
+                                  const CallRecord& record, WallTime at);
+  // Times of calls logged at or after `since`, oldest first.
+  Result<std::vector<WallTime>> CallTimesSince(WallTime since);
+
+  // ---- facts learnt about the key (e.g. "full_refused:daily") ----
+  Result<std::optional<std::string>> GetFact(std::string_view key);
+  Status SetFact(std::string_view key, std::string_view value);
+
+  // ---- reads ----
+  Result<std::vector<Bar>> ReadBars(const SeriesKey& key, const BarFilter& filter);
+  // Streams bars of the given series (all series when `keys` is empty) ordered by symbol,
+  // function, interval, then ts, calling `row` once per bar. Stops early and returns the
+  // error if `row` returns false ("export stopped: write failed").
+  Status ForEachBar(std::span<const SeriesKey> keys, const BarFilter& filter,
+                    const std::function<bool(const SeriesKey&, const Bar&)>& row);
+
+  // Runs PRAGMA integrity_check; "ok" or the problems found.
+  Result<std::string> IntegrityCheck();
+
+ private:
+  explicit Store(sqlite3* db);
+  struct Statements;
+  sqlite3* db_;
+  std::unique_ptr<Statements> stmts_;
+};
+
+// An exclusive lock that keeps two refreshes from writing the same database: a flock() on
+// "<db>.lock", released when the object dies (or the process does, even by SIGKILL).
+// Fails at once, naming the holder: "data/market.db is being refreshed by another mdfetch
+// (pid 1234); try again when it finishes".
+class WriterLock {
+ public:
+  static Result<WriterLock> Acquire(const std::string& db_path);
+  WriterLock(WriterLock&& other) noexcept;
+  WriterLock& operator=(WriterLock&& other) noexcept;
+  WriterLock(const WriterLock&) = delete;
+  WriterLock& operator=(const WriterLock&) = delete;
+  ~WriterLock();
+
+ private:
+  explicit WriterLock(int fd) : fd_(fd) {}
+  int fd_ = -1;
+};
+
+}  // namespace mdfetch

@@ -1,0 +1,53 @@
+// The symbol list: which series to refresh, one per line.
+//
+//   IBM                      # the default function (--function, default daily)
+//   msft daily_adjusted      # symbols are case-insensitive and stored upper-case
+//   AAPL intraday:5min
+//   EUR/USD fx_daily
+//   BTC/EUR crypto_daily
+//
+// Blank lines, `#` comments (whole-line and trailing), surrounding whitespace, CRLF and a
+// UTF-8 byte-order mark are accepted. A symbol is letters, digits, '.' and '-', at most 12
+// characters; FX and crypto lines name a pair FROM/TO. Duplicates are kept once. Every other
+// line is reported as "FILE:LINE: reason" and skipped; it never reaches the service or SQL.
+// Pure functions; thread-safe.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mdfetch/result.h"
+#include "mdfetch/series.h"
+
+namespace mdfetch {
+
+inline constexpr size_t kMaxSymbolLength = 12;
+inline constexpr size_t kMaxLineLength = 256;
+
+struct SymbolList {
+  std::vector<SeriesKey> series;      // in file order, duplicates removed
+  std::vector<std::string> problems;  // "FILE:LINE: reason", in file order
+};
+
+// The function (and interval) a line without one gets.
+struct SeriesDefaults {
+  Function function = Function::kDaily;
+  std::string interval = "5min";  // used when the default function is intraday
+};
+
+SymbolList ParseSymbolList(std::string_view content, std::string_view file_name,
+                           const SeriesDefaults& defaults);
+
+// Reads and parses a file. Fails only when the file cannot be read:
+// "cannot read symbol file 'PATH': No such file or directory".
+Result<SymbolList> ReadSymbolFile(const std::string& path, const SeriesDefaults& defaults);
+
+// Parses one symbol given on the command line (`mdfetch fetch SYMBOL`), with the same rules
+// as a line of the list; the error is the reason alone ("'IBM$' is not a valid symbol ...").
+Result<SeriesKey> ParseSeriesArgument(std::string_view text, const SeriesDefaults& defaults);
+
+// The text quoted in messages: printable ASCII as is, anything else as \xNN, cut to 40 bytes.
+std::string Printable(std::string_view text);
+
+}  // namespace mdfetch

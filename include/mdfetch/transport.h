@@ -1,0 +1,55 @@
+// Transport: one blocking HTTP GET at a time over a kept-alive connection.
+//
+// The engine holds one Transport per call in flight; a Transport is not thread-safe except
+// for Cancel(), which any thread may call to abort the call in progress (used on SIGINT).
+// The real transport wraps cpp-httplib (HTTPS for the real service, with timeouts and a cap
+// on the body size); tests use a fake that records every request. The only module that
+// includes httplib.h (besides the simulator).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "mdfetch/result.h"
+
+namespace mdfetch {
+
+struct HttpResponse {
+  int status = 0;
+  std::string body;
+};
+
+struct TransportOptions {
+  std::chrono::milliseconds connect_timeout{10000};
+  std::chrono::milliseconds read_timeout{30000};
+  // Answers over this size are refused, not buffered without bound (a full daily history is
+  // about 1 MB; a full intraday month about 10 MB).
+  int64_t max_body_bytes = 64 << 20;
+};
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  // GETs `target` ("/query?function=...") from the base URL. Transport failures are errors
+  // whose text never contains the target's query (it holds the API key): "connection
+  // refused", "timed out", "connection closed before the answer was complete", "answer over
+  // 64 MiB refused", ...
+  virtual Result<HttpResponse> Get(const std::string& target) = 0;
+  virtual void Cancel() = 0;
+};
+
+using TransportFactory = std::function<std::unique_ptr<Transport>()>;
+
+// A transport to `base_url` ("https://www.alphavantage.co", "http://127.0.0.1:8080").
+// Fails on a URL it cannot use: "bad --base-url 'X': expected http://HOST[:PORT] or
+// https://HOST[:PORT]".
+Result<TransportFactory> MakeHttpTransportFactory(const std::string& base_url,
+                                                  const TransportOptions& options);
+
+// Percent-encodes `value` for a query string (RFC 3986 unreserved characters stay).
+std::string UrlEncode(std::string_view value);
+
+}  // namespace mdfetch

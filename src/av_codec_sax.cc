@@ -1,0 +1,414 @@
+// The SAX half of the Alpha Vantage codec: reads one body with nlohmann/json's SAX parser
+// straight into Bar values and decides its kind by its keys alone. The wording of refusals
+// and the order of bars are settled by DecodeAnswer in av_codec.cc.
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <utility>
+
+#include "mdfetch/av_codec.h"
+
+namespace mdfetch {
+namespace {
+
+// Quoted body text in a kMalformed message is capped so a bad body never floods logs.
+constexpr size_t kMaxQuoted = 40;
+constexpr size_t kMaxListedKeys = 5;
+// A compact JSON bar is ~100 bytes and a pretty-printed one ~200: reserving size/100 bars
+// avoids regrowth at the cost of at most 2x slack for a pretty body.
+constexpr size_t kMinBytesPerBar = 100;
+
+char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool EqualsNoCase(std::string_view a, std::string_view b) {
+  return std::ranges::equal(a, b, [](char x, char y) { return Lower(x) == Lower(y); });
+}
+
+// `text` cut to kMaxQuoted characters (never inside a UTF-8 sequence).
+std::string Capped(std::string_view text) {
+  if (text.size() <= kMaxQuoted) return std::string(text);
+  size_t cut = kMaxQuoted;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return std::string(text.substr(0, cut)) + "...";
+}
+
+std::string Quote(std::string_view text) { return "'" + Capped(text) + "'"; }
+
+Answer Malformed(std::string message) {
+  return Answer{AnswerKind::kMalformed, std::move(message), {}, {}};
+}
+
+// "5. adjusted close" -> "adjusted close", "1a. open (CNY)" -> "open (CNY)": the numbers
+// differ between functions and eras, the names do not.
+std::string_view StripNumber(std::string_view key) {
+  size_t i = 0;
+  while (i < key.size() && key[i] >= '0' && key[i] <= '9') ++i;
+  if (i == 0) return key;
+  while (i < key.size() && key[i] >= 'a' && key[i] <= 'z') ++i;
+  if (i >= key.size() || key[i] != '.') return key;
+  ++i;
+  while (i < key.size() && key[i] == ' ') ++i;
+  return key.substr(i);
+}
+
+bool IsTimestamp(std::string_view ts) {
+  static constexpr std::string_view kPattern = "dddd-dd-dd dd:dd:dd";
+  if (ts.size() != 10 && ts.size() != kPattern.size()) return false;
+  for (size_t i = 0; i < ts.size(); ++i) {
+    const bool ok = kPattern[i] == 'd' ? (ts[i] >= '0' && ts[i] <= '9') : ts[i] == kPattern[i];
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::optional<double> ParseNumber(std::string_view text) {
+  double value = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (ec != std::errc() || ptr != end || !std::isfinite(value)) return std::nullopt;
+  return value;
+}
+
+// The bar fields by the name after their number. FX has no volume and only adjusted
+// functions have the last three, so those stay nullopt unless the answer carries them.
+struct FieldSpec {
+  std::string_view name;
+  double Bar::*plain;
+  std::optional<double> Bar::*optional;
+};
+constexpr std::array<FieldSpec, 8> kFields{{
+    {"open", &Bar::open, nullptr},
+    {"high", &Bar::high, nullptr},
+    {"low", &Bar::low, nullptr},
+    {"close", &Bar::close, nullptr},
+    {"volume", nullptr, &Bar::volume},
+    {"adjusted close", nullptr, &Bar::adjusted_close},
+    {"dividend amount", nullptr, &Bar::dividend},
+    {"split coefficient", nullptr, &Bar::split_coefficient},
+}};
+constexpr size_t kRequiredFields = 4;  // open, high, low, close
+constexpr size_t kNoField = kFields.size();
+
+// Runs once per bar field: a scan over 8 short names, no allocation. Pre-2024 crypto
+// "open (CNY)" matches "open"; the first variant seen in a bar wins (see SetField).
+size_t ParseField(std::string_view key) {
+  std::string_view name = StripNumber(key);
+  if (const size_t paren = name.find(" ("); paren != std::string_view::npos) {
+    name = name.substr(0, paren);
+  }
+  for (size_t i = 0; i < kFields.size(); ++i) {
+    if (name == kFields[i].name) return i;
+  }
+  return kNoField;
+}
+
+// SeriesMeta plus the two halves of an FX or crypto pair, joined into `symbol` at the end.
+struct MetaText : SeriesMeta {
+  std::string from;
+  std::string to;
+};
+
+std::string MetaText::*ParseMetaField(std::string_view key) {
+  struct Entry {
+    std::string_view name;
+    std::string MetaText::*text;
+  };
+  static constexpr std::array<Entry, 9> kEntries{{
+      {"symbol", &MetaText::symbol},
+      {"last refreshed", &MetaText::last_refreshed},
+      {"time zone", &MetaText::time_zone},
+      {"output size", &MetaText::output_size},
+      {"interval", &MetaText::interval},
+      {"from symbol", &MetaText::from},
+      {"to symbol", &MetaText::to},
+      {"digital currency code", &MetaText::from},
+      {"market code", &MetaText::to},
+  }};
+  const std::string_view name = StripNumber(key);
+  for (const auto& entry : kEntries) {
+    if (EqualsNoCase(name, entry.name)) return entry.text;
+  }
+  return nullptr;
+}
+
+bool IsExactSeriesKey(Function function, std::string_view key) {
+  if (function == Function::kIntraday) {
+    constexpr std::string_view kPrefix = "Time Series (";
+    if (!key.starts_with(kPrefix) || !key.ends_with(')')) return false;
+    return IsValidInterval(key.substr(kPrefix.size(), key.size() - kPrefix.size() - 1));
+  }
+  struct Entry {
+    Function function;
+    std::string_view key;
+  };
+  static constexpr std::array<Entry, 8> kKeys{{
+      {Function::kDaily, "Time Series (Daily)"},
+      {Function::kDailyAdjusted, "Time Series (Daily)"},
+      {Function::kWeekly, "Weekly Time Series"},
+      {Function::kWeeklyAdjusted, "Weekly Adjusted Time Series"},
+      {Function::kMonthly, "Monthly Time Series"},
+      {Function::kMonthlyAdjusted, "Monthly Adjusted Time Series"},
+      {Function::kFxDaily, "Time Series FX (Daily)"},
+      {Function::kCryptoDaily, "Time Series (Digital Currency Daily)"},
+  }};
+  return std::ranges::any_of(
+      kKeys, [&](const Entry& e) { return e.function == function && e.key == key; });
+}
+
+// Which top-level member the parser is inside (or whose value comes next).
+enum class Member { kOther, kMeta, kSeries, kErrorMessage, kNote, kInformation };
+
+// Receives nlohmann's SAX events for one body. Depth 1 is the top-level object, depth 2 the
+// inside of "Meta Data" or of the series, depth 3 the inside of one bar; anything deeper or
+// in another member is skipped. Returning false stops the parse at the first bad bar.
+// Bars stay in body order (DecodeAnswer sorts them).
+class AnswerHandler final : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  AnswerHandler(Function function, size_t body_size) : function_(function), body_size_(body_size) {}
+
+  bool null() override { return Scalar(nullptr, "null", "null"); }
+  bool boolean(bool val) override { return Scalar(nullptr, "boolean", val ? "true" : "false"); }
+  bool number_integer(number_integer_t val) override {
+    return Number(static_cast<double>(val), "integer");
+  }
+  bool number_unsigned(number_unsigned_t val) override {
+    return Number(static_cast<double>(val), "integer");
+  }
+  bool number_float(number_float_t val, const string_t& /*text*/) override {
+    return Number(val, "number");
+  }
+  bool string(string_t& val) override { return Scalar(&val, "string", ""); }
+  bool binary(binary_t& /*val*/) override { return Scalar(nullptr, "binary", "binary"); }
+  bool start_object(std::size_t /*elements*/) override;
+  bool key(string_t& val) override;
+  bool end_object() override;
+  bool start_array(std::size_t /*elements*/) override;
+  bool end_array() override {
+    --depth_;
+    return true;
+  }
+  bool parse_error(std::size_t position, const std::string& /*last_token*/,
+                   const nlohmann::detail::exception& /*ex*/) override {
+    // nlohmann counts the end of input as one byte past the body.
+    failure_ = position > body_size_ ? "truncated JSON at byte " + std::to_string(body_size_)
+                                     : "not JSON: syntax error at byte " + std::to_string(position);
+    return false;
+  }
+
+  Answer Finish();
+
+ private:
+  bool Fail(std::string message) {
+    failure_ = std::move(message);
+    return false;
+  }
+  bool NotAnObject(std::string_view type) {
+    return Fail("answer is a JSON " + std::string(type) + ", not an object");
+  }
+  bool InSeries(int depth) const { return depth_ == depth && member_ == Member::kSeries; }
+  bool BadValue(std::string_view shown) {
+    return Fail("bar " + bar_.ts + ": " + Quote(shown) + " is not a number in '" +
+                std::string(kFields[field_].name) + "'");
+  }
+  void OnTopKey(const std::string& key);
+  bool Scalar(const std::string* text, std::string_view type, std::string_view shown);
+  bool Number(double value, std::string_view type);
+  void SetField(double value);
+  bool EndBar();
+  Answer Refusal() const;
+  std::string NoSeriesMessage() const;
+
+  const Function function_;
+  const size_t body_size_;
+  int depth_ = 0;
+  Member member_ = Member::kOther;
+  bool next_series_exact_ = false;
+  bool series_seen_ = false;
+  bool series_exact_ = false;
+  std::string MetaText::*meta_field_ = nullptr;
+  size_t field_ = kNoField;
+  uint32_t fields_set_ = 0;  // bit per kFields entry of the bar being read
+  Bar bar_;
+  std::vector<Bar> bars_;
+  MetaText meta_;
+  std::optional<std::string> error_message_, note_, information_;
+  std::vector<std::string> keys_;  // the first top-level keys, for "no time series" messages
+  size_t key_count_ = 0;
+  std::string failure_;
+};
+
+void AnswerHandler::OnTopKey(const std::string& key) {
+  if (key_count_++ < kMaxListedKeys) keys_.push_back(Capped(key));
+  member_ = Member::kOther;
+  if (key == "Meta Data") {
+    member_ = Member::kMeta;
+  } else if (EqualsNoCase(key, "Error Message")) {
+    member_ = Member::kErrorMessage;
+  } else if (EqualsNoCase(key, "Note")) {
+    member_ = Member::kNote;
+  } else if (EqualsNoCase(key, "Information")) {
+    member_ = Member::kInformation;
+  } else if (IsExactSeriesKey(function_, key)) {
+    // The expected key replaces a look-alike seen before it; a second exact one is skipped.
+    if (!series_exact_) member_ = Member::kSeries;
+    next_series_exact_ = true;
+  } else if (key.find("Time Series") != std::string::npos && !series_seen_) {
+    member_ = Member::kSeries;
+    next_series_exact_ = false;
+  }
+}
+
+bool AnswerHandler::key(string_t& val) {
+  if (depth_ == 1) {
+    OnTopKey(val);
+  } else if (depth_ == 2 && member_ == Member::kMeta) {
+    meta_field_ = ParseMetaField(val);
+  } else if (InSeries(2)) {
+    if (!IsTimestamp(val)) return Fail("bad timestamp " + Quote(val));
+    bar_.ts = val;
+  } else if (InSeries(3)) {
+    field_ = ParseField(val);
+  }
+  return true;
+}
+
+bool AnswerHandler::start_object(std::size_t /*elements*/) {
+  if (depth_ == 1 && member_ == Member::kSeries) {
+    series_seen_ = true;
+    series_exact_ = next_series_exact_;
+    bars_.clear();
+    bars_.reserve(body_size_ / kMinBytesPerBar + 1);
+  } else if (depth_ == 1 && member_ != Member::kMeta) {
+    member_ = Member::kOther;
+  } else if (InSeries(2)) {
+    fields_set_ = 0;
+    bar_.volume.reset();
+    bar_.adjusted_close.reset();
+    bar_.dividend.reset();
+    bar_.split_coefficient.reset();
+  } else if (InSeries(3) && field_ != kNoField) {
+    return BadValue("{...}");
+  }
+  ++depth_;
+  return true;
+}
+
+bool AnswerHandler::start_array(std::size_t /*elements*/) {
+  if (depth_ == 0) return NotAnObject("array");
+  if (depth_ == 1) member_ = Member::kOther;
+  if (InSeries(2)) return Fail("bar " + bar_.ts + ": not an object");
+  if (InSeries(3) && field_ != kNoField) return BadValue("[...]");
+  ++depth_;
+  return true;
+}
+
+bool AnswerHandler::end_object() {
+  --depth_;
+  if (InSeries(2)) return EndBar();
+  if (depth_ == 1) member_ = Member::kOther;
+  return true;
+}
+
+// Strings, nulls, booleans: text members and metadata at depth 1-2, bar values at depth 3.
+bool AnswerHandler::Scalar(const std::string* text, std::string_view type, std::string_view shown) {
+  if (depth_ == 0) return NotAnObject(type);
+  if (InSeries(2)) return Fail("bar " + bar_.ts + ": not an object");
+  if (InSeries(3)) {
+    if (field_ == kNoField) return true;
+    if (text == nullptr) return BadValue(shown);
+    const std::optional<double> value = ParseNumber(*text);
+    if (!value) return BadValue(*text);
+    SetField(*value);
+    return true;
+  }
+  if (text == nullptr) return true;
+  if (depth_ == 1) {
+    if (member_ == Member::kErrorMessage) error_message_ = *text;
+    if (member_ == Member::kNote) note_ = *text;
+    if (member_ == Member::kInformation) information_ = *text;
+  } else if (depth_ == 2 && member_ == Member::kMeta) {
+    if (meta_field_ != nullptr) meta_.*meta_field_ = *text;
+  }
+  return true;
+}
+
+// Bare JSON numbers are accepted as bar values (a 2025 crypto sample had one).
+bool AnswerHandler::Number(double value, std::string_view type) {
+  if (depth_ == 0) return NotAnObject(type);
+  if (InSeries(2)) return Fail("bar " + bar_.ts + ": not an object");
+  if (InSeries(3) && field_ != kNoField) SetField(value);
+  return true;
+}
+
+void AnswerHandler::SetField(double value) {
+  const uint32_t bit = 1u << field_;
+  if ((fields_set_ & bit) != 0) return;  // "1a. open (CNY)" before "1b. open (USD)": keep 1a
+  fields_set_ |= bit;
+  const FieldSpec& spec = kFields[field_];
+  if (spec.plain != nullptr) {
+    bar_.*spec.plain = value;
+  } else {
+    bar_.*spec.optional = value;
+  }
+}
+
+bool AnswerHandler::EndBar() {
+  for (size_t i = 0; i < kRequiredFields; ++i) {
+    if ((fields_set_ & (1u << i)) == 0) {
+      return Fail("bar " + bar_.ts + ": missing " + std::string(kFields[i].name));
+    }
+  }
+  bars_.push_back(std::move(bar_));
+  return true;
+}
+
+std::string AnswerHandler::NoSeriesMessage() const {
+  if (key_count_ == 0) return "no time series in answer (empty object)";
+  std::string message = "no time series in answer (keys: ";
+  for (size_t i = 0; i < keys_.size(); ++i) {
+    if (i > 0) message += ", ";
+    message += keys_[i];
+  }
+  if (key_count_ > keys_.size()) message += ", ...";
+  return message + ")";
+}
+
+// The wording is classified by DecodeAnswer: here an `Error Message` is kErrorMessage and a
+// `Note` or `Information` is kThrottle.
+Answer AnswerHandler::Refusal() const {
+  if (error_message_) return {AnswerKind::kErrorMessage, *error_message_, {}, {}};
+  return {AnswerKind::kThrottle, information_ ? *information_ : *note_, {}, {}};
+}
+
+Answer AnswerHandler::Finish() {
+  if (!failure_.empty()) return Malformed(failure_);
+  const bool refused = error_message_ || note_ || information_;
+  if (series_seen_ && !bars_.empty()) {
+    if (meta_.symbol.empty() && !meta_.from.empty() && !meta_.to.empty()) {
+      meta_.symbol = meta_.from + "/" + meta_.to;
+    }
+    return {AnswerKind::kData, "", std::move(static_cast<SeriesMeta&>(meta_)), std::move(bars_)};
+  }
+  // An empty series beside a refusal text: the text says why, so it decides.
+  if (refused) return Refusal();
+  if (series_seen_) return Malformed("empty time series");
+  return Malformed(NoSeriesMessage());
+}
+
+}  // namespace
+
+namespace internal {
+
+// Declared in av_codec.cc. May throw (std::bad_alloc); DecodeAnswer catches.
+Answer ReadAnswer(Function function, std::string_view body) {
+  AnswerHandler handler(function, body.size());
+  nlohmann::json::sax_parse(body.data(), body.data() + body.size(), &handler);
+  return handler.Finish();
+}
+
+}  // namespace internal
+}  // namespace mdfetch

@@ -1,0 +1,329 @@
+// The read side: `query`, `export`, `list` and `quota`, on read-only connections that WAL
+// lets run beside a refresh.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+
+#include "cli_commands.h"
+#include "mdfetch/market_calendar.h"
+#include "mdfetch/rate_limiter.h"
+#include "mdfetch/store.h"
+#include "mdfetch/symbols.h"
+
+namespace mdfetch {
+namespace {
+
+// A number as the service would write it, without float noise: the shortest text that
+// reads back as the same double ("101.0924", "22165128").
+void AppendNumber(std::string& out, double value) { fmt::format_to(std::back_inserter(out), "{}", value); }
+
+void AppendOptional(std::string& out, const std::optional<double>& value) {
+  if (value) AppendNumber(out, *value);
+}
+
+// RFC 4180: a field holding a comma, quote, CR or LF is quoted, quotes doubled.
+void AppendCsvField(std::string& out, std::string_view field) {
+  if (field.find_first_of(",\"\r\n") == std::string_view::npos) {
+    out += field;
+    return;
+  }
+  out += '"';
+  for (char c : field) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  out += '"';
+}
+
+void AppendBarCsv(std::string& out, const Bar& bar, bool adjusted) {
+  AppendCsvField(out, bar.ts);
+  for (double v : {bar.open, bar.high, bar.low, bar.close}) {
+    out += ',';
+    AppendNumber(out, v);
+  }
+  out += ',';
+  AppendOptional(out, bar.volume);
+  if (adjusted) {
+    out += ',';
+    AppendOptional(out, bar.adjusted_close);
+    out += ',';
+    AppendOptional(out, bar.dividend);
+    out += ',';
+    AppendOptional(out, bar.split_coefficient);
+  }
+  out += "\r\n";
+}
+
+constexpr std::string_view kBarHeader = "timestamp,open,high,low,close,volume";
+constexpr std::string_view kAdjustedHeader = ",adjusted_close,dividend_amount,split_coefficient";
+
+Result<std::unique_ptr<Store>> OpenForReading(const ReadArgs& args, CliEnv& env,
+                                              std::string& db) {
+  db = ResolveDb(args.db, env, kDefaultDb);
+  return Store::Open(db, OpenMode::kReadOnly);
+}
+
+// --from/--to as dates; --to takes in every intraday bar of its day.
+Result<BarFilter> MakeFilter(const ReadArgs& args) {
+  BarFilter filter{.from = args.from, .to = args.to, .last = args.last};
+  for (const auto* value : {&args.from, &args.to}) {
+    if (!value->empty() && (!ParseDate(*value) || value->size() != 10)) {
+      return Fail(fmt::format("bad date '{}': expected YYYY-MM-DD", Printable(*value)));
+    }
+  }
+  if (!filter.to.empty()) filter.to += " 99";
+  return filter;
+}
+
+Result<std::vector<SeriesKey>> ParseKeys(const ReadArgs& args) {
+  auto defaults = ResolveDefaults(args.function, args.interval);
+  if (!defaults) return std::unexpected(defaults.error());
+  std::vector<SeriesKey> keys;
+  for (const auto& text : args.symbols) {
+    auto key = ParseSeriesArgument(text, *defaults);
+    if (!key) return std::unexpected(key.error());
+    keys.push_back(*key);
+  }
+  return keys;
+}
+
+std::string FormatWhen(const std::optional<WallTime>& t) { return t ? FormatUtc(*t) : "-"; }
+
+void PrintTable(CliEnv& env, const std::vector<Bar>& bars, bool adjusted) {
+  std::string out = fmt::format("{:<19} {:>12} {:>12} {:>12} {:>12} {:>14}", "timestamp", "open",
+                                "high", "low", "close", "volume");
+  if (adjusted) out += fmt::format(" {:>12} {:>9} {:>6}", "adj_close", "dividend", "split");
+  out += '\n';
+  auto opt = [](const std::optional<double>& v) { return v ? fmt::format("{}", *v) : ""; };
+  for (const auto& b : bars) {
+    out += fmt::format("{:<19} {:>12} {:>12} {:>12} {:>12} {:>14}", b.ts, b.open, b.high, b.low,
+                       b.close, opt(b.volume));
+    if (adjusted) {
+      out += fmt::format(" {:>12} {:>9} {:>6}", opt(b.adjusted_close), opt(b.dividend),
+                         opt(b.split_coefficient));
+    }
+    out += '\n';
+  }
+  std::fputs(out.c_str(), env.out);
+}
+
+void PrintJson(CliEnv& env, const SeriesKey& key, const std::vector<Bar>& bars) {
+  // Symbols and timestamps hold only [A-Z0-9./: -]: nothing to escape.
+  std::string out = fmt::format("{{\"symbol\":\"{}\",\"function\":\"{}\",\"bars\":[", key.symbol,
+                                ShortName(key.function));
+  auto num = [](const std::optional<double>& v) { return v ? fmt::format("{}", *v) : "null"; };
+  for (size_t i = 0; i < bars.size(); ++i) {
+    const Bar& b = bars[i];
+    out += fmt::format(
+        "{}{{\"timestamp\":\"{}\",\"open\":{},\"high\":{},\"low\":{},\"close\":{},\"volume\":{}",
+        i ? "," : "", b.ts, b.open, b.high, b.low, b.close, num(b.volume));
+    if (IsAdjusted(key.function)) {
+      out += fmt::format(",\"adjusted_close\":{},\"dividend_amount\":{},\"split_coefficient\":{}",
+                         num(b.adjusted_close), num(b.dividend), num(b.split_coefficient));
+    }
+    out += '}';
+  }
+  out += "]}\n";
+  std::fputs(out.c_str(), env.out);
+}
+
+}  // namespace
+
+int RunQuery(const ReadArgs& args, CliEnv& env) {
+  auto keys = ParseKeys(args);
+  auto filter = MakeFilter(args);
+  if (!keys || !filter) {
+    PrintError(env, "{}", (!keys ? keys.error() : filter.error()).message);
+    return kExitUsage;
+  }
+  std::string db;
+  auto store = OpenForReading(args, env, db);
+  if (!store) {
+    PrintError(env, "{}", store.error().message);
+    return kExitUsage;
+  }
+  const SeriesKey& key = keys->front();
+  auto state = (*store)->Find(key);
+  if (!state || !*state || (*state)->bar_count == 0) {
+    PrintError(env, "no bars for {} in {} (fetch it first: mdfetch fetch {})", Describe(key), db,
+               key.symbol);
+    return kExitFailed;
+  }
+  auto bars = (*store)->ReadBars(key, *filter);
+  if (!bars) {
+    PrintError(env, "{}", bars.error().message);
+    return kExitFailed;
+  }
+  bool adjusted = IsAdjusted(key.function);
+  if (args.format == "csv") {
+    std::string out(kBarHeader);
+    if (adjusted) out += kAdjustedHeader;
+    out += "\r\n";
+    for (const auto& bar : *bars) AppendBarCsv(out, bar, adjusted);
+    std::fputs(out.c_str(), env.out);
+  } else if (args.format == "json") {
+    PrintJson(env, key, *bars);
+  } else {
+    PrintTable(env, *bars, adjusted);
+  }
+  return kExitOk;
+}
+
+int RunExport(const ReadArgs& args, CliEnv& env) {
+  if (args.all == !args.symbols.empty()) {
+    PrintError(env, "export: name the symbols to export, or pass --all (not both)");
+    return kExitUsage;
+  }
+  auto keys = ParseKeys(args);
+  auto filter = MakeFilter(args);
+  if (!keys || !filter) {
+    PrintError(env, "{}", (!keys ? keys.error() : filter.error()).message);
+    return kExitUsage;
+  }
+  std::string db;
+  auto store = OpenForReading(args, env, db);
+  if (!store) {
+    PrintError(env, "{}", store.error().message);
+    return kExitUsage;
+  }
+  auto defaults = ResolveDefaults(args.function, args.interval);
+  Function function = defaults->function;
+  if (args.all) {
+    auto series = (*store)->ListSeries();
+    if (!series) {
+      PrintError(env, "{}", series.error().message);
+      return kExitFailed;
+    }
+    for (const auto& s : *series) {
+      if (s.key.function == function && (args.interval.empty() || s.key.interval == args.interval))
+        keys->push_back(s.key);
+    }
+  } else {
+    for (const auto& key : *keys) {
+      auto state = (*store)->Find(key);
+      if (!state || !*state || (*state)->bar_count == 0) {
+        PrintError(env, "no bars for {} in {}", Describe(key), db);
+        return kExitFailed;
+      }
+    }
+  }
+
+  // A file is written beside its final name and renamed at the end: never half a file.
+  std::FILE* out = env.out;
+  std::string final_path = args.output;
+  std::string temp_path;
+  if (args.output != "-") {
+    temp_path = fmt::format("{}.tmp-{}", final_path, getpid());
+    out = std::fopen(temp_path.c_str(), "wb");
+    if (out == nullptr) {
+      PrintError(env, "cannot write '{}': {}", final_path, std::strerror(errno));
+      return kExitUsage;
+    }
+  }
+  bool adjusted = IsAdjusted(function);
+  std::string buffer = "symbol,";
+  buffer += kBarHeader;
+  if (adjusted) buffer += kAdjustedHeader;
+  buffer += "\r\n";
+  bool write_ok = true;
+  auto flush = [&] {
+    write_ok = write_ok && std::fwrite(buffer.data(), 1, buffer.size(), out) == buffer.size();
+    buffer.clear();
+    return write_ok;
+  };
+  Status status;
+  if (!keys->empty()) {
+    status = (*store)->ForEachBar(*keys, *filter, [&](const SeriesKey& key, const Bar& bar) {
+      AppendCsvField(buffer, key.symbol);
+      buffer += ',';
+      AppendBarCsv(buffer, bar, adjusted);
+      return buffer.size() < (1 << 16) || flush();
+    });
+  }
+  flush();
+  if (out != env.out) {
+    write_ok = std::fclose(out) == 0 && write_ok;
+    if (status && write_ok) {
+      std::error_code ec;
+      std::filesystem::rename(temp_path, final_path, ec);
+      write_ok = !ec;
+    }
+    if (!status || !write_ok) std::remove(temp_path.c_str());
+  } else {
+    write_ok = std::fflush(out) == 0 && write_ok;
+  }
+  if (!status || !write_ok) {
+    PrintError(env, "export to '{}' failed: {}", final_path,
+               !status ? status.error().message : std::string(std::strerror(errno)));
+    return kExitFailed;
+  }
+  return kExitOk;
+}
+
+int RunList(const ReadArgs& args, CliEnv& env) {
+  std::string db;
+  auto store = OpenForReading(args, env, db);
+  if (!store) {
+    PrintError(env, "{}", store.error().message);
+    return kExitUsage;
+  }
+  auto series = (*store)->ListSeries();
+  if (!series) {
+    PrintError(env, "{}", series.error().message);
+    return kExitFailed;
+  }
+  std::string out = fmt::format("{:<12} {:<18} {:>7} {:<19} {:<19} {:<20} {}\n", "symbol",
+                                "function", "bars", "first", "last", "last fetch (UTC)",
+                                "outcome");
+  for (const auto& s : *series) {
+    std::string function(ShortName(s.key.function));
+    if (!s.key.interval.empty()) function += ":" + s.key.interval;
+    std::string outcome = s.last_outcome.empty() ? "-" : s.last_outcome;
+    if (!s.last_error.empty()) outcome += ": " + s.last_error;
+    if (s.history_limited) outcome += " (history limited to compact)";
+    out += fmt::format("{:<12} {:<18} {:>7} {:<19} {:<19} {:<20} {}\n", s.key.symbol, function,
+                       s.bar_count, s.first_ts.empty() ? "-" : s.first_ts,
+                       s.last_ts.empty() ? "-" : s.last_ts, FormatWhen(s.last_attempt_at),
+                       outcome);
+  }
+  if (series->empty()) out += "(no series stored yet)\n";
+  std::fputs(out.c_str(), env.out);
+  return kExitOk;
+}
+
+int RunQuota(const ReadArgs& args, const std::string& rate_text, CliEnv& env) {
+  auto rate = ParseRateSpec(rate_text);
+  if (!rate) {
+    PrintError(env, "{}", rate.error().message);
+    return kExitUsage;
+  }
+  std::string db;
+  auto store = OpenForReading(args, env, db);
+  if (!store) {
+    PrintError(env, "{}", store.error().message);
+    return kExitUsage;
+  }
+  WallTime now = env.clock->WallNow();
+  auto times = (*store)->CallTimesSince(now - std::chrono::hours(24));
+  if (!times) {
+    PrintError(env, "{}", times.error().message);
+    return kExitFailed;
+  }
+  if (!rate->per_day) {
+    fmt::print(env.out, "{} calls in the last 24 h; no daily quota in --rate '{}'\n",
+               times->size(), rate_text);
+    return kExitOk;
+  }
+  auto limit = static_cast<size_t>(*rate->per_day);
+  std::string next = "now";
+  if (times->size() >= limit) {
+    next = FormatUtc((*times)[times->size() - limit] + std::chrono::hours(24));
+  }
+  fmt::print(env.out, "{} of {} calls spent in the last 24 h; next call allowed: {}\n",
+             times->size(), limit, next);
+  return kExitOk;
+}
+
+}  // namespace mdfetch

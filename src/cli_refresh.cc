@@ -1,0 +1,251 @@
+// `mdfetch refresh` and `mdfetch fetch`: from a symbol list to stored bars, and the summary.
+#include <pthread.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <set>
+#include <filesystem>
+#include <thread>
+
+#include "cli_commands.h"
+#include "mdfetch/engine.h"
+#include "mdfetch/planner.h"
+#include "mdfetch/redact.h"
+#include "mdfetch/simulator.h"
+#include "mdfetch/store.h"
+#include "mdfetch/symbols.h"
+
+namespace mdfetch {
+namespace {
+
+// Turns SIGINT/SIGTERM into Engine::RequestStop() on a thread of its own: the signals are
+// blocked in every thread (the mask is inherited by the threads created after it) and taken
+// with sigwait(), so no work happens inside a signal handler.
+class SignalWatcher {
+ public:
+  explicit SignalWatcher(bool enabled) : enabled_(enabled) {
+    if (!enabled_) return;
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    sigaddset(&set_, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &set_, &old_);
+    thread_ = std::thread([this] {
+      int sig = 0;
+      while (sigwait(&set_, &sig) == 0) {
+        if (sig == SIGUSR1) return;
+        signal_.store(sig);
+        if (engine_.load() != nullptr) engine_.load()->RequestStop();
+      }
+    });
+  }
+  ~SignalWatcher() {
+    if (!enabled_) return;
+    pthread_kill(thread_.native_handle(), SIGUSR1);
+    thread_.join();
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  void Watch(Engine* engine) {
+    engine_.store(engine);
+    if (engine != nullptr && signal_.load() != 0) engine->RequestStop();
+  }
+  int Signal() const { return signal_.load(); }
+
+ private:
+  bool enabled_;
+  sigset_t set_{};
+  sigset_t old_{};
+  std::thread thread_;
+  std::atomic<int> signal_{0};
+  std::atomic<Engine*> engine_{nullptr};
+};
+
+// Creates the database's folder if needed; the error names the path.
+Status PrepareDbPath(const std::string& db) {
+  std::filesystem::path parent = std::filesystem::path(db).parent_path();
+  if (parent.empty() || db == ":memory:") return {};
+  std::error_code ec;
+  std::filesystem::create_directories(parent, ec);
+  if (ec) {
+    return Fail(fmt::format("cannot create database '{}': cannot create folder '{}': {}", db,
+                            parent.string(), ec.message()));
+  }
+  return {};
+}
+
+// Bars from the simulator and from the service never share a database.
+Status CheckOrigin(Store& store, const std::string& db, bool sim) {
+  std::string_view want = sim ? "simulator" : "alphavantage";
+  auto origin = store.GetFact("origin");
+  if (!origin) return std::unexpected(origin.error());
+  if (!*origin) return store.SetFact("origin", want);
+  if (**origin == want) return {};
+  if (sim) {
+    return Fail(fmt::format("'{}' holds bars from Alpha Vantage; simulated bars never go into "
+                            "it (use --db {})",
+                            db, kDemoDb));
+  }
+  return Fail(fmt::format("'{}' holds simulated bars; real bars do not go into it (use --db "
+                          "{} or another path)",
+                          db, kDefaultDb));
+}
+
+struct Target {
+  std::vector<SeriesKey> series;
+  std::vector<std::string> problems;
+};
+
+Result<Target> CollectSeries(const RefreshArgs& args) {
+  auto defaults = ResolveDefaults(args.function, "");
+  if (!defaults) return std::unexpected(defaults.error());
+  Target target;
+  if (!args.fetch) {
+    auto list = ReadSymbolFile(args.symbols_file, *defaults);
+    if (!list) return std::unexpected(list.error());
+    target.series = std::move(list->series);
+    target.problems = std::move(list->problems);
+    return target;
+  }
+  std::set<SeriesKey> seen;
+  for (const auto& text : args.symbols) {
+    auto key = ParseSeriesArgument(text, *defaults);
+    if (!key) {
+      target.problems.push_back(key.error().message);
+    } else if (seen.insert(*key).second) {
+      target.series.push_back(*key);
+    }
+  }
+  return target;
+}
+
+void PrintSummary(CliEnv& env, const std::string& db, const RefreshSummary& s, bool sim) {
+  fmt::print(env.out,
+             "{}: {} series: {} stored, {} up to date, {} failed, {} deferred; {} calls ({} "
+             "throttled, {} retried); {} bars added, {} changed\n",
+             db, s.results.size(), s.Count(SeriesStatus::kStored),
+             s.Count(SeriesStatus::kUpToDate), s.Count(SeriesStatus::kFailed),
+             s.Count(SeriesStatus::kDeferred), s.calls, s.throttled, s.retries, s.BarsAdded(),
+             s.BarsChanged());
+  for (const auto& r : s.results) {
+    if (r.status == SeriesStatus::kFailed || r.status == SeriesStatus::kDeferred) {
+      fmt::print(env.out, "  {} {}: {}\n", SeriesStatusName(r.status), Describe(r.key),
+                 r.reason);
+    } else if (r.history_limited && r.status == SeriesStatus::kStored) {
+      fmt::print(env.out,
+                 "  limited {}: only the latest {} bars (outputsize=full is premium for this "
+                 "key; weekly and monthly series give the whole history on a free key)\n",
+                 Describe(r.key), kCompactBars);
+    }
+  }
+  if (!s.stop_reason.empty() && s.stop_reason != "interrupted") {
+    fmt::print(env.out, "stopped: {}\n", s.stop_reason);
+  }
+  if (sim) fmt::print(env.out, "(simulated data from the built-in simulator, not Alpha Vantage)\n");
+}
+
+class ProgressLine {
+ public:
+  explicit ProgressLine(CliEnv& env) : env_(env) {}
+  ~ProgressLine() {
+    if (drawn_) fmt::print(env_.err, "\r\033[K");
+  }
+  void operator()(const Progress& p) {
+    if (!env_.err_is_terminal) return;
+    fmt::print(env_.err, "\r\033[K{}/{} series, {} calls: {}", p.settled, p.total, p.calls,
+               p.last);
+    std::fflush(env_.err);
+    drawn_ = true;
+  }
+
+ private:
+  CliEnv& env_;
+  bool drawn_ = false;
+};
+
+}  // namespace
+
+int RunRefresh(const RefreshArgs& args, CliEnv& env) {
+  SignalWatcher signals(env.handle_signals);
+  std::string api_key = args.api_key;
+  if (api_key.empty() && env.getenv) api_key = env.getenv("ALPHAVANTAGE_API_KEY").value_or("");
+  if (api_key.empty() && args.sim) api_key = "simulator-key";
+  if (api_key.empty()) {
+    PrintError(env, "no API key: set ALPHAVANTAGE_API_KEY or pass --api-key (or --sim to run "
+                    "against the built-in simulator)");
+    return kExitUsage;
+  }
+  auto rate = ParseRateSpec(args.rate.empty() ? (args.sim ? kDefaultSimRate : kDefaultRate)
+                                              : args.rate);
+  if (!rate) {
+    PrintError(env, "{}", rate.error().message);
+    return kExitUsage;
+  }
+  auto target = CollectSeries(args);
+  if (!target) {
+    PrintError(env, "{}", target.error().message);
+    return kExitUsage;
+  }
+  std::string db = ResolveDb(args.db, env, args.sim ? kDemoDb : kDefaultDb);
+  if (auto ok = PrepareDbPath(db); !ok) {
+    PrintError(env, "{}", ok.error().message);
+    return kExitUsage;
+  }
+  auto lock = WriterLock::Acquire(db);
+  if (!lock) {
+    PrintError(env, "{}", lock.error().message);
+    return kExitUsage;
+  }
+  auto store = Store::Open(db, OpenMode::kReadWrite);
+  if (!store) {
+    PrintError(env, "{}", store.error().message);
+    return kExitUsage;
+  }
+  if (auto ok = CheckOrigin(**store, db, args.sim); !ok) {
+    PrintError(env, "{}", ok.error().message);
+    return kExitUsage;
+  }
+
+  std::unique_ptr<Simulator> simulator;
+  std::string base_url = args.base_url;
+  if (args.sim) {
+    simulator = std::make_unique<Simulator>(SimOptions{});
+    if (auto port = simulator->Start(0); !port) {
+      PrintError(env, "{}", port.error().message);
+      return kExitUsage;
+    }
+    base_url = simulator->BaseUrl();
+    fmt::print(env.err, "mdfetch: no real service: fetching simulated bars from the built-in "
+                        "simulator at {} into {}\n",
+               base_url, db);
+  }
+  auto transports = MakeHttpTransportFactory(base_url, TransportOptions{});
+  if (!transports) {
+    PrintError(env, "{}", transports.error().message);
+    return kExitUsage;
+  }
+  for (const auto& problem : target->problems) fmt::print(env.err, "{}\n", problem);
+
+  EngineOptions options{.rate = *rate,
+                        .concurrency = args.concurrency,
+                        .retries = args.retries,
+                        .force = args.force,
+                        .full = args.full,
+                        .api_key = api_key};
+  Engine engine(*env.clock, *transports, **store, options);
+  signals.Watch(&engine);
+  RefreshSummary summary;
+  {
+    ProgressLine progress(env);
+    summary = engine.Run(target->series, std::ref(progress));
+  }
+  signals.Watch(nullptr);
+  PrintSummary(env, db, summary, args.sim);
+
+  if (summary.interrupted) return signals.Signal() == SIGTERM ? 143 : kExitInterrupted;
+  if (summary.quota_stopped) return kExitQuota;
+  if (summary.Count(SeriesStatus::kFailed) > 0 || !target->problems.empty()) return kExitFailed;
+  return kExitOk;
+}
+
+}  // namespace mdfetch

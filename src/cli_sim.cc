@@ -1,0 +1,43 @@
+// `mdfetch sim`: the simulator in the foreground, until SIGINT or SIGTERM.
+#include <signal.h>
+
+#include "cli_commands.h"
+#include "mdfetch/simulator.h"
+
+namespace mdfetch {
+
+int RunSim(const SimArgs& args, CliEnv& env) {
+  SimOptions options;
+  options.window_limit = args.window_limit;
+  options.window = std::chrono::seconds(args.window_seconds);
+  options.daily_limit = args.daily_limit;
+  options.free_key = args.free_key;
+  options.p_http500 = options.p_http503 = options.p_reset = options.p_truncate =
+      options.p_malformed = args.fault_rate;
+  options.seed = args.seed;
+
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);  // before the server's threads start
+
+  Simulator simulator(options);
+  auto port = simulator.Start(args.port);
+  if (!port) {
+    PrintError(env, "{}", port.error().message);
+    return kExitUsage;
+  }
+  fmt::print(env.out, "simulator listening on {} (GET /query?function=...); Ctrl-C stops it\n",
+             simulator.BaseUrl());
+  std::fflush(env.out);
+  int sig = 0;
+  sigwait(&set, &sig);
+  simulator.Stop();
+  SimStats stats = simulator.Stats();
+  fmt::print(env.out, "simulator stopped: {} calls, {} served, {} throttled, {} faults\n",
+             stats.calls, stats.served, stats.throttled, stats.faults);
+  return kExitOk;
+}
+
+}  // namespace mdfetch

@@ -1,0 +1,91 @@
+#include "mdfetch/engine.h"
+
+#include <fmt/format.h>
+
+#include <asio/post.hpp>
+#include <asio/thread_pool.hpp>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <random>
+#include <set>
+
+#include "engine_run.h"
+#include "mdfetch/av_codec.h"
+#include "mdfetch/market_calendar.h"
+#include "mdfetch/planner.h"
+#include "mdfetch/redact.h"
+#include "writer.h"
+
+namespace mdfetch {
+
+std::string_view SeriesStatusName(SeriesStatus status) {
+  switch (status) {
+    case SeriesStatus::kStored:
+      return "stored";
+    case SeriesStatus::kUpToDate:
+      return "up to date";
+    case SeriesStatus::kFailed:
+      return "failed";
+    case SeriesStatus::kDeferred:
+      return "deferred";
+  }
+  return "?";
+}
+
+int64_t RefreshSummary::Count(SeriesStatus status) const {
+  int64_t n = 0;
+  for (const auto& r : results) n += r.status == status ? 1 : 0;
+  return n;
+}
+
+int64_t RefreshSummary::BarsAdded() const {
+  int64_t n = 0;
+  for (const auto& r : results) n += r.counts.added;
+  return n;
+}
+
+int64_t RefreshSummary::BarsChanged() const {
+  int64_t n = 0;
+  for (const auto& r : results) n += r.counts.changed;
+  return n;
+}
+
+Engine::Engine(Clock& clock, TransportFactory transports, Store& store, EngineOptions options)
+    : clock_(clock),
+      transports_(std::move(transports)),
+      store_(store),
+      options_(std::move(options)) {}
+
+void Engine::RequestStop() { stop_.store(true); }
+
+std::string Engine::BuildTarget(const SeriesKey& key, std::string_view outputsize,
+                                std::string_view api_key) {
+  std::string target = fmt::format("/query?function={}", ApiName(key.function));
+  auto add = [&](std::string_view name, std::string_view value) {
+    target += fmt::format("&{}={}", name, UrlEncode(value));
+  };
+  std::string_view symbol = key.symbol;
+  size_t slash = symbol.find('/');
+  if (key.function == Function::kFxDaily && slash != std::string_view::npos) {
+    add("from_symbol", symbol.substr(0, slash));
+    add("to_symbol", symbol.substr(slash + 1));
+  } else if (key.function == Function::kCryptoDaily && slash != std::string_view::npos) {
+    add("symbol", symbol.substr(0, slash));
+    add("market", symbol.substr(slash + 1));
+  } else {
+    add("symbol", symbol);
+  }
+  if (key.function == Function::kIntraday) add("interval", key.interval);
+  if (!outputsize.empty()) add("outputsize", outputsize);
+  add("apikey", api_key);
+  return target;
+}
+
+RefreshSummary Engine::Run(const std::vector<SeriesKey>& series,
+                           const std::function<void(const Progress&)>& on_progress) {
+  EngineRun run(clock_, transports_, store_, options_, stop_, on_progress);
+  return run.Execute(series);
+}
+
+}  // namespace mdfetch

@@ -1,0 +1,299 @@
+// The dispatcher of one refresh. Everything here runs on the caller's thread except Work()
+// (on an asio::thread_pool worker) and the tasks posted to the Writer (on its thread); the
+// two talk back only through Complete(), which queues a Completion for the dispatcher.
+#include "engine_run.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <asio/post.hpp>
+#include <asio/thread_pool.hpp>
+#include <set>
+
+#include "mdfetch/market_calendar.h"
+#include "mdfetch/planner.h"
+#include "mdfetch/redact.h"
+#include "writer.h"
+
+namespace mdfetch {
+namespace {
+
+using std::chrono::hours;
+using std::chrono::milliseconds;
+
+constexpr auto kSlice = milliseconds(100);  // longest uninterrupted wait of the dispatcher
+constexpr auto kQuotaWindow = hours(24);
+constexpr auto kQuotaWaitAtMost = std::chrono::seconds(60);
+
+std::string FactKeyFullRefused(Function f) {
+  return fmt::format("full_refused:{}", ShortName(f));
+}
+std::string FactKeyPremium(Function f) { return fmt::format("premium:{}", ShortName(f)); }
+
+}  // namespace
+
+EngineRun::EngineRun(Clock& clock, const TransportFactory& transports, Store& store,
+                     const EngineOptions& options, std::atomic<bool>& stop,
+                     const std::function<void(const Progress&)>& on_progress)
+    : clock_(clock),
+      store_(store),
+      options_(options),
+      stop_(stop),
+      on_progress_(on_progress),
+      transport_factory_(transports),
+      limiter_(options.rate.windows),
+      rng_(options.jitter_seed != 0 ? options.jitter_seed
+                                    : static_cast<uint64_t>(
+                                          clock.Now().time_since_epoch().count())) {}
+
+EngineRun::~EngineRun() = default;
+
+std::optional<std::string> EngineRun::Fact(const std::string& key, std::chrono::hours memory) {
+  auto value = store_.GetFact(key);
+  if (!value || !*value) return std::nullopt;
+  int64_t at_ms = std::strtoll((*value)->c_str(), nullptr, 10);
+  WallTime at = FromUnixMillis(at_ms);
+  if (clock_.WallNow() - at > memory) return std::nullopt;
+  return FormatDate(std::chrono::floor<std::chrono::days>(at));
+}
+
+void EngineRun::Plan(const std::vector<SeriesKey>& series) {
+  WallTime now = clock_.WallNow();
+  std::set<SeriesKey> deferred;
+  if (auto d = store_.DeferredSeries()) deferred.insert(d->begin(), d->end());
+  std::vector<Job> first, rest;
+  for (size_t i = 0; i < series.size(); ++i) {
+    const SeriesKey& key = series[i];
+    summary_.results.emplace_back().key = key;
+    Job job;
+    job.index = i;
+    job.key = key;
+    auto state = store_.Find(key);
+    if (!state) {
+      Settle(job, SeriesStatus::kFailed, state.error().message);
+      continue;
+    }
+    if (!options_.force) {
+      if (auto learnt = Fact(FactKeyPremium(key.function), options_.premium_memory)) {
+        Settle(job, SeriesStatus::kFailed,
+               fmt::format("{} is premium-only for this key (answered {}); not called, "
+                           "--force tries again",
+                           ShortName(key.function), *learnt));
+        continue;
+      }
+      if (*state && IsUpToDate(key, **state, now)) {
+        summary_.results[i].history_limited = (*state)->history_limited;
+        Settle(job, SeriesStatus::kUpToDate, "");
+        continue;
+      }
+    }
+    job.outputsize = ChooseOutputSize(key, *state, now, options_.full);
+    if (job.outputsize == "full" && !options_.full &&
+        Fact(FactKeyFullRefused(key.function), options_.premium_memory)) {
+      job.outputsize = "compact";
+      job.history_limited = true;
+    }
+    (deferred.contains(key) ? first : rest).push_back(std::move(job));
+  }
+  for (auto* part : {&first, &rest}) {
+    for (auto& job : *part) queue_.push_back(std::move(job));
+  }
+  if (options_.rate.per_day) {
+    if (auto times = store_.CallTimesSince(now - kQuotaWindow)) {
+      quota_window_.assign(times->begin(), times->end());
+    }
+  }
+}
+
+RefreshSummary EngineRun::Execute(const std::vector<SeriesKey>& series) {
+  Plan(series);
+  if (!queue_.empty()) {
+    transports_ = std::make_unique<TransportPool>(transport_factory_);
+    writer_ = std::make_unique<Writer>(store_);
+    {
+      asio::thread_pool pool(static_cast<size_t>(std::max(1, options_.concurrency)));
+      pool_ = &pool;
+      Dispatch();
+      pool.join();
+      pool_ = nullptr;
+    }
+    writer_->Close();
+    DrainCompletions();
+  }
+  summary_.interrupted = stop_.load();
+  if (halted_) summary_.stop_reason = halt_reason_;
+  summary_.quota_stopped = halt_is_quota_;
+  return std::move(summary_);
+}
+
+void EngineRun::Dispatch() {
+  for (;;) {
+    DrainCompletions();
+    if (stop_.load() && !halted_) {
+      Halt("interrupted", false);
+      transports_->CancelAll();
+    }
+    if (halted_) DeferOrFailQueued();
+    if (queue_.empty() && in_flight_ == 0) return;
+    if (in_flight_ >= std::max(1, options_.concurrency) || queue_.empty()) {
+      WaitForCompletion();
+      continue;
+    }
+    if (!DispatchOne()) continue;
+  }
+}
+
+// Sends the first ready job if the limits allow it now; otherwise waits a little towards the
+// moment they will. Returns true when a call was sent.
+bool EngineRun::DispatchOne() {
+  SteadyTime now = clock_.Now();
+  auto ready = std::find_if(queue_.begin(), queue_.end(),
+                            [&](const Job& j) { return j.not_before <= now; });
+  if (ready == queue_.end()) {
+    SteadyTime earliest = std::min_element(queue_.begin(), queue_.end(),
+                                           [](const Job& a, const Job& b) {
+                                             return a.not_before < b.not_before;
+                                           })->not_before;
+    if (in_flight_ > 0) {
+      WaitForCompletion();
+    } else {
+      SleepTowards(earliest);
+    }
+    return false;
+  }
+  auto quota = QuotaAllows();
+  if (!quota) return false;  // waiting for a slot, or halted
+  if (auto wait = limiter_.TryAcquire(now)) {
+    SleepTowards(*wait);
+    return false;
+  }
+  Job job = std::move(*ready);
+  queue_.erase(ready);
+  Send(std::move(job));
+  return true;
+}
+
+// nullopt: not now (slept towards the next free slot, or halted the run); true: go.
+std::optional<bool> EngineRun::QuotaAllows() {
+  if (!options_.rate.per_day) return true;
+  WallTime wall = clock_.WallNow();
+  while (!quota_window_.empty() && quota_window_.front() <= wall - kQuotaWindow) {
+    quota_window_.pop_front();
+  }
+  auto limit = static_cast<size_t>(*options_.rate.per_day);
+  if (quota_window_.size() < limit) return true;
+  WallTime next_free = quota_window_[quota_window_.size() - limit] + kQuotaWindow;
+  if (next_free - wall <= kQuotaWaitAtMost) {
+    SleepTowards(clock_.Now() + std::chrono::duration_cast<Nanos>(next_free - wall));
+    return std::nullopt;
+  }
+  Halt(fmt::format("daily quota of {} calls spent; next call allowed at {}",
+                   *options_.rate.per_day, FormatUtc(next_free)),
+       true);
+  return std::nullopt;
+}
+
+void EngineRun::Send(Job job) {
+  WallTime wall = clock_.WallNow();
+  auto fetch_id = writer_->Call([&](Store& store) {
+    return store.BeginCall(job.key, job.outputsize, wall);
+  });
+  if (!fetch_id) {
+    Settle(job, SeriesStatus::kFailed, fetch_id.error().message);
+    Halt(fmt::format("cannot log the call: {}", fetch_id.error().message), false);
+    return;
+  }
+  ++in_flight_;
+  ++summary_.calls;
+  ++summary_.results[job.index].calls;
+  if (options_.rate.per_day) quota_window_.push_back(wall);
+  Report(Describe(job.key));
+  asio::post(*pool_, [this, job = std::move(job), id = *fetch_id]() mutable {
+    Work(std::move(job), id);
+  });
+}
+
+// While calls are in flight the wait ends early when one of them completes, so an answer
+// that changes the plan (a throttle, the daily limit, a premium refusal) is acted on before
+// the next call goes. The clock only advances when nothing is in flight: on virtual time this
+// models answers that arrive before the next token, which is what a real pace gives.
+void EngineRun::SleepTowards(SteadyTime deadline) {
+  SteadyTime now = clock_.Now();
+  if (deadline <= now) return;
+  Nanos wait = std::min(deadline - now, std::chrono::duration_cast<Nanos>(kSlice));
+  if (in_flight_ > 0) {
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, wait, [&] { return !completions_.empty() || stop_.load(); });
+    return;
+  }
+  clock_.SleepUntil(now + wait);
+}
+
+void EngineRun::WaitForCompletion() {
+  std::unique_lock lock(mu_);
+  cv_.wait_for(lock, kSlice, [&] { return !completions_.empty() || stop_.load(); });
+}
+
+void EngineRun::Complete(Completion completion) {
+  {
+    std::lock_guard lock(mu_);
+    completions_.push_back(std::move(completion));
+  }
+  cv_.notify_one();
+}
+
+bool EngineRun::DrainCompletions() {
+  std::deque<Completion> batch;
+  {
+    std::lock_guard lock(mu_);
+    batch.swap(completions_);
+  }
+  for (auto& c : batch) {
+    --in_flight_;
+    Handle(c);
+  }
+  return !batch.empty();
+}
+
+void EngineRun::Report(const std::string& last) {
+  if (!on_progress_) return;
+  on_progress_(Progress{.settled = settled_,
+                        .total = static_cast<int64_t>(summary_.results.size()),
+                        .calls = summary_.calls,
+                        .last = last});
+}
+
+void EngineRun::Settle(const Job& job, SeriesStatus status, std::string reason) {
+  SeriesResult& result = summary_.results[job.index];
+  result.status = status;
+  result.reason = std::move(reason);
+  if (job.history_limited) result.history_limited = true;
+  ++settled_;
+  Report(Describe(job.key));
+}
+
+void EngineRun::Halt(std::string reason, bool quota) {
+  if (halted_) return;
+  halted_ = true;
+  halt_is_quota_ = quota;
+  halt_reason_ = std::move(reason);
+}
+
+// After a halt nothing more is sent: what is queued is deferred (first next run), or failed
+// when the halt means no call with this key can succeed.
+void EngineRun::DeferOrFailQueued() {
+  while (!queue_.empty()) {
+    Job job = std::move(queue_.front());
+    queue_.pop_front();
+    if (halt_is_quota_ || stop_.load()) {
+      writer_->Post([key = job.key, reason = halt_reason_](Store& store) {
+        (void)store.SetDeferred(key, true, reason);
+      });
+      Settle(job, SeriesStatus::kDeferred, halt_reason_);
+    } else {
+      Settle(job, SeriesStatus::kFailed, halt_reason_);
+    }
+  }
+}
+
+}  // namespace mdfetch

@@ -1,0 +1,105 @@
+// Private to the engine: the state of one Engine::Run().
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "mdfetch/av_codec.h"
+#include "mdfetch/engine.h"
+
+namespace asio {
+class thread_pool;
+}
+
+namespace mdfetch {
+
+class Writer;
+class TransportPool;
+
+class EngineRun {
+ public:
+  EngineRun(Clock& clock, const TransportFactory& transports, Store& store,
+            const EngineOptions& options, std::atomic<bool>& stop,
+            const std::function<void(const Progress&)>& on_progress);
+  ~EngineRun();
+  RefreshSummary Execute(const std::vector<SeriesKey>& series);
+
+ private:
+  // One series still to fetch.
+  struct Job {
+    size_t index = 0;  // into summary_.results
+    SeriesKey key;
+    std::string outputsize;
+    bool history_limited = false;
+    int attempts = 0;  // transient failures so far
+    SteadyTime not_before{};
+  };
+
+  enum class Kind { kStored, kStoreFailed, kAnswer, kTransient, kHttpPermanent };
+
+  // What a worker (or the writer, for stored answers) reports back to the dispatcher.
+  struct Completion {
+    Job job;
+    Kind kind = Kind::kTransient;
+    AnswerKind answer = AnswerKind::kMalformed;
+    std::string message;  // redacted
+    StoreCounts counts;
+  };
+
+  void Plan(const std::vector<SeriesKey>& series);
+  void Dispatch();
+  bool DispatchOne();
+  void Send(Job job);
+  void Work(Job job, int64_t fetch_id);
+  void Complete(Completion completion);
+  void Handle(Completion& completion);
+  void HandleAnswer(Completion& completion);
+  void HandlePremium(Completion& completion);
+  void Retry(Job job, const std::string& reason);
+  void Settle(const Job& job, SeriesStatus status, std::string reason);
+  void Halt(std::string reason, bool quota);
+  void DeferOrFailQueued();
+  bool DrainCompletions();
+  void WaitForCompletion();
+  void SleepTowards(SteadyTime deadline);
+  std::optional<bool> QuotaAllows();
+  std::optional<std::string> Fact(const std::string& key, std::chrono::hours memory);
+  void Report(const std::string& last);
+
+  Clock& clock_;
+  Store& store_;
+  const EngineOptions& options_;
+  std::atomic<bool>& stop_;
+  const std::function<void(const Progress&)>& on_progress_;
+  const TransportFactory& transport_factory_;
+
+  RefreshSummary summary_;
+  RateLimiter limiter_;
+  std::deque<Job> queue_;
+  std::deque<WallTime> quota_window_;  // our calls in the last 24 h, oldest first
+  int in_flight_ = 0;
+  int64_t settled_ = 0;
+  std::optional<SteadyTime> throttle_streak_start_;
+  bool halted_ = false;
+  bool halt_is_quota_ = false;
+  std::string halt_reason_;
+  std::mt19937_64 rng_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Completion> completions_;
+
+  asio::thread_pool* pool_ = nullptr;
+  std::unique_ptr<TransportPool> transports_;
+  std::unique_ptr<Writer> writer_;
+};
+
+}  // namespace mdfetch

@@ -1,0 +1,175 @@
+#include "mdfetch/market_calendar.h"
+
+#include <fmt/format.h>
+
+#include <cctype>
+
+namespace mdfetch {
+namespace {
+
+using std::chrono::days;
+using std::chrono::hours;
+using std::chrono::sys_days;
+
+sys_days NthWeekday(std::chrono::year y, std::chrono::month m, std::chrono::weekday wd,
+                    unsigned n) {
+  return sys_days{y / m / wd[n]};
+}
+
+sys_days LastWeekday(std::chrono::year y, std::chrono::month m, std::chrono::weekday wd) {
+  return sys_days{y / m / wd[std::chrono::last]};
+}
+
+// Anonymous Gregorian computus (Meeus/Jones/Butcher).
+sys_days EasterSunday(std::chrono::year y) {
+  const int year = static_cast<int>(y);
+  const int a = year % 19, b = year / 100, c = year % 100;
+  const int d = b / 4, e = b % 4, f = (b + 8) / 25, g = (b - f + 1) / 3;
+  const int h = (19 * a + b - d - g + 15) % 30;
+  const int i = c / 4, k = c % 4;
+  const int l = (32 + 2 * e + 2 * i - h - k) % 7;
+  const int m = (a + 11 * h + 22 * l) / 451;
+  const int month = (h + l - 7 * m + 114) / 31;
+  const int day = (h + l - 7 * m + 114) % 31 + 1;
+  return sys_days{y / std::chrono::month(static_cast<unsigned>(month)) /
+                  std::chrono::day(static_cast<unsigned>(day))};
+}
+
+// A fixed-date holiday moved off the weekend: Saturday to the Friday before, Sunday to the
+// Monday after.
+sys_days Observed(sys_days holiday) {
+  const std::chrono::weekday wd{holiday};
+  if (wd == std::chrono::Saturday) return holiday - days(1);
+  if (wd == std::chrono::Sunday) return holiday + days(1);
+  return holiday;
+}
+
+bool IsHoliday(sys_days day) {
+  using namespace std::chrono;
+  const year_month_day ymd{day};
+  const year y = ymd.year();
+  // NYSE rule 7.2: New Year's Day on a Saturday is not moved back into the old year, so
+  // only the Sunday case moves it.
+  const sys_days new_year{y / January / 1};
+  if (day == new_year && weekday{new_year} != Saturday) return true;
+  if (weekday{new_year} == Sunday && day == new_year + days(1)) return true;
+  if (day == NthWeekday(y, January, Monday, 3)) return true;   // Martin Luther King Jr.
+  if (day == NthWeekday(y, February, Monday, 3)) return true;  // Washington's Birthday
+  if (day == EasterSunday(y) - days(2)) return true;           // Good Friday
+  if (day == LastWeekday(y, May, Monday)) return true;         // Memorial Day
+  if (y >= year(2022) && day == Observed(sys_days{y / June / 19})) return true;
+  if (day == Observed(sys_days{y / July / 4})) return true;
+  if (day == NthWeekday(y, September, Monday, 1)) return true;   // Labor Day
+  if (day == NthWeekday(y, November, Thursday, 4)) return true;  // Thanksgiving
+  return day == Observed(sys_days{y / December / 25});
+}
+
+// The New York close of trading day `d`: 16:00 local. DST switches at 02:00 on a Sunday, so
+// the offset at 20:00 UTC of a weekday is the offset of its whole afternoon.
+WallTime CloseOf(sys_days d) {
+  const WallTime afternoon = WallTime{d} + hours(20);
+  return WallTime{d} + hours(16) - NewYorkOffset(afternoon);
+}
+
+// The trading day whose close is the latest at or before `now`.
+sys_days LastSessionDay(WallTime now) {
+  const auto local = std::chrono::floor<days>(now + NewYorkOffset(now));
+  sys_days d{local};
+  while (!IsTradingDay(Date{d}) || CloseOf(d) > now) d -= days(1);
+  return d;
+}
+
+bool AllDigits(std::string_view s) {
+  for (const char c : s) {
+    if (!std::isdigit(static_cast<unsigned char>(c))) return false;
+  }
+  return !s.empty();
+}
+
+int ToInt(std::string_view s) {
+  int v = 0;
+  for (const char c : s) v = v * 10 + (c - '0');
+  return v;
+}
+
+// "HH:MM:SS" with hours < 24, minutes and seconds < 60.
+bool IsTimeOfDay(std::string_view t) {
+  if (t.size() != 8 || t[2] != ':' || t[5] != ':') return false;
+  const auto hh = t.substr(0, 2), mm = t.substr(3, 2), ss = t.substr(6, 2);
+  if (!AllDigits(hh) || !AllDigits(mm) || !AllDigits(ss)) return false;
+  return ToInt(hh) < 24 && ToInt(mm) < 60 && ToInt(ss) < 60;
+}
+
+}  // namespace
+
+bool IsTradingDay(Date d) {
+  if (!d.ok()) return false;
+  const sys_days day{d};
+  const std::chrono::weekday wd{day};
+  if (wd == std::chrono::Saturday || wd == std::chrono::Sunday) return false;
+  return !IsHoliday(day);
+}
+
+std::chrono::hours NewYorkOffset(WallTime t) {
+  using namespace std::chrono;
+  const year y = year_month_day{floor<days>(t)}.year();
+  WallTime start, end;
+  if (y >= year(2007)) {
+    // Second Sunday of March 02:00 EST = 07:00 UTC; first Sunday of November 02:00 EDT =
+    // 06:00 UTC.
+    start = WallTime{NthWeekday(y, March, Sunday, 2)} + hours(7);
+    end = WallTime{NthWeekday(y, November, Sunday, 1)} + hours(6);
+  } else {
+    // 1987-2006: first Sunday of April to the last Sunday of October.
+    start = WallTime{NthWeekday(y, April, Sunday, 1)} + hours(7);
+    end = WallTime{LastWeekday(y, October, Sunday)} + hours(6);
+  }
+  return (t >= start && t < end) ? hours(-4) : hours(-5);
+}
+
+WallTime LastMarketClose(WallTime now) { return CloseOf(LastSessionDay(now)); }
+
+Date LastSessionDate(WallTime now) { return Date{LastSessionDay(now)}; }
+
+int TradingDaysBetween(Date from, Date to) {
+  int count = 0;
+  for (sys_days d = sys_days{from} + days(1); d <= sys_days{to}; d += days(1)) {
+    if (IsTradingDay(Date{d})) ++count;
+  }
+  return count;
+}
+
+std::string FormatDate(Date d) {
+  return fmt::format("{:04}-{:02}-{:02}", static_cast<int>(d.year()),
+                     static_cast<unsigned>(d.month()), static_cast<unsigned>(d.day()));
+}
+
+std::optional<Date> ParseDate(std::string_view text) {
+  if (text.size() == 19) {
+    if (text[10] != ' ' || !IsTimeOfDay(text.substr(11))) return std::nullopt;
+    text = text.substr(0, 10);
+  }
+  if (text.size() != 10 || text[4] != '-' || text[7] != '-') return std::nullopt;
+  const auto y = text.substr(0, 4), m = text.substr(5, 2), d = text.substr(8, 2);
+  if (!AllDigits(y) || !AllDigits(m) || !AllDigits(d)) return std::nullopt;
+  const Date date{std::chrono::year(ToInt(y)), std::chrono::month(static_cast<unsigned>(ToInt(m))),
+                  std::chrono::day(static_cast<unsigned>(ToInt(d)))};
+  if (!date.ok()) return std::nullopt;
+  return date;
+}
+
+int64_t ToUnixMillis(WallTime t) {
+  return std::chrono::floor<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+WallTime FromUnixMillis(int64_t ms) { return WallTime{std::chrono::milliseconds(ms)}; }
+
+std::string FormatUtc(WallTime t) {
+  const auto secs = std::chrono::floor<std::chrono::seconds>(t);
+  const auto day = std::chrono::floor<days>(secs);
+  const std::chrono::hh_mm_ss tod{secs - day};
+  return fmt::format("{} {:02}:{:02}:{:02}Z", FormatDate(Date{day}), tod.hours().count(),
+                     tod.minutes().count(), tod.seconds().count());
+}
+
+}  // namespace mdfetch

@@ -1,0 +1,139 @@
+#include "mdfetch/planner.h"
+
+#include "mdfetch/market_calendar.h"
+
+namespace mdfetch {
+namespace {
+
+using std::chrono::days;
+using std::chrono::hours;
+using std::chrono::minutes;
+using std::chrono::sys_days;
+
+// The UTC instant of `local` New York wall time on day `d`.
+WallTime NewYorkInstant(Date d, minutes local) {
+  WallTime guess = sys_days(d) + local + hours(5);  // EST first
+  return sys_days(d) + local - NewYorkOffset(guess - hours(1));
+}
+
+WallTime CloseOf(Date d) { return NewYorkInstant(d, hours(16)); }
+
+Date PreviousTradingDay(Date d) {
+  Date p = sys_days(d) - days(1);
+  while (!IsTradingDay(p)) p = sys_days(p) - days(1);
+  return p;
+}
+
+Date NextTradingDay(Date d) {
+  Date n = sys_days(d) + days(1);
+  while (!IsTradingDay(n)) n = sys_days(n) + days(1);
+  return n;
+}
+
+// Monday of the ISO week holding `d`.
+sys_days WeekStart(Date d) {
+  sys_days s = sys_days(d);
+  auto wd = std::chrono::weekday(s).iso_encoding();  // 1 = Monday
+  return s - days(wd - 1);
+}
+
+bool EndsPeriod(Date d, Function f) {
+  Date next = NextTradingDay(d);
+  bool weekly = f == Function::kWeekly || f == Function::kWeeklyAdjusted;
+  if (weekly) return WeekStart(next) != WeekStart(d);
+  return next.month() != d.month() || next.year() != d.year();
+}
+
+WallTime LatestPeriodClose(Function f, WallTime now) {
+  Date d = LastSessionDate(now);
+  while (!EndsPeriod(d, f)) d = PreviousTradingDay(d);
+  return CloseOf(d);
+}
+
+WallTime LatestUtcTime(WallTime now, hours at_utc, bool weekdays_only) {
+  sys_days day = std::chrono::floor<days>(now);
+  for (;;) {
+    WallTime candidate = day + at_utc;
+    bool weekday = std::chrono::weekday(day).iso_encoding() <= 5;
+    if (candidate <= now && (!weekdays_only || weekday)) return candidate;
+    day -= days(1);
+  }
+}
+
+minutes IntervalLength(const SeriesKey& key) {
+  int n = std::atoi(key.interval.c_str());
+  return minutes(n > 0 ? n : 5);
+}
+
+WallTime LatestIntradayBoundary(const SeriesKey& key, WallTime now) {
+  Date today = std::chrono::floor<days>(now + NewYorkOffset(now));
+  if (IsTradingDay(today)) {
+    WallTime open = NewYorkInstant(today, hours(4));
+    WallTime close = NewYorkInstant(today, hours(20));
+    if (now >= open && now < close) {
+      auto step = IntervalLength(key);
+      return open + std::chrono::floor<minutes>(now - open) / step * step;
+    }
+    if (now >= close) return close;
+  }
+  Date previous = PreviousTradingDay(today);
+  return NewYorkInstant(previous, hours(20));
+}
+
+}  // namespace
+
+WallTime LatestPossibleBar(const SeriesKey& key, WallTime now) {
+  switch (key.function) {
+    case Function::kDaily:
+    case Function::kDailyAdjusted:
+      return LastMarketClose(now);
+    case Function::kWeekly:
+    case Function::kWeeklyAdjusted:
+    case Function::kMonthly:
+    case Function::kMonthlyAdjusted:
+      return LatestPeriodClose(key.function, now);
+    case Function::kFxDaily:
+      return LatestUtcTime(now, hours(22), true);
+    case Function::kCryptoDaily:
+      return LatestUtcTime(now, hours(0), false);
+    case Function::kIntraday:
+      return LatestIntradayBoundary(key, now);
+  }
+  return now;
+}
+
+bool IsUpToDate(const SeriesKey& key, const SeriesState& state, WallTime now) {
+  if (!state.last_success_at || state.needs_full || state.bar_count == 0) return false;
+  return *state.last_success_at >= LatestPossibleBar(key, now);
+}
+
+std::string ChooseOutputSize(const SeriesKey& key, const std::optional<SeriesState>& state,
+                             WallTime now, bool force_full) {
+  if (!TakesOutputSize(key.function)) return "";
+  if (force_full || !state || state->bar_count == 0 || state->needs_full) return "full";
+  auto last = ParseDate(state->last_ts);
+  if (!last) return "full";
+  Date latest = LastSessionDate(now);
+  int missing = 0;
+  switch (key.function) {
+    case Function::kIntraday: {
+      // A compact answer spans 100 intervals: enough only for a gap inside the same session.
+      if (*last != latest) return "full";
+      return "compact";
+    }
+    case Function::kFxDaily: {
+      // FX has a bar every weekday, holidays included.
+      for (sys_days d = sys_days(*last) + days(1); d <= std::chrono::floor<days>(now);
+           d += days(1)) {
+        if (std::chrono::weekday(d).iso_encoding() <= 5) ++missing;
+      }
+      break;
+    }
+    default:
+      missing = TradingDaysBetween(*last, latest);
+  }
+  // Leave a margin: the service's calendar and ours may differ by a day or two.
+  return missing <= kCompactBars - 5 ? "compact" : "full";
+}
+
+}  // namespace mdfetch

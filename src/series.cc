@@ -1,0 +1,82 @@
+#include "mdfetch/series.h"
+
+#include <array>
+#include <cctype>
+
+namespace mdfetch {
+namespace {
+
+struct FunctionInfo {
+  Function function;
+  std::string_view api;
+  std::string_view short_name;
+  bool adjusted;
+  bool outputsize;
+};
+
+constexpr std::array<FunctionInfo, 9> kFunctions{{
+    {Function::kDaily, "TIME_SERIES_DAILY", "daily", false, true},
+    {Function::kDailyAdjusted, "TIME_SERIES_DAILY_ADJUSTED", "daily_adjusted", true, true},
+    {Function::kWeekly, "TIME_SERIES_WEEKLY", "weekly", false, false},
+    {Function::kWeeklyAdjusted, "TIME_SERIES_WEEKLY_ADJUSTED", "weekly_adjusted", true, false},
+    {Function::kMonthly, "TIME_SERIES_MONTHLY", "monthly", false, false},
+    {Function::kMonthlyAdjusted, "TIME_SERIES_MONTHLY_ADJUSTED", "monthly_adjusted", true,
+     false},
+    {Function::kIntraday, "TIME_SERIES_INTRADAY", "intraday", false, true},
+    {Function::kFxDaily, "FX_DAILY", "fx_daily", false, true},
+    {Function::kCryptoDaily, "DIGITAL_CURRENCY_DAILY", "crypto_daily", false, false},
+}};
+
+const FunctionInfo& Info(Function f) {
+  for (const auto& info : kFunctions) {
+    if (info.function == f) return info;
+  }
+  return kFunctions[0];
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string_view ApiName(Function f) { return Info(f).api; }
+std::string_view ShortName(Function f) { return Info(f).short_name; }
+bool IsAdjusted(Function f) { return Info(f).adjusted; }
+bool TakesOutputSize(Function f) { return Info(f).outputsize; }
+
+std::optional<Function> ParseFunction(std::string_view name) {
+  for (const auto& info : kFunctions) {
+    if (EqualsIgnoreCase(name, info.short_name) || EqualsIgnoreCase(name, info.api)) {
+      return info.function;
+    }
+  }
+  return std::nullopt;
+}
+
+bool IsValidInterval(std::string_view interval) {
+  return interval == "1min" || interval == "5min" || interval == "15min" ||
+         interval == "30min" || interval == "60min";
+}
+
+std::string Describe(const SeriesKey& key) {
+  std::string out = key.symbol;
+  if (key.function != Function::kDaily) {
+    out += ' ';
+    out += ShortName(key.function);
+  }
+  if (!key.interval.empty()) {
+    out += ':';
+    out += key.interval;
+  }
+  return out;
+}
+
+}  // namespace mdfetch

@@ -1,0 +1,393 @@
+// The store's connection: opening, the schema and its migrations, the prepared statements,
+// facts and the integrity check. Writes are in store_write.cc, reads in store_read.cc, the
+// writer lock in store_lock.cc.
+#include "mdfetch/store.h"
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <cmath>
+
+#include "store_internal.h"
+
+namespace mdfetch {
+namespace {
+
+constexpr std::chrono::milliseconds kBusyTimeout{10'000};
+
+// Migration N takes a database from user_version N-1 to N. Never edit one that has shipped:
+// add the next.
+constexpr std::array<const char*, kSchemaVersion> kMigrations{{
+    R"sql(
+CREATE TABLE series(
+  id INTEGER PRIMARY KEY,
+  symbol TEXT NOT NULL,
+  function TEXT NOT NULL,
+  interval TEXT NOT NULL DEFAULT '',
+  time_zone TEXT NOT NULL DEFAULT '',
+  last_refreshed TEXT NOT NULL DEFAULT '',
+  history_limited INTEGER NOT NULL DEFAULT 0,
+  needs_full INTEGER NOT NULL DEFAULT 0,
+  deferred INTEGER NOT NULL DEFAULT 0,
+  last_attempt_at INTEGER,
+  last_success_at INTEGER,
+  last_outcome TEXT NOT NULL DEFAULT '',
+  last_error TEXT NOT NULL DEFAULT '',
+  UNIQUE(symbol, function, interval));
+CREATE TABLE bars(
+  series_id INTEGER NOT NULL REFERENCES series(id),
+  ts TEXT NOT NULL,
+  open REAL NOT NULL,
+  high REAL NOT NULL,
+  low REAL NOT NULL,
+  close REAL NOT NULL,
+  volume NUMERIC,
+  adjusted_close REAL,
+  dividend REAL,
+  split_coefficient REAL,
+  PRIMARY KEY(series_id, ts)) WITHOUT ROWID;
+CREATE TABLE fetches(
+  id INTEGER PRIMARY KEY,
+  at INTEGER NOT NULL,
+  series_id INTEGER REFERENCES series(id),
+  outputsize TEXT NOT NULL DEFAULT '',
+  outcome TEXT NOT NULL,
+  http_status INTEGER NOT NULL DEFAULT 0,
+  bytes INTEGER NOT NULL DEFAULT 0,
+  bars_new INTEGER NOT NULL DEFAULT 0,
+  bars_changed INTEGER NOT NULL DEFAULT 0,
+  bars_unchanged INTEGER NOT NULL DEFAULT 0,
+  error TEXT NOT NULL DEFAULT '');
+CREATE INDEX fetches_at ON fetches(at);
+CREATE TABLE facts(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+)sql",
+}};
+
+#define MDFETCH_SERIES_COLUMNS                                                          \
+  "SELECT id, symbol, function, interval, time_zone, last_refreshed, history_limited, " \
+  "needs_full, deferred, last_attempt_at, last_success_at, last_outcome, last_error, "  \
+  "(SELECT COUNT(*) FROM bars AS b WHERE b.series_id = s.id), "                         \
+  "(SELECT MIN(b.ts) FROM bars AS b WHERE b.series_id = s.id), "                        \
+  "(SELECT MAX(b.ts) FROM bars AS b WHERE b.series_id = s.id) FROM series AS s "
+#define MDFETCH_BAR_COLUMNS \
+  "ts, open, high, low, close, volume, adjusted_close, dividend, split_coefficient"
+#define MDFETCH_SERIES_OF_KEY \
+  "(SELECT id FROM series WHERE symbol = ?1 AND function = ?2 AND interval = ?3)"
+
+struct SqlText {
+  Sql id;
+  const char* text;
+};
+
+// `last` > 0 in kEachBar starts each series at its `last`-th newest bar in range: the bound is
+// an index seek evaluated once per series, not a filter evaluated per bar.
+constexpr std::array<SqlText, static_cast<size_t>(Sql::kCount)> kSql{{
+    {Sql::kBegin, "BEGIN IMMEDIATE"},
+    {Sql::kCommit, "COMMIT"},
+    {Sql::kRollback, "ROLLBACK"},
+    {Sql::kSeriesId, "SELECT id FROM series WHERE symbol = ?1 AND function = ?2 AND interval = ?3"},
+    {Sql::kSeriesInsert, "INSERT INTO series(symbol, function, interval) VALUES (?1, ?2, ?3)"},
+    {Sql::kSeriesStored,
+     "UPDATE series SET time_zone = ?2, last_refreshed = ?3, history_limited = ?4, "
+     "needs_full = 0, deferred = 0, last_attempt_at = ?5, last_success_at = ?5, "
+     "last_outcome = 'stored', last_error = '' WHERE id = ?1"},
+    {Sql::kSeriesAttempt,
+     "UPDATE series SET last_attempt_at = COALESCE((SELECT at FROM fetches WHERE id = ?2), "
+     "last_attempt_at), last_outcome = ?3, last_error = ?4 WHERE id = ?1"},
+    {Sql::kSeriesDeferred,
+     "UPDATE series SET deferred = ?2, "
+     "last_outcome = CASE WHEN ?2 THEN 'deferred' ELSE last_outcome END, "
+     "last_error = CASE WHEN ?2 THEN ?3 ELSE last_error END WHERE id = ?1"},
+    {Sql::kSeriesNeedsFull, "UPDATE series SET needs_full = ?2 WHERE id = ?1"},
+    {Sql::kFind, MDFETCH_SERIES_COLUMNS "WHERE symbol = ?1 AND function = ?2 AND interval = ?3"},
+    {Sql::kList, MDFETCH_SERIES_COLUMNS "ORDER BY symbol, function, interval"},
+    {Sql::kDeferredList,
+     "SELECT symbol, function, interval FROM series WHERE deferred "
+     "ORDER BY symbol, function, interval"},
+    {Sql::kBarInsert, "INSERT INTO bars(series_id, " MDFETCH_BAR_COLUMNS
+                      ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT DO NOTHING"},
+    {Sql::kBarUpdate,
+     "UPDATE bars SET open = ?3, high = ?4, low = ?5, close = ?6, volume = ?7, "
+     "adjusted_close = ?8, dividend = ?9, split_coefficient = ?10 "
+     "WHERE series_id = ?1 AND ts = ?2 AND (open IS NOT ?3 OR high IS NOT ?4 OR low IS NOT ?5 "
+     "OR close IS NOT ?6 OR volume IS NOT ?7 OR adjusted_close IS NOT ?8 "
+     "OR dividend IS NOT ?9 OR split_coefficient IS NOT ?10)"},
+    {Sql::kFetchInsert,
+     "INSERT INTO fetches(at, series_id, outputsize, outcome) VALUES (?1, ?2, ?3, 'sent')"},
+    {Sql::kFetchFinish,
+     "UPDATE fetches SET outcome = ?2, http_status = ?3, bytes = ?4, bars_new = ?5, "
+     "bars_changed = ?6, bars_unchanged = ?7, error = ?8 WHERE id = ?1"},
+    {Sql::kCallTimes, "SELECT at FROM fetches WHERE at >= ?1 ORDER BY at"},
+    {Sql::kFactGet, "SELECT value FROM facts WHERE key = ?1"},
+    {Sql::kFactSet,
+     "INSERT INTO facts(key, value) VALUES (?1, ?2) "
+     "ON CONFLICT(key) DO UPDATE SET value = excluded.value"},
+    {Sql::kBarsRange,
+     "SELECT " MDFETCH_BAR_COLUMNS " FROM bars WHERE series_id = " MDFETCH_SERIES_OF_KEY
+     " AND ts >= ?4 AND ts <= ?5 ORDER BY ts"},
+    {Sql::kBarsLast, "SELECT * FROM (SELECT " MDFETCH_BAR_COLUMNS
+                     " FROM bars WHERE series_id = " MDFETCH_SERIES_OF_KEY
+                     " AND ts >= ?4 AND ts <= ?5 ORDER BY ts DESC LIMIT ?6) ORDER BY ts"},
+    {Sql::kEachBar,
+     "SELECT s.symbol, s.function, s.interval, b.ts, b.open, b.high, b.low, b.close, "
+     "b.volume, b.adjusted_close, b.dividend, b.split_coefficient "
+     "FROM series AS s JOIN bars AS b ON b.series_id = s.id "
+     "WHERE (?1 IS NULL OR s.id IN (SELECT value FROM json_each(?1))) "
+     "AND b.ts >= CASE WHEN ?4 > 0 THEN COALESCE((SELECT l.ts FROM bars AS l "
+     "WHERE l.series_id = s.id AND l.ts >= ?2 AND l.ts <= ?3 "
+     "ORDER BY l.ts DESC LIMIT 1 OFFSET ?4 - 1), ?2) ELSE ?2 END "
+     "AND b.ts <= ?3 ORDER BY s.symbol, s.function, s.interval, b.ts"},
+    {Sql::kIntegrity, "PRAGMA integrity_check"},
+}};
+
+constexpr bool ListedInEnumOrder() {
+  for (size_t i = 0; i < kSql.size(); ++i) {
+    if (kSql[i].id != static_cast<Sql>(i)) return false;
+  }
+  return true;
+}
+static_assert(ListedInEnumOrder(), "kSql must list every statement once, in enum order");
+
+#undef MDFETCH_SERIES_COLUMNS
+#undef MDFETCH_BAR_COLUMNS
+#undef MDFETCH_SERIES_OF_KEY
+
+std::string CannotOpen(const std::string& path, sqlite3* db) {
+  return fmt::format("cannot open database '{}': {}", path, sqlite3_errmsg(db));
+}
+
+Result<int> UserVersion(sqlite3* db) {
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, nullptr) != SQLITE_OK) {
+    return Fail(sqlite3_errmsg(db));
+  }
+  int rc = sqlite3_step(stmt);
+  int version = rc == SQLITE_ROW ? sqlite3_column_int(stmt, 0) : 0;
+  std::string message = rc == SQLITE_ROW ? "" : sqlite3_errmsg(db);
+  sqlite3_finalize(stmt);
+  if (rc != SQLITE_ROW) return Fail(message);
+  return version;
+}
+
+Status ExecScript(sqlite3* db, const std::string& sql) {
+  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return Fail(sqlite3_errmsg(db));
+  }
+  return {};
+}
+
+std::string TooNew(const std::string& path, int version) {
+  return fmt::format(
+      "database '{}' has schema version {}, newer than this mdfetch understands ({})", path,
+      version, kSchemaVersion);
+}
+
+// Brings the schema to kSchemaVersion inside one transaction, re-reading the version under
+// the write lock in case another process migrated the file meanwhile.
+Status Migrate(sqlite3* db, const std::string& path) {
+  if (!ExecScript(db, "BEGIN IMMEDIATE")) return Fail(CannotOpen(path, db));
+  Status done = [&]() -> Status {
+    Result<int> version = UserVersion(db);
+    if (!version) return Fail(CannotOpen(path, db));
+    if (*version > kSchemaVersion) return Fail(TooNew(path, *version));
+    for (int next = *version + 1; next <= kSchemaVersion; ++next) {
+      if (!ExecScript(db, kMigrations[static_cast<size_t>(next - 1)])) {
+        return Fail(CannotOpen(path, db));
+      }
+    }
+    if (!ExecScript(db, fmt::format("PRAGMA user_version = {}", kSchemaVersion)) ||
+        !ExecScript(db, "COMMIT")) {
+      return Fail(CannotOpen(path, db));
+    }
+    return {};
+  }();
+  if (!done && sqlite3_get_autocommit(db) == 0) {
+    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+  return done;
+}
+
+// Checks (and for a writer, brings up to date) the schema of a freshly opened connection.
+Status Setup(sqlite3* db, const std::string& path, OpenMode mode) {
+  sqlite3_busy_timeout(db, static_cast<int>(kBusyTimeout.count()));
+  // Reading the version is the first access to the file: a file that is not a database
+  // fails here.
+  Result<int> version = UserVersion(db);
+  if (!version) return Fail(CannotOpen(path, db));
+  if (*version > kSchemaVersion) return Fail(TooNew(path, *version));
+  if (mode == OpenMode::kReadOnly) {
+    if (*version == 0) return Fail(fmt::format("no mdfetch data in '{}'", path));
+    if (*version < kSchemaVersion) {
+      return Fail(fmt::format(
+          "database '{}' has schema version {}, older than this mdfetch needs ({}); open it "
+          "once for writing (e.g. refresh) to upgrade it",
+          path, *version, kSchemaVersion));
+    }
+    return {};
+  }
+  if (!ExecScript(db, "PRAGMA journal_mode = WAL") ||
+      !ExecScript(db, "PRAGMA synchronous = NORMAL") ||
+      !ExecScript(db, "PRAGMA foreign_keys = ON")) {
+    return Fail(CannotOpen(path, db));
+  }
+  if (*version == kSchemaVersion) return {};
+  return Migrate(db, path);
+}
+
+}  // namespace
+
+int64_t ToMillis(WallTime time) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
+}
+
+WallTime FromMillis(int64_t millis) {
+  return WallTime(
+      std::chrono::duration_cast<WallTime::duration>(std::chrono::milliseconds(millis)));
+}
+
+void BindBar(Query& query, int64_t series_id, const Bar& bar) {
+  query.BindInt(1, series_id);
+  query.BindText(2, bar.ts);
+  query.BindDouble(3, bar.open);
+  query.BindDouble(4, bar.high);
+  query.BindDouble(5, bar.low);
+  query.BindDouble(6, bar.close);
+  // Whole volumes go in as integers so the file shows 22165128, not 22165128.0.
+  const std::optional<double>& volume = bar.volume;
+  if (volume && std::trunc(*volume) == *volume && *volume >= -0x1p63 && *volume < 0x1p63) {
+    query.BindInt(7, static_cast<int64_t>(*volume));
+  } else {
+    query.BindOptional(7, volume);
+  }
+  query.BindOptional(8, bar.adjusted_close);
+  query.BindOptional(9, bar.dividend);
+  query.BindOptional(10, bar.split_coefficient);
+}
+
+void ReadBar(const Query& query, int first, Bar& bar) {
+  std::string_view ts = query.TextView(first);
+  bar.ts.assign(ts.data(), ts.size());
+  bar.open = query.Double(first + 1);
+  bar.high = query.Double(first + 2);
+  bar.low = query.Double(first + 3);
+  bar.close = query.Double(first + 4);
+  bar.volume = query.OptionalDouble(first + 5);
+  bar.adjusted_close = query.OptionalDouble(first + 6);
+  bar.dividend = query.OptionalDouble(first + 7);
+  bar.split_coefficient = query.OptionalDouble(first + 8);
+}
+
+Result<SeriesKey> ReadKey(const Query& query, int first) {
+  std::string_view function_name = query.TextView(first + 1);
+  std::optional<Function> function = ParseFunction(function_name);
+  if (!function) return Fail(fmt::format("unknown function '{}' in the database", function_name));
+  return SeriesKey{query.Text(first), *function, query.Text(first + 2)};
+}
+
+Store::Statements::~Statements() {
+  for (sqlite3_stmt* stmt : stmts) sqlite3_finalize(stmt);
+}
+
+Status Store::Statements::Prepare() {
+  for (size_t i = 0; i < kSql.size(); ++i) {
+    if (sqlite3_prepare_v3(db, kSql[i].text, -1, SQLITE_PREPARE_PERSISTENT, &stmts[i], nullptr) !=
+        SQLITE_OK) {
+      return Fail(Message());
+    }
+  }
+  return {};
+}
+
+Status Store::Statements::Exec(Sql id) {
+  Query query = Use(id);
+  int rc = query.Step();
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return Fail(Message());
+  return {};
+}
+
+void Store::Statements::RollbackIfOpen() {
+  // Some errors (a full disk, I/O errors) make SQLite roll back by itself.
+  if (sqlite3_get_autocommit(db) == 0) (void)Exec(Sql::kRollback);
+}
+
+Result<std::optional<int64_t>> Store::Statements::SeriesId(const SeriesKey& key) {
+  Query query = Use(Sql::kSeriesId);
+  query.BindText(1, key.symbol);
+  query.BindText(2, ShortName(key.function));
+  query.BindText(3, key.interval);
+  int rc = query.Step();
+  if (rc == SQLITE_ROW) return query.Int(0);
+  if (rc != SQLITE_DONE) return Fail(Message());
+  return std::nullopt;
+}
+
+Result<int64_t> Store::Statements::EnsureSeries(const SeriesKey& key) {
+  Result<std::optional<int64_t>> found = SeriesId(key);
+  if (!found) return std::unexpected(found.error());
+  if (*found) return **found;
+  Query query = Use(Sql::kSeriesInsert);
+  query.BindText(1, key.symbol);
+  query.BindText(2, ShortName(key.function));
+  query.BindText(3, key.interval);
+  if (query.Step() != SQLITE_DONE) return Fail(Message());
+  return sqlite3_last_insert_rowid(db);
+}
+
+Store::Store(sqlite3* db) : db_(db), stmts_(std::make_unique<Statements>(db)) {}
+
+Store::~Store() {
+  stmts_.reset();  // statements first: a connection with live statements cannot close
+  sqlite3_close_v2(db_);
+}
+
+Result<std::unique_ptr<Store>> Store::Open(const std::string& path, OpenMode mode) {
+  struct stat info {};
+  if (mode == OpenMode::kReadOnly && ::stat(path.c_str(), &info) != 0) {
+    return Fail(fmt::format("no database at '{}'", path));
+  }
+  int flags = SQLITE_OPEN_NOMUTEX |
+              (mode == OpenMode::kReadOnly ? SQLITE_OPEN_READONLY
+                                           : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  // The store owns the handle from here on, so every failure below closes it.
+  std::unique_ptr<Store> store(new Store(db));
+  if (rc != SQLITE_OK) return Fail(CannotOpen(path, db));
+  if (Status ready = Setup(db, path, mode); !ready) return std::unexpected(ready.error());
+  if (!store->stmts_->Prepare()) return Fail(CannotOpen(path, db));
+  return store;
+}
+
+Result<std::optional<std::string>> Store::GetFact(std::string_view key) {
+  Query query = stmts_->Use(Sql::kFactGet);
+  query.BindText(1, key);
+  int rc = query.Step();
+  if (rc == SQLITE_ROW) return std::optional<std::string>(query.Text(0));
+  if (rc != SQLITE_DONE)
+    return Fail(fmt::format("reading fact '{}' failed: {}", key, stmts_->Message()));
+  return std::optional<std::string>();
+}
+
+Status Store::SetFact(std::string_view key, std::string_view value) {
+  Query query = stmts_->Use(Sql::kFactSet);
+  query.BindText(1, key);
+  query.BindText(2, value);
+  if (query.Step() != SQLITE_DONE) {
+    return Fail(fmt::format("saving fact '{}' failed: {}", key, stmts_->Message()));
+  }
+  return {};
+}
+
+Result<std::string> Store::IntegrityCheck() {
+  Query query = stmts_->Use(Sql::kIntegrity);
+  std::string report;
+  int rc = SQLITE_ROW;
+  while ((rc = query.Step()) == SQLITE_ROW) {
+    if (!report.empty()) report += '\n';
+    report += query.TextView(0);
+  }
+  if (rc != SQLITE_DONE) return Fail("integrity check failed: " + stmts_->Message());
+  return report;
+}
+
+}  // namespace mdfetch

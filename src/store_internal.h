@@ -1,0 +1,159 @@
+// Private to the store (src/store*.cc): the prepared statements and the helpers its files
+// share. Nothing outside the store includes this header, so sqlite3.h stays inside the module.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "mdfetch/store.h"
+
+namespace mdfetch {
+
+// Every statement the store runs, prepared once when the store opens.
+enum class Sql : size_t {
+  kBegin,
+  kCommit,
+  kRollback,
+  kSeriesId,
+  kSeriesInsert,
+  kSeriesStored,
+  kSeriesAttempt,
+  kSeriesDeferred,
+  kSeriesNeedsFull,
+  kFind,
+  kList,
+  kDeferredList,
+  kBarInsert,
+  kBarUpdate,
+  kFetchInsert,
+  kFetchFinish,
+  kCallTimes,
+  kFactGet,
+  kFactSet,
+  kBarsRange,
+  kBarsLast,
+  kEachBar,
+  kIntegrity,
+  kCount,
+};
+
+// One use of a prepared statement. Resets the statement when it goes out of scope, so a read
+// that stopped early never keeps a WAL snapshot (and a read transaction) open.
+class Query {
+ public:
+  explicit Query(sqlite3_stmt* stmt) : stmt_(stmt) {}
+  ~Query() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+  Query(const Query&) = delete;
+  Query& operator=(const Query&) = delete;
+
+  void BindInt(int index, int64_t value) { sqlite3_bind_int64(stmt_, index, value); }
+  void BindDouble(int index, double value) { sqlite3_bind_double(stmt_, index, value); }
+  void BindNull(int index) { sqlite3_bind_null(stmt_, index); }
+  // The text must stay alive until the statement is reset or rebound.
+  void BindText(int index, std::string_view text) {
+    // A default string_view has a null data(), which SQLite would store as NULL.
+    const char* data = text.data() != nullptr ? text.data() : "";
+    sqlite3_bind_text64(stmt_, index, data, text.size(), SQLITE_STATIC, SQLITE_UTF8);
+  }
+  void BindOptional(int index, const std::optional<double>& value) {
+    if (value) {
+      BindDouble(index, *value);
+    } else {
+      BindNull(index);
+    }
+  }
+
+  int Step() { return sqlite3_step(stmt_); }
+  void Reset() { sqlite3_reset(stmt_); }
+
+  bool IsNull(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
+  int64_t Int(int column) const { return sqlite3_column_int64(stmt_, column); }
+  double Double(int column) const { return sqlite3_column_double(stmt_, column); }
+  std::optional<double> OptionalDouble(int column) const {
+    if (IsNull(column)) return std::nullopt;
+    return Double(column);
+  }
+  std::string_view TextView(int column) const {
+    const unsigned char* text = sqlite3_column_text(stmt_, column);
+    if (text == nullptr) return {};
+    return {reinterpret_cast<const char*>(text),
+            static_cast<size_t>(sqlite3_column_bytes(stmt_, column))};
+  }
+  std::string Text(int column) const { return std::string(TextView(column)); }
+
+ private:
+  sqlite3_stmt* stmt_;
+};
+
+// Unix milliseconds, the unit of every time column.
+int64_t ToMillis(WallTime time);
+WallTime FromMillis(int64_t millis);
+
+// Binds a bar as ?1 series_id, ?2 ts, ?3..?10 the values (the layout of both bar statements).
+void BindBar(Query& query, int64_t series_id, const Bar& bar);
+// Reads ts, open, high, low, close, volume, adjusted_close, dividend, split_coefficient
+// starting at `first`, reusing `bar`'s storage.
+void ReadBar(const Query& query, int first, Bar& bar);
+// Reads symbol, function, interval starting at `first`.
+Result<SeriesKey> ReadKey(const Query& query, int first);
+
+// Returns r, or its error prefixed with "<what> failed: ".
+template <typename T>
+Result<T> InContext(Result<T> r, std::string_view what) {
+  if (!r) return Fail(std::string(what) + " failed: " + r.error().message);
+  return r;
+}
+
+// The connection's statements, and the work that several Store methods share.
+struct Store::Statements {
+  explicit Statements(sqlite3* connection) : db(connection) {}
+  ~Statements();
+  Statements(const Statements&) = delete;
+  Statements& operator=(const Statements&) = delete;
+
+  Status Prepare();
+  Query Use(Sql id) { return Query(stmts[static_cast<size_t>(id)]); }
+  // SQLite's message for the last error on this connection.
+  std::string Message() const { return sqlite3_errmsg(db); }
+  // Runs a statement that returns no rows (or whose rows do not matter).
+  Status Exec(Sql id);
+
+  // Runs `body` inside BEGIN IMMEDIATE ... COMMIT; rolls back when it or the commit fails.
+  template <typename F>
+  auto InTransaction(F&& body) -> decltype(body()) {
+    if (Status begun = Exec(Sql::kBegin); !begun) return std::unexpected(begun.error());
+    auto result = body();
+    if (result) {
+      Status committed = Exec(Sql::kCommit);
+      if (committed) return result;
+      result = std::unexpected(committed.error());
+    }
+    RollbackIfOpen();
+    return result;
+  }
+  void RollbackIfOpen();
+
+  Result<std::optional<int64_t>> SeriesId(const SeriesKey& key);
+  // The series' id, inserting a row holding only the key when there is none.
+  Result<int64_t> EnsureSeries(const SeriesKey& key);
+  // The ids of the stored series among `keys`, as a JSON array ("[3,7]"; "[]" for none).
+  Result<std::string> SeriesIdList(std::span<const SeriesKey> keys);
+  Result<StoreCounts> UpsertBars(int64_t series_id, std::span<const Bar> bars);
+  Status CompleteFetch(int64_t fetch_id, const CallRecord& record, const StoreCounts& counts);
+
+  sqlite3* db;
+  std::array<sqlite3_stmt*, static_cast<size_t>(Sql::kCount)> stmts{};
+};
+
+}  // namespace mdfetch

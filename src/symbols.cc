@@ -1,0 +1,236 @@
+#include "mdfetch/symbols.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace mdfetch {
+namespace {
+
+constexpr std::string_view kFunctionList =
+    "daily, daily_adjusted, weekly, weekly_adjusted, monthly, monthly_adjusted, "
+    "intraday:INTERVAL, fx_daily, crypto_daily";
+
+bool IsSymbolChar(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-';
+}
+
+bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
+  while (!s.empty() && IsSpace(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+std::string Upper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// Strict UTF-8 validation (no overlongs, no surrogates, at most U+10FFFF).
+bool IsValidUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    size_t len = 0;
+    uint32_t cp = 0;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xE0) == 0xC0) {
+      len = 2;
+      cp = c & 0x1Fu;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3;
+      cp = c & 0x0Fu;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4;
+      cp = c & 0x07u;
+    } else {
+      return false;
+    }
+    if (i + len > s.size()) return false;
+    for (size_t k = 1; k < len; ++k) {
+      auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3Fu);
+    }
+    static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += len;
+  }
+  return true;
+}
+
+// A stock symbol: letters, digits, '.', '-'; 1..12 characters.
+Result<std::string> CheckSymbol(std::string_view text) {
+  if (!std::all_of(text.begin(), text.end(), IsSymbolChar)) {
+    return Fail(fmt::format("'{}' is not a valid symbol (letters, digits, '.', '-' only)",
+                            Printable(text)));
+  }
+  if (text.size() > kMaxSymbolLength) {
+    return Fail(fmt::format("'{}' is too long (at most {} characters)", Printable(text),
+                            kMaxSymbolLength));
+  }
+  return Upper(text);
+}
+
+// FX and crypto: FROM/TO, each letters and digits, 1..10 characters.
+Result<std::string> CheckPair(std::string_view text, Function function) {
+  size_t slash = text.find('/');
+  auto part_ok = [](std::string_view p) {
+    return !p.empty() && p.size() <= 10 && std::all_of(p.begin(), p.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) != 0;
+    });
+  };
+  if (slash == std::string_view::npos || !part_ok(text.substr(0, slash)) ||
+      !part_ok(text.substr(slash + 1))) {
+    return Fail(fmt::format("{} needs a pair like {}, not '{}'", ShortName(function),
+                            function == Function::kFxDaily ? "EUR/USD" : "BTC/EUR",
+                            Printable(text)));
+  }
+  return Upper(text);
+}
+
+Result<SeriesKey> ParseFunctionToken(std::string_view token, SeriesKey key) {
+  std::string_view name = token;
+  std::string_view interval;
+  if (size_t colon = token.find(':'); colon != std::string_view::npos) {
+    name = token.substr(0, colon);
+    interval = token.substr(colon + 1);
+  }
+  auto function = ParseFunction(name);
+  if (!function) {
+    return Fail(fmt::format("unknown function '{}' (expected {})", Printable(name),
+                            kFunctionList));
+  }
+  key.function = *function;
+  if (*function == Function::kIntraday) {
+    if (interval.empty()) {
+      return Fail("intraday needs an interval: intraday:1min, 5min, 15min, 30min or 60min");
+    }
+    if (!IsValidInterval(interval)) {
+      return Fail(fmt::format("unknown interval '{}' (expected 1min, 5min, 15min, 30min or 60min)",
+                              Printable(interval)));
+    }
+    key.interval = std::string(interval);
+  } else if (!interval.empty()) {
+    return Fail(fmt::format("{} takes no interval", ShortName(*function)));
+  }
+  return key;
+}
+
+Result<SeriesKey> ParseEntry(std::string_view text, const SeriesDefaults& defaults) {
+  if (!IsValidUtf8(text)) return Fail("line is not valid UTF-8");
+  if (std::any_of(text.begin(), text.end(),
+                  [](char c) { return static_cast<unsigned char>(c) < 0x20 && c != '\t'; })) {
+    return Fail(fmt::format("'{}' contains a control character", Printable(text)));
+  }
+  std::vector<std::string_view> tokens;
+  for (size_t i = 0; i < text.size();) {
+    while (i < text.size() && IsSpace(text[i])) ++i;
+    size_t start = i;
+    while (i < text.size() && !IsSpace(text[i])) ++i;
+    if (i > start) tokens.push_back(text.substr(start, i - start));
+  }
+  if (tokens.size() > 2) {
+    return Fail(fmt::format("unexpected '{}' after the function", Printable(tokens[2])));
+  }
+  SeriesKey key;
+  key.function = defaults.function;
+  if (defaults.function == Function::kIntraday) key.interval = defaults.interval;
+  if (tokens.size() == 2) {
+    auto parsed = ParseFunctionToken(tokens[1], key);
+    if (!parsed) return parsed;
+    key = *parsed;
+  }
+  auto symbol = (key.function == Function::kFxDaily || key.function == Function::kCryptoDaily)
+                    ? CheckPair(tokens[0], key.function)
+                    : CheckSymbol(tokens[0]);
+  if (!symbol) return std::unexpected(symbol.error());
+  key.symbol = *symbol;
+  return key;
+}
+
+}  // namespace
+
+std::string Printable(std::string_view text) {
+  constexpr size_t kMax = 40;
+  std::string out;
+  for (char c : text.substr(0, kMax)) {
+    auto u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u < 0x7F) {
+      out += c;
+    } else {
+      out += fmt::format("\\x{:02X}", u);
+    }
+  }
+  if (text.size() > kMax) out += "...";
+  return out;
+}
+
+SymbolList ParseSymbolList(std::string_view content, std::string_view file_name,
+                           const SeriesDefaults& defaults) {
+  SymbolList list;
+  std::set<SeriesKey> seen;
+  if (content.starts_with("\xEF\xBB\xBF")) content.remove_prefix(3);
+  int line_number = 0;
+  while (!content.empty() || line_number == 0) {
+    ++line_number;
+    size_t eol = content.find('\n');
+    std::string_view raw = content.substr(0, eol);
+    content = eol == std::string_view::npos ? std::string_view{} : content.substr(eol + 1);
+    if (raw.size() > kMaxLineLength) {
+      list.problems.push_back(fmt::format("{}:{}: line is too long ({} bytes, at most {})",
+                                          file_name, line_number, raw.size(), kMaxLineLength));
+      continue;
+    }
+    std::string_view text = raw.substr(0, raw.find('#'));
+    text = Trim(text);
+    if (text.empty()) continue;
+    auto key = ParseEntry(text, defaults);
+    if (!key) {
+      list.problems.push_back(
+          fmt::format("{}:{}: {}", file_name, line_number, key.error().message));
+      continue;
+    }
+    if (seen.insert(*key).second) list.series.push_back(std::move(*key));
+  }
+  return list;
+}
+
+Result<SymbolList> ReadSymbolFile(const std::string& path, const SeriesDefaults& defaults) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    return Fail(fmt::format("cannot read symbol file '{}': Is a directory", path));
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return Fail(fmt::format("cannot read symbol file '{}': {}", path, std::strerror(errno)));
+  }
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  if (in.bad()) {
+    return Fail(fmt::format("cannot read symbol file '{}': {}", path, std::strerror(errno)));
+  }
+  return ParseSymbolList(buffer.str(), path, defaults);
+}
+
+Result<SeriesKey> ParseSeriesArgument(std::string_view text, const SeriesDefaults& defaults) {
+  if (text.size() > kMaxLineLength) {
+    return Fail(fmt::format("argument is too long ({} bytes, at most {})", text.size(),
+                            kMaxLineLength));
+  }
+  return ParseEntry(text, defaults);
+}
+
+}  // namespace mdfetch

@@ -1,0 +1,677 @@
+#include "mdfetch/av_codec.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace mdfetch {
+namespace {
+
+std::string ReadSample(const std::string& name) {
+  std::ifstream in(std::string(MDFETCH_TEST_DATA_DIR) + "/" + name, std::ios::binary);
+  EXPECT_TRUE(in.good()) << "cannot open " << name;
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+std::string JsonString(std::string_view text) {
+  std::string out = "\"";
+  for (const char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+// `"ts": {open 1.5, high 2.5, low 0.5, close}` as a member of a series object.
+std::string OhlcBar(const std::string& ts, const std::string& close) {
+  return JsonString(ts) + R"j(: {"1. open": "1.5", "2. high": "2.5", "3. low": "0.5", )j" +
+         R"j("4. close": )j" + JsonString(close) + "}";
+}
+
+std::string Series(const std::string& key, const std::vector<std::string>& bars) {
+  std::string series = JsonString(key) + ": {";
+  for (size_t i = 0; i < bars.size(); ++i) series += (i > 0 ? ", " : "") + bars[i];
+  return series + "}";
+}
+
+std::string DailyBody(const std::vector<std::string>& bars) {
+  return R"j({"Meta Data": {"2. Symbol": "IBM"}, )j" + Series("Time Series (Daily)", bars) + "}";
+}
+
+void ExpectBar(const Bar& bar, std::string_view ts, double open, double high, double low,
+               double close, std::optional<double> volume) {
+  EXPECT_EQ(bar.ts, ts);
+  EXPECT_EQ(bar.open, open) << ts;
+  EXPECT_EQ(bar.high, high) << ts;
+  EXPECT_EQ(bar.low, low) << ts;
+  EXPECT_EQ(bar.close, close) << ts;
+  EXPECT_EQ(bar.volume, volume) << ts;
+}
+
+void ExpectAscendingUnique(const std::vector<Bar>& bars) {
+  for (size_t i = 1; i < bars.size(); ++i) EXPECT_LT(bars[i - 1].ts, bars[i].ts) << i;
+}
+
+// ---- Every sample file -------------------------------------------------------------------
+
+TEST(AvCodecSampleTest, EverySampleFileIsClassified) {
+  struct Row {
+    const char* file;
+    Function function;
+    AnswerKind kind;
+  };
+  const Row rows[] = {
+      {"01_TIME_SERIES_DAILY.json", Function::kDaily, AnswerKind::kData},
+      {"02_TIME_SERIES_DAILY_ADJUSTED.json", Function::kDailyAdjusted, AnswerKind::kData},
+      {"03_TIME_SERIES_INTRADAY_1min.json", Function::kIntraday, AnswerKind::kData},
+      {"04_TIME_SERIES_WEEKLY_ADJUSTED.json", Function::kWeeklyAdjusted, AnswerKind::kData},
+      {"05_TIME_SERIES_MONTHLY_ADJUSTED.json", Function::kMonthlyAdjusted, AnswerKind::kData},
+      {"06_FX_DAILY.json", Function::kFxDaily, AnswerKind::kData},
+      {"07_DIGITAL_CURRENCY_DAILY.json", Function::kCryptoDaily, AnswerKind::kData},
+      {"08_GLOBAL_QUOTE.json", Function::kDaily, AnswerKind::kMalformed},
+      {"09_SYMBOL_SEARCH.json", Function::kDaily, AnswerKind::kMalformed},
+      {"10_ERROR_MESSAGE_invalid_call.json", Function::kDaily, AnswerKind::kErrorMessage},
+      {"11_NOTE_throttle_5min_500day.json", Function::kDaily, AnswerKind::kThrottle},
+      {"12_INFORMATION_throttle_2025.json", Function::kDaily, AnswerKind::kThrottle},
+      {"13_TIME_SERIES_DAILY_ADJUSTED.csv", Function::kDailyAdjusted, AnswerKind::kMalformed},
+      {"14_TIME_SERIES_INTRADAY_5min.csv", Function::kIntraday, AnswerKind::kMalformed},
+  };
+  for (const Row& row : rows) {
+    const Answer answer = DecodeAnswer(row.function, ReadSample(row.file));
+    EXPECT_EQ(AnswerKindName(answer.kind), AnswerKindName(row.kind)) << row.file;
+    EXPECT_EQ(answer.bars.empty(), row.kind != AnswerKind::kData) << row.file;
+  }
+}
+
+TEST(AvCodecSampleTest, DailyCompactHas100BarsOldestFirst) {
+  const Answer a = DecodeAnswer(Function::kDaily, ReadSample("01_TIME_SERIES_DAILY.json"));
+  ASSERT_EQ(a.kind, AnswerKind::kData) << a.message;
+  EXPECT_EQ(a.message, "");
+  ASSERT_EQ(a.bars.size(), 100u);
+  ExpectBar(a.bars.front(), "2018-01-17", 89.08, 90.28, 88.75, 90.14, 24659472);
+  ExpectBar(a.bars.back(), "2018-06-08", 101.0924, 101.95, 100.54, 101.63, 22165128);
+  ExpectAscendingUnique(a.bars);
+  EXPECT_EQ(a.bars.back().adjusted_close, std::nullopt);
+  EXPECT_EQ(a.bars.back().dividend, std::nullopt);
+  EXPECT_EQ(a.bars.back().split_coefficient, std::nullopt);
+  EXPECT_EQ(a.meta.symbol, "MSFT");
+  EXPECT_EQ(a.meta.last_refreshed, "2018-06-08");
+  EXPECT_EQ(a.meta.time_zone, "US/Eastern");
+  EXPECT_EQ(a.meta.output_size, "Compact");
+  EXPECT_EQ(a.meta.interval, "");
+}
+
+TEST(AvCodecSampleTest, DailyAdjustedHasAdjustedCloseDividendAndSplit) {
+  const Answer a =
+      DecodeAnswer(Function::kDailyAdjusted, ReadSample("02_TIME_SERIES_DAILY_ADJUSTED.json"));
+  ASSERT_EQ(a.kind, AnswerKind::kData) << a.message;
+  ASSERT_EQ(a.bars.size(), 2u);
+  const Bar& first = a.bars.front();
+  ExpectBar(first, "2020-05-07", 122.98, 123.26, 120.85, 121.23, 4412047);
+  EXPECT_EQ(first.adjusted_close, 121.23);
+  EXPECT_EQ(first.dividend, 1.63);
+  EXPECT_EQ(first.split_coefficient, 1.0);
+  const Bar& last = a.bars.back();
+  ExpectBar(last, "2020-05-08", 122.67, 122.8, 121.06, 121.805, 2542577);
+  EXPECT_EQ(last.adjusted_close, 121.805);
+  EXPECT_EQ(last.dividend, 0.0);
+  EXPECT_EQ(last.split_coefficient, 1.0);
+  EXPECT_EQ(a.meta.symbol, "IBM");
+  EXPECT_EQ(a.meta.last_refreshed, "2020-05-08 14:07:57");
+  EXPECT_EQ(a.meta.output_size, "Full size");
+  EXPECT_EQ(a.meta.time_zone, "US/Eastern");
+}
+
+TEST(AvCodecSampleTest, IntradayHasDatetimesAndInterval) {
+  const Answer a =
+      DecodeAnswer(Function::kIntraday, ReadSample("03_TIME_SERIES_INTRADAY_1min.json"));
+  ASSERT_EQ(a.kind, AnswerKind::kData) << a.message;
+  ASSERT_EQ(a.bars.size(), 100u);
+  ExpectBar(a.bars.front(), "2018-06-01 14:21:00", 100.3975, 100.4558, 100.385, 100.455, 67726);
+  ExpectBar(a.bars.back(), "2018-06-01 16:00:00", 100.615, 100.81, 100.59, 100.79, 4129781);
+  ExpectAscendingUnique(a.bars);
+  EXPECT_EQ(a.meta.symbol, "MSFT");
+  EXPECT_EQ(a.meta.last_refreshed, "2018-06-01 16:00:00");
+  EXPECT_EQ(a.meta.interval, "1min");
+  EXPECT_EQ(a.meta.output_size, "Compact");
+  EXPECT_EQ(a.meta.time_zone, "US/Eastern");
+}
+
+TEST(AvCodecSampleTest, WeeklyAdjustedHasNoSplitCoefficient) {
+  const Answer a =
+      DecodeAnswer(Function::kWeeklyAdjusted, ReadSample("04_TIME_SERIES_WEEKLY_ADJUSTED.json"));
+  ASSERT_EQ(a.kind, AnswerKind::kData) << a.message;
+  ASSERT_EQ(a.bars.size(), 2u);
+  ExpectBar(a.bars.front(), "2020-05-01", 125.56, 129.31, 121.39, 121.87, 26502989);
+  EXPECT_EQ(a.bars.front().adjusted_close, 120.2531);
+  EXPECT_EQ(a.bars.front().dividend, 0.0);
+  ExpectBar(a.bars.back(), "2020-05-08", 120.82, 124.32, 119.391, 121.7964, 18736550);
+  EXPECT_EQ(a.bars.back().adjusted_close, 121.7964);
+  EXPECT_EQ(a.bars.back().dividend, 1.63);
+  EXPECT_EQ(a.bars.back().split_coefficient, std::nullopt);
+  EXPECT_EQ(a.meta.symbol, "IBM");
+  EXPECT_EQ(a.meta.last_refreshed, "2020-05-08 14:08:57");
+  EXPECT_EQ(a.meta.time_zone, "US/Eastern");
+  EXPECT_EQ(a.meta.output_size, "");
+}
+
+TEST(AvCodecSampleTest, MonthlyAdjustedKeysPartialMonthByLatestDay) {
+  const Answer a =
+      DecodeAnswer(Function::kMonthlyAdjusted, ReadSample("05_TIME_SERIES_MONTHLY_ADJUSTED.json"));
+  ASSERT_EQ(a.kind, AnswerKind::kData) << a.message;
+  ASSERT_EQ(a.bars.size(), 2u);
+  ExpectBar(a.bars.front(), "2020-04-30", 106.36, 129.31, 104.521, 125.56, 130400316);
+  EXPECT_EQ(a.bars.front().adjusted_close, 123.8942);
+  EXPECT_EQ(a.bars.front().dividend, 0.0);
+  ExpectBar(a.bars.back(), "2020-05-08", 123.19, 124.32, 119.391, 121.84, 23665041);
+  EXPECT_EQ(a.bars.back().adjusted_close, 121.84);
+  EXPECT_EQ(a.bars.back().dividend, 1.63);
+  EXPECT_EQ(a.bars.back().split_coefficient, std::nullopt);
+  EXPECT_EQ(a.meta.symbol, "IBM");
+  EXPECT_EQ(a.meta.last_refreshed, "2020-05-08 14:09:56");
+  EXPECT_EQ(a.meta.time_zone, "US/Eastern");
+}
+
+TEST(AvCodecSampleTest, FxDailyJoinsPairAndHasNoVolume) {
+  const Answer a = DecodeAnswer(Function::kFxDaily, ReadSample("06_FX_DAILY.json"));
+  ASSERT_EQ(a.kind, AnswerKind::kData) << a.message;
+  ASSERT_EQ(a.bars.size(), 2u);
+  ExpectBar(a.bars.front(), "2020-05-05", 1.0904, 1.0926, 1.0825, 1.084, std::nullopt);
+  ExpectBar(a.bars.back(), "2020-05-06", 1.0839, 1.0844, 1.078, 1.0794, std::nullopt);
+  EXPECT_EQ(a.meta.symbol, "EUR/USD");
+  EXPECT_EQ(a.meta.last_refreshed, "2020-05-06 21:55:00");
+  EXPECT_EQ(a.meta.output_size, "Full size");
+  EXPECT_EQ(a.meta.time_zone, "UTC");
+}
+
+TEST(AvCodecSampleTest, CryptoDailyJoinsCodeAndMarket) {
+  const Answer a =
+      DecodeAnswer(Function::kCryptoDaily, ReadSample("07_DIGITAL_CURRENCY_DAILY.json"));
+  ASSERT_EQ(a.kind, AnswerKind::kData) << a.message;
+  ASSERT_EQ(a.bars.size(), 3u);
+  ExpectBar(a.bars.front(), "2025-08-22", 96856.83, 100149.0, 96171.51, 99313.95, 260.30828027);
+  ExpectBar(a.bars.back(), "2025-08-24", 97883.18, 98040.37, 97854.95, 97886.73, 9.35943544);
+  EXPECT_EQ(a.meta.symbol, "BTC/EUR");
+  EXPECT_EQ(a.meta.last_refreshed, "2025-08-24 00:00:00");
+  EXPECT_EQ(a.meta.time_zone, "UTC");
+}
+
+TEST(AvCodecSampleTest, OtherEndpointsAreNotSeries) {
+  EXPECT_EQ(DecodeAnswer(Function::kDaily, ReadSample("08_GLOBAL_QUOTE.json")).message,
+            "no time series in answer (keys: Global Quote)");
+  EXPECT_EQ(DecodeAnswer(Function::kDaily, ReadSample("09_SYMBOL_SEARCH.json")).message,
+            "no time series in answer (keys: bestMatches)");
+}
+
+TEST(AvCodecSampleTest, RefusalSamplesKeepTheServiceText) {
+  const Answer error =
+      DecodeAnswer(Function::kDaily, ReadSample("10_ERROR_MESSAGE_invalid_call.json"));
+  EXPECT_EQ(error.kind, AnswerKind::kErrorMessage);
+  EXPECT_EQ(error.message,
+            "Invalid API call. Please retry or visit the documentation "
+            "(https://www.alphavantage.co/documentation/) for BOP.");
+  const Answer note =
+      DecodeAnswer(Function::kDaily, ReadSample("11_NOTE_throttle_5min_500day.json"));
+  EXPECT_EQ(note.kind, AnswerKind::kThrottle);
+  EXPECT_TRUE(note.message.starts_with("Thank you for using Alpha Vantage! Our standard API"));
+  const Answer info =
+      DecodeAnswer(Function::kDaily, ReadSample("12_INFORMATION_throttle_2025.json"));
+  EXPECT_EQ(info.kind, AnswerKind::kThrottle);
+  EXPECT_TRUE(info.message.ends_with("instantly unlock all premium endpoints"));
+}
+
+TEST(AvCodecSampleTest, CsvAnswersAreNotJson) {
+  const Answer daily =
+      DecodeAnswer(Function::kDailyAdjusted, ReadSample("13_TIME_SERIES_DAILY_ADJUSTED.csv"));
+  EXPECT_EQ(daily.kind, AnswerKind::kMalformed);
+  EXPECT_EQ(daily.message, "not JSON: syntax error at byte 2");
+  const Answer intraday =
+      DecodeAnswer(Function::kIntraday, ReadSample("14_TIME_SERIES_INTRADAY_5min.csv"));
+  EXPECT_EQ(intraday.kind, AnswerKind::kMalformed);
+  EXPECT_EQ(intraday.message, "not JSON: syntax error at byte 2");
+}
+
+// ---- Truncated and non-JSON bodies -------------------------------------------------------
+
+TEST(AvCodecMalformedTest, TruncatedDailyBodyIsNeverData) {
+  const std::string body = ReadSample("01_TIME_SERIES_DAILY.json");
+  ASSERT_GT(body.size(), 5120u);
+  // Every cut through the metadata and the first bars (every kind of token), then a sample
+  // of the rest, the last bytes, and a cut at 5120.
+  std::vector<size_t> cuts;
+  for (size_t cut = 1; cut < body.size(); cut += (cut < 1500 ? 1 : 61)) cuts.push_back(cut);
+  for (const size_t cut : {size_t{5120}, body.size() - 2, body.size() - 1}) cuts.push_back(cut);
+  for (const size_t cut : cuts) {
+    const Answer a = DecodeAnswer(Function::kDaily, std::string_view(body).substr(0, cut));
+    ASSERT_EQ(a.kind, AnswerKind::kMalformed) << "cut at " << cut;
+    ASSERT_EQ(a.message, "truncated JSON at byte " + std::to_string(cut));
+    ASSERT_TRUE(a.bars.empty());
+  }
+}
+
+TEST(AvCodecMalformedTest, NonJsonBodiesSayWhere) {
+  EXPECT_EQ(DecodeAnswer(Function::kDaily, "<html><body>Application Error</body></html>").message,
+            "not JSON: syntax error at byte 1");
+  EXPECT_EQ(DecodeAnswer(Function::kDaily, R"j({"a": 1} x)j").message,
+            "not JSON: syntax error at byte 10");
+  EXPECT_EQ(DecodeAnswer(Function::kDaily, "").message, "empty body");
+  EXPECT_EQ(DecodeAnswer(Function::kDaily, " \r\n").message, "empty body");
+}
+
+TEST(AvCodecMalformedTest, TopLevelValueMustBeAnObject) {
+  EXPECT_EQ(DecodeAnswer(Function::kDaily, "[1, 2]").message,
+            "answer is a JSON array, not an object");
+  EXPECT_EQ(DecodeAnswer(Function::kDaily, R"j("Time Series (Daily)")j").message,
+            "answer is a JSON string, not an object");
+  EXPECT_EQ(DecodeAnswer(Function::kDaily, "42").message,
+            "answer is a JSON integer, not an object");
+  EXPECT_EQ(DecodeAnswer(Function::kDaily, "null").message, "answer is a JSON null, not an object");
+}
+
+TEST(AvCodecMalformedTest, ObjectWithoutSeriesListsAtMostFiveKeys) {
+  EXPECT_EQ(DecodeAnswer(Function::kDaily, "{}").message,
+            "no time series in answer (empty object)");
+  EXPECT_EQ(
+      DecodeAnswer(Function::kDaily, R"j({"foo": 1, "bar": {"Time Series (Daily)": {}}})j").message,
+      "no time series in answer (keys: foo, bar)");
+  EXPECT_EQ(DecodeAnswer(Function::kDaily,
+                         R"j({"a": 1, "b": [], "c": {}, "d": null, "e": "x", "f": 2, "g": 3})j")
+                .message,
+            "no time series in answer (keys: a, b, c, d, e, ...)");
+  // A series key whose value is not an object is no series.
+  EXPECT_EQ(DecodeAnswer(Function::kDaily, R"j({"Time Series (Daily)": "none"})j").message,
+            "no time series in answer (keys: Time Series (Daily))");
+  EXPECT_EQ(
+      DecodeAnswer(Function::kDaily, R"j({"Time Series (Daily)": [{"1. open": 1}]})j").message,
+      "no time series in answer (keys: Time Series (Daily))");
+  EXPECT_EQ(DecodeAnswer(Function::kDaily, R"j({"Global Quote": {}})j").message,
+            "no time series in answer (keys: Global Quote)");
+}
+
+TEST(AvCodecMalformedTest, EmptySeriesIsMalformed) {
+  const Answer a = DecodeAnswer(Function::kDaily, DailyBody({}));
+  EXPECT_EQ(a.kind, AnswerKind::kMalformed);
+  EXPECT_EQ(a.message, "empty time series");
+}
+
+TEST(AvCodecMalformedTest, MessagesQuoteAtMostFortyCharacters) {
+  const std::string long_value(500, '7');
+  const Answer bad_number =
+      DecodeAnswer(Function::kDaily, DailyBody({OhlcBar("2018-06-08", "12x" + long_value)}));
+  EXPECT_EQ(bad_number.message,
+            "bar 2018-06-08: '12x" + std::string(37, '7') + "...' is not a number in 'close'");
+  const Answer bad_ts = DecodeAnswer(Function::kDaily, DailyBody({OhlcBar(long_value, "1")}));
+  EXPECT_EQ(bad_ts.message, "bad timestamp '" + std::string(40, '7') + "...'");
+  const std::string long_key(300, 'k');
+  const Answer no_series = DecodeAnswer(Function::kDaily, "{" + JsonString(long_key) + ": 1}");
+  EXPECT_EQ(no_series.message, "no time series in answer (keys: " + std::string(40, 'k') + "...)");
+}
+
+// ---- Bars --------------------------------------------------------------------------------
+
+TEST(AvCodecBarTest, MissingRequiredFieldNamesBarAndField) {
+  const std::string bar =
+      R"j("2018-06-08": {"1. open": "1", "2. high": "2", "3. low": "0.5", "5. volume": "7"})j";
+  const Answer a = DecodeAnswer(Function::kDaily, DailyBody({bar}));
+  EXPECT_EQ(a.kind, AnswerKind::kMalformed);
+  EXPECT_EQ(a.message, "bar 2018-06-08: missing close");
+  EXPECT_TRUE(a.bars.empty());
+  const std::string no_open = R"j("2018-06-08": {"2. high": "2", "4. close": "1"})j";
+  EXPECT_EQ(DecodeAnswer(Function::kDaily, DailyBody({no_open})).message,
+            "bar 2018-06-08: missing open");
+}
+
+TEST(AvCodecBarTest, ValueThatIsNotANumberFailsTheWholeAnswer) {
+  const std::string bad =
+      R"j("2018-06-08": {"1. open": "abc", "2. high": "2", "3. low": "0.5", "4. close": "1"})j";
+  const Answer a = DecodeAnswer(Function::kDaily, DailyBody({OhlcBar("2018-06-09", "1"), bad}));
+  EXPECT_EQ(a.kind, AnswerKind::kMalformed);
+  EXPECT_EQ(a.message, "bar 2018-06-08: 'abc' is not a number in 'open'");
+  EXPECT_TRUE(a.bars.empty());
+  for (const char* value : {"", "1.5 ", " 1.5", "+1", "nan", "inf", "-", "0x10"}) {
+    const Answer b = DecodeAnswer(Function::kDaily, DailyBody({OhlcBar("2018-06-08", value)}));
+    EXPECT_EQ(b.kind, AnswerKind::kMalformed) << value;
+    EXPECT_EQ(b.message, "bar 2018-06-08: '" + std::string(value) + "' is not a number in 'close'");
+  }
+  const std::string null_volume = R"j("2018-06-08": {"1. open": "1", "2. high": "2",
+      "3. low": "0.5", "4. close": "1", "5. volume": null})j";
+  EXPECT_EQ(DecodeAnswer(Function::kDaily, DailyBody({null_volume})).message,
+            "bar 2018-06-08: 'null' is not a number in 'volume'");
+  const std::string object_dividend = R"j("2018-06-08": {"1. open": "1", "2. high": "2",
+      "3. low": "0.5", "4. close": "1", "7. dividend amount": {}})j";
+  EXPECT_EQ(DecodeAnswer(Function::kDaily, DailyBody({object_dividend})).message,
+            "bar 2018-06-08: '{...}' is not a number in 'dividend amount'");
+}
+
+TEST(AvCodecBarTest, TimestampMustBeDateOrDatetime) {
+  EXPECT_EQ(DecodeAnswer(Function::kDaily, DailyBody({OhlcBar("xyz", "1")})).message,
+            "bad timestamp 'xyz'");
+  for (const char* ts : {"2018-6-08", "2018-06-08T10:00:00", "2018-06-08 10:00", "2018/06/08",
+                         "2018-06-0a", " 2018-06-08", "2018-06-08 10:00:0x", ""}) {
+    const Answer a = DecodeAnswer(Function::kDaily, DailyBody({OhlcBar(ts, "1")}));
+    EXPECT_EQ(a.kind, AnswerKind::kMalformed) << ts;
+    EXPECT_EQ(a.message, "bad timestamp '" + std::string(ts) + "'");
+  }
+  const Answer ok =
+      DecodeAnswer(Function::kIntraday,
+                   "{" + Series("Time Series (5min)", {OhlcBar("2018-06-08 09:35:00", "1")}) + "}");
+  ASSERT_EQ(ok.kind, AnswerKind::kData) << ok.message;
+  EXPECT_EQ(ok.bars.at(0).ts, "2018-06-08 09:35:00");
+}
+
+TEST(AvCodecBarTest, DuplicateTimestampKeepsTheLastOne) {
+  const Answer a = DecodeAnswer(
+      Function::kDaily, DailyBody({OhlcBar("2018-06-08", "1"), OhlcBar("2018-06-07", "2"),
+                                   OhlcBar("2018-06-08", "3"), OhlcBar("2018-06-08", "4")}));
+  ASSERT_EQ(a.kind, AnswerKind::kData) << a.message;
+  ASSERT_EQ(a.bars.size(), 2u);
+  EXPECT_EQ(a.bars[0].ts, "2018-06-07");
+  EXPECT_EQ(a.bars[0].close, 2.0);
+  EXPECT_EQ(a.bars[1].ts, "2018-06-08");
+  EXPECT_EQ(a.bars[1].close, 4.0);
+}
+
+TEST(AvCodecBarTest, BarsComeOutAscendingWhateverTheBodyOrder) {
+  const Answer mixed = DecodeAnswer(
+      Function::kDaily, DailyBody({OhlcBar("2018-06-07", "2"), OhlcBar("2018-06-09", "3"),
+                                   OhlcBar("2018-06-05", "1")}));
+  ASSERT_EQ(mixed.bars.size(), 3u);
+  EXPECT_EQ(mixed.bars[0].close, 1.0);
+  EXPECT_EQ(mixed.bars[1].close, 2.0);
+  EXPECT_EQ(mixed.bars[2].close, 3.0);
+  const Answer ascending = DecodeAnswer(
+      Function::kDaily, DailyBody({OhlcBar("2018-06-05", "1"), OhlcBar("2018-06-07", "2")}));
+  ASSERT_EQ(ascending.bars.size(), 2u);
+  EXPECT_EQ(ascending.bars[0].ts, "2018-06-05");
+  EXPECT_EQ(ascending.bars[1].ts, "2018-06-07");
+}
+
+TEST(AvCodecBarTest, BareJsonNumbersAreAccepted) {
+  const std::string bar = R"j("2025-08-24": {"1. open": 97883.18, "2. high": "98040.37",
+      "3. low": 97854, "4. close": -1.5e2, "5. volume": 12345678901234567890})j";
+  const Answer a = DecodeAnswer(Function::kDaily, DailyBody({bar}));
+  ASSERT_EQ(a.kind, AnswerKind::kData) << a.message;
+  ExpectBar(a.bars.at(0), "2025-08-24", 97883.18, 98040.37, 97854, -150, 12345678901234567890.0);
+}
+
+TEST(AvCodecBarTest, KeepsFullPrecisionAndIgnoresUnknownFields) {
+  const std::string bar = R"j("2018-06-08": {"1. open": "298.85821743109733", "2. high": "300",
+      "3. low": "218.2", "4. close": "1.0", "9. mystery": "n/a", "10. extra": {"x": [1]},
+      "11. flag": true})j";
+  const Answer a = DecodeAnswer(Function::kDaily, DailyBody({bar}));
+  ASSERT_EQ(a.kind, AnswerKind::kData) << a.message;
+  ExpectBar(a.bars.at(0), "2018-06-08", 298.85821743109733, 300, 218.2, 1.0, std::nullopt);
+}
+
+TEST(AvCodecBarTest, Pre2024CryptoTakesMarketCurrencyAndIgnoresMarketCap) {
+  const std::string body = R"j({"Meta Data": {"2. Digital Currency Code": "BTC",
+      "3. Digital Currency Name": "Bitcoin", "4. Market Code": "CNY", "5. Market Name": "Yuan",
+      "6. Last Refreshed": "2020-05-08 00:00:00", "7. Time Zone": "UTC"},
+    "Time Series (Digital Currency Daily)": {"2020-05-08": {
+      "1a. open (CNY)": "70000.1", "1b. open (USD)": "9900.1",
+      "2a. high (CNY)": "71000.2", "2b. high (USD)": "10000.2",
+      "3a. low (CNY)": "69000.3", "3b. low (USD)": "9800.3",
+      "4a. close (CNY)": "70500.4", "4b. close (USD)": "9950.4",
+      "5. volume": "1234.5", "6. market cap (USD)": "12283447.8"}}})j";
+  const Answer a = DecodeAnswer(Function::kCryptoDaily, body);
+  ASSERT_EQ(a.kind, AnswerKind::kData) << a.message;
+  ExpectBar(a.bars.at(0), "2020-05-08", 70000.1, 71000.2, 69000.3, 70500.4, 1234.5);
+  EXPECT_EQ(a.meta.symbol, "BTC/CNY");
+  EXPECT_EQ(a.meta.time_zone, "UTC");
+}
+
+TEST(AvCodecBarTest, BarThatIsNotAnObjectIsMalformed) {
+  EXPECT_EQ(DecodeAnswer(Function::kDaily, DailyBody({R"j("2018-06-08": "1.5")j"})).message,
+            "bar 2018-06-08: not an object");
+  EXPECT_EQ(DecodeAnswer(Function::kDaily, DailyBody({R"j("2018-06-08": [1])j"})).message,
+            "bar 2018-06-08: not an object");
+  EXPECT_EQ(DecodeAnswer(Function::kDaily, DailyBody({R"j("2018-06-08": 7)j"})).message,
+            "bar 2018-06-08: not an object");
+}
+
+// ---- Series key and metadata -------------------------------------------------------------
+
+TEST(AvCodecKeyTest, EachFunctionFindsItsSeriesKey) {
+  struct Row {
+    Function function;
+    const char* key;
+  };
+  const Row rows[] = {
+      {Function::kDaily, "Time Series (Daily)"},
+      {Function::kDailyAdjusted, "Time Series (Daily)"},
+      {Function::kIntraday, "Time Series (60min)"},
+      {Function::kWeekly, "Weekly Time Series"},
+      {Function::kWeeklyAdjusted, "Weekly Adjusted Time Series"},
+      {Function::kMonthly, "Monthly Time Series"},
+      {Function::kMonthlyAdjusted, "Monthly Adjusted Time Series"},
+      {Function::kFxDaily, "Time Series FX (Daily)"},
+      {Function::kCryptoDaily, "Time Series (Digital Currency Daily)"},
+  };
+  for (const Row& row : rows) {
+    const std::string body = "{" + Series(row.key, {OhlcBar("2020-01-02", "5")}) + "}";
+    const Answer a = DecodeAnswer(row.function, body);
+    ASSERT_EQ(a.kind, AnswerKind::kData) << row.key << ": " << a.message;
+    EXPECT_EQ(a.bars.at(0).close, 5.0) << row.key;
+  }
+}
+
+TEST(AvCodecKeyTest, LookAlikeSeriesKeyIsAcceptedButExactKeyWins) {
+  const std::string odd = Series("Time Series FX (Weekly)", {OhlcBar("2020-01-03", "1")});
+  const std::string exact = Series("Time Series FX (Daily)", {OhlcBar("2020-01-02", "2")});
+  const Answer only_odd = DecodeAnswer(Function::kFxDaily, "{" + odd + "}");
+  ASSERT_EQ(only_odd.kind, AnswerKind::kData) << only_odd.message;
+  EXPECT_EQ(only_odd.bars.at(0).close, 1.0);
+  for (const std::string& body : {"{" + odd + ", " + exact + "}", "{" + exact + ", " + odd + "}"}) {
+    const Answer a = DecodeAnswer(Function::kFxDaily, body);
+    ASSERT_EQ(a.kind, AnswerKind::kData) << a.message;
+    ASSERT_EQ(a.bars.size(), 1u) << body;
+    EXPECT_EQ(a.bars[0].close, 2.0) << body;
+  }
+}
+
+TEST(AvCodecKeyTest, MetaFieldsMatchByNameNotNumber) {
+  const std::string body = R"j({"Meta Data": {"9. Time Zone": "US/Eastern", "1. Symbol": "X",
+      "7. Interval": "5min", "2. Output Size": "Compact", "4. Last Refreshed": "2020-05-08",
+      "8. Nested": {"2. Symbol": "WRONG"}, "3. Information": "Intraday (5min)"}, )j" +
+                           Series("Time Series (5min)", {OhlcBar("2020-05-08 09:30:00", "1")}) +
+                           "}";
+  const Answer a = DecodeAnswer(Function::kIntraday, body);
+  ASSERT_EQ(a.kind, AnswerKind::kData) << a.message;
+  EXPECT_EQ(a.meta.symbol, "X");
+  EXPECT_EQ(a.meta.time_zone, "US/Eastern");
+  EXPECT_EQ(a.meta.interval, "5min");
+  EXPECT_EQ(a.meta.output_size, "Compact");
+  EXPECT_EQ(a.meta.last_refreshed, "2020-05-08");
+}
+
+TEST(AvCodecKeyTest, SeriesBesideARefusalIsData) {
+  const std::string series = Series("Time Series (Daily)", {OhlcBar("2020-01-02", "2")});
+  for (const char* refusal : {"Note", "Information", "Error Message"}) {
+    const std::string body =
+        "{" + JsonString(refusal) + R"j(: "Thank you for using Alpha Vantage!", )j" + series + "}";
+    const Answer a = DecodeAnswer(Function::kDaily, body);
+    EXPECT_EQ(a.kind, AnswerKind::kData) << refusal;
+    EXPECT_EQ(a.message, "") << refusal;
+    EXPECT_EQ(a.bars.size(), 1u) << refusal;
+  }
+}
+
+// ---- Refusals ----------------------------------------------------------------------------
+
+struct NoticeRow {
+  const char* text;
+  AnswerKind kind;
+};
+
+// Every wording in ALPHAVANTAGE.md section 4.1, verbatim, then a few never seen.
+const NoticeRow kNotices[] = {
+    {"Thank you for using Alpha Vantage! Our standard API call frequency is 5 calls per minute "
+     "and 500 calls per day. Please visit https://www.alphavantage.co/premium/ if you would like "
+     "to target a higher API call frequency.",
+     AnswerKind::kThrottle},
+    {"Thank you for using Alpha Vantage! Please visit https://www.alphavantage.co/premium/ if you "
+     "would like to have a higher API call volume.",
+     AnswerKind::kThrottle},
+    {"… Please kindly contact support@alphavantage.co if you would like to have a higher API "
+     "call volume",
+     AnswerKind::kThrottle},
+    {"We have detected your API key as <KEY> and our standard API rate limit is 25 requests per "
+     "day. Please subscribe to any of the premium plans at https://www.alphavantage.co/premium/ "
+     "to instantly remove all daily rate limits.",
+     AnswerKind::kDailyLimit},
+    {"Thank you for using Alpha Vantage! Our standard API rate limit is 25 requests per day. …",
+     AnswerKind::kDailyLimit},
+    {"Thank you for using Alpha Vantage! Please consider spreading out your free API requests "
+     "more sparingly. You may subscribe to any of the premium plans at "
+     "https://www.alphavantage.co/premium/ to lift the free key rate limit (25 requests per day) "
+     "and instantly unlock all premium endpoints",
+     AnswerKind::kThrottle},
+    {"Thank you for using Alpha Vantage! This is a premium endpoint. You may subscribe to any of "
+     "the premium plans at https://www.alphavantage.co/premium/ to instantly unlock all premium "
+     "endpoints",
+     AnswerKind::kPremium},
+    {"Thank you for using Alpha Vantage! This is a premium endpoint and there are multiple ways "
+     "to unlock premium endpoints: (1) become a holder of Alpha Vantage Coin (AVC) … (2) "
+     "subscribe to any of the premium plans at https://www.alphavantage.co/premium/ to instantly "
+     "unlock all premium endpoints",
+     AnswerKind::kPremium},
+    {"Thank you for using Alpha Vantage! The outputsize=full parameter value is a premium "
+     "feature for the TIME_SERIES_DAILY endpoint. You may subscribe to any of the premium plans "
+     "at https://www.alphavantage.co/premium/ to instantly unlock all premium features",
+     AnswerKind::kPremium},
+    {"The **demo** API key is for demo purposes only. Please claim your free API key at "
+     "(https://www.alphavantage.co/support/#api-key) to explore our full API offerings. It takes "
+     "fewer than 20 seconds, and we are committed to making it free forever.",
+     AnswerKind::kKeyRejected},
+    // Not seen verbatim: the burst variants 4.1 describes, a real key that contains "demo", a
+    // change of case, and wording never seen.
+    {"Thank you for using Alpha Vantage! Please consider spreading out your free API requests "
+     "more sparingly (1 request per second). You may subscribe to any of the premium plans at "
+     "https://www.alphavantage.co/premium/ to raise the per-second burst limit and instantly "
+     "unlock all premium endpoints.",
+     AnswerKind::kThrottle},
+    {"We have detected your API key as DEMO7X2Q and our standard API rate limit is 25 requests "
+     "per day.",
+     AnswerKind::kDailyLimit},
+    {"THIS IS A PREMIUM ENDPOINT.", AnswerKind::kPremium},
+    {"Our servers are busy, please try again shortly.", AnswerKind::kThrottle},
+    {"", AnswerKind::kThrottle},
+};
+
+TEST(AvCodecNoticeTest, ClassifiesEveryKnownWording) {
+  for (const NoticeRow& row : kNotices) {
+    EXPECT_EQ(AnswerKindName(ClassifyNotice(row.text)), AnswerKindName(row.kind)) << row.text;
+  }
+}
+
+TEST(AvCodecNoticeTest, NoteAndInformationBodiesClassifyByText) {
+  for (const NoticeRow& row : kNotices) {
+    for (const char* key : {"Note", "Information"}) {
+      const std::string body = "{" + JsonString(key) + ": " + JsonString(row.text) + "}";
+      const Answer a = DecodeAnswer(Function::kDaily, body);
+      EXPECT_EQ(AnswerKindName(a.kind), AnswerKindName(row.kind)) << key << ": " << row.text;
+      EXPECT_EQ(a.message, row.text);
+      EXPECT_TRUE(a.bars.empty());
+    }
+  }
+}
+
+TEST(AvCodecNoticeTest, EmptySeriesBesideANoticeClassifiesByTheNotice) {
+  const Answer a = DecodeAnswer(
+      Function::kDaily,
+      R"j({"Time Series (Daily)": {}, "Information": "This is a premium endpoint."})j");
+  EXPECT_EQ(a.kind, AnswerKind::kPremium);
+  EXPECT_EQ(a.message, "This is a premium endpoint.");
+}
+
+TEST(AvCodecErrorTest, ErrorMessagesArePermanentUnlessTheKeyIsRejected) {
+  struct Row {
+    const char* text;
+    AnswerKind kind;
+  };
+  const Row rows[] = {
+      {"Invalid API call. Please retry or visit the documentation "
+       "(https://www.alphavantage.co/documentation/) for TIME_SERIES_INTRADAY.",
+       AnswerKind::kErrorMessage},
+      {"This API function (TIME_SERIES_INTRAAY) does not exist.", AnswerKind::kErrorMessage},
+      {"the parameter apikey is invalid or missing. Please claim your free API key on "
+       "(https://www.alphavantage.co/support/#api-key). It should take less than 20 seconds.",
+       AnswerKind::kKeyRejected},
+  };
+  for (const Row& row : rows) {
+    const Answer a =
+        DecodeAnswer(Function::kDaily, R"j({"Error Message": )j" + JsonString(row.text) + "}");
+    EXPECT_EQ(AnswerKindName(a.kind), AnswerKindName(row.kind)) << row.text;
+    EXPECT_EQ(a.message, row.text);
+  }
+}
+
+TEST(AvCodecErrorTest, KindsHaveNames) {
+  EXPECT_EQ(AnswerKindName(AnswerKind::kData), "data");
+  EXPECT_EQ(AnswerKindName(AnswerKind::kErrorMessage), "error message");
+  EXPECT_EQ(AnswerKindName(AnswerKind::kThrottle), "throttle");
+  EXPECT_EQ(AnswerKindName(AnswerKind::kDailyLimit), "daily limit");
+  EXPECT_EQ(AnswerKindName(AnswerKind::kPremium), "premium");
+  EXPECT_EQ(AnswerKindName(AnswerKind::kKeyRejected), "key rejected");
+  EXPECT_EQ(AnswerKindName(AnswerKind::kMalformed), "malformed");
+}
+
+// ---- Size --------------------------------------------------------------------------------
+
+// A full daily history as the service prints it (indented, newest first, ~175 bytes a bar).
+std::string FullDailyBody(int bars) {
+  std::string body = R"j({
+    "Meta Data": {
+        "1. Information": "Daily Prices (open, high, low, close) and Volumes",
+        "2. Symbol": "IBM",
+        "3. Last Refreshed": "2024-05-17",
+        "4. Output Size": "Full size",
+        "5. Time Zone": "US/Eastern"
+    },
+    "Time Series (Daily)": {)j";
+  constexpr const char* kBar = R"j(
+        "%04d-%02d-%02d": {
+            "1. open": "%d.%04d",
+            "2. high": "%d.%04d",
+            "3. low": "%d.%04d",
+            "4. close": "%d.%04d",
+            "5. volume": "%d"
+        }%s)j";
+  char buf[400];
+  for (int i = bars - 1; i >= 0; --i) {
+    const int year = 1990 + i / 336, month = 1 + (i / 28) % 12, day = 1 + i % 28;
+    const int price = 100 + i % 50, frac = i % 10000;
+    const int n =
+        std::snprintf(buf, sizeof buf, kBar, year, month, day, price, frac, price + 1, frac,
+                      price - 1, frac, price, (i * 7) % 10000, 1000000 + i * 37, i > 0 ? "," : "");
+    body.append(buf, static_cast<size_t>(n));
+  }
+  return body + "\n    }\n}";
+}
+
+TEST(AvCodecSizeTest, DecodesAFullDailyHistory) {
+  const std::string body = FullDailyBody(6000);
+  Answer a;
+  constexpr int kRuns = 5;
+  const auto start = std::chrono::steady_clock::now();
+  for (int run = 0; run < kRuns; ++run) a = DecodeAnswer(Function::kDaily, body);
+  const std::chrono::duration<double> took = (std::chrono::steady_clock::now() - start) / kRuns;
+  ASSERT_EQ(a.kind, AnswerKind::kData) << a.message;
+  ASSERT_EQ(a.bars.size(), 6000u);
+  EXPECT_EQ(a.bars.front().ts, "1990-01-01");
+  EXPECT_EQ(a.bars.back().close, 149.1993);  // i = 5999
+  ExpectAscendingUnique(a.bars);
+  std::printf("[   INFO   ] DecodeAnswer: %.2f MB, %zu bars in %.2f ms (%.0f MB/s)\n",
+              static_cast<double>(body.size()) / 1e6, a.bars.size(), took.count() * 1e3,
+              static_cast<double>(body.size()) / 1e6 / took.count());
+}
+
+}  // namespace
+}  // namespace mdfetch

@@ -1,0 +1,128 @@
+// Crash safety: the real binary is killed with SIGKILL at random moments of a refresh against
+// the simulator; after every kill the store passes PRAGMA integrity_check and every series is
+// either as before (no bars) or fully stored (every bar the simulator served), and the next
+// refresh completes the job.
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include "mdfetch/simulator.h"
+#include "mdfetch/store.h"
+
+extern char** environ;
+
+namespace mdfetch {
+namespace {
+
+const Date kLastSession{std::chrono::year{2026} / 11 / 20};
+
+pid_t SpawnRefresh(const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  pid_t pid = -1;
+  int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  return rc == 0 ? pid : -1;
+}
+
+int WaitExit(pid_t pid) {
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+TEST(CrashTest, KillNineAtRandomMomentsLosesAndCorruptsNothing) {
+  auto dir = std::filesystem::path(::testing::TempDir()) / "mdfetch_crash";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  std::string db = (dir / "market.db").string();
+  std::string symbols = (dir / "symbols.txt").string();
+  std::vector<std::string> names;
+  {
+    std::ofstream out(symbols);
+    for (int i = 0; i < 24; ++i) {
+      names.push_back("SYM" + std::to_string(i));
+      out << names.back() << "\n";
+    }
+  }
+  SimOptions options;
+  options.last_session = kLastSession;
+  Simulator sim(options);
+  ASSERT_TRUE(sim.Start(0));
+  const std::vector<std::string> args = {MDFETCH_BINARY, "refresh",     "--symbols", symbols,
+                                         "--db",         db,            "--base-url", sim.BaseUrl(),
+                                         "--api-key",    "K",           "--rate",     "unlimited",
+                                         "--concurrency", "2"};
+  std::mt19937 rng(20261123);
+  int kills = 0;
+  for (int round = 0; round < 10; ++round) {
+    int64_t before = sim.Stats().calls;
+    // --force: every run has all 24 calls to make, so there is always something to kill.
+    std::vector<std::string> forced = args;
+    forced.push_back("--force");
+    pid_t pid = SpawnRefresh(forced);
+    ASSERT_GT(pid, 0);
+    // Kill once the simulator has seen a random number of this run's calls, plus a random
+    // spin, so the kill lands before, during and after transactions.
+    int64_t target = before + std::uniform_int_distribution<int64_t>(1, 8)(rng);
+    int spin = std::uniform_int_distribution<int>(0, 20000)(rng);
+    bool exited = false;
+    while (sim.Stats().calls < target) {
+      int status = 0;
+      if (waitpid(pid, &status, WNOHANG) == pid) {
+        exited = true;
+        break;
+      }
+      std::this_thread::yield();
+    }
+    for (int i = 0; i < spin && !exited; ++i) std::this_thread::yield();
+    if (!exited) {
+      kill(pid, SIGKILL);
+      WaitExit(pid);
+      ++kills;
+    }
+
+    auto store = Store::Open(db, OpenMode::kReadOnly);
+    if (!store) continue;  // killed before the database was created
+    auto check = (*store)->IntegrityCheck();
+    ASSERT_TRUE(check);
+    EXPECT_EQ(*check, "ok");
+    for (const auto& name : names) {
+      SeriesKey key{name, Function::kDaily, ""};
+      auto bars = (*store)->ReadBars(key, BarFilter{});
+      ASSERT_TRUE(bars);
+      if (!bars->empty()) {
+        EXPECT_EQ(*bars, Simulator::History(key, kLastSession)) << name << " half-stored";
+      }
+    }
+  }
+  EXPECT_GE(kills, 8);
+
+  // The next refresh completes the job.
+  EXPECT_EQ(WaitExit(SpawnRefresh(args)), 0);
+  auto store = Store::Open(db, OpenMode::kReadOnly);
+  ASSERT_TRUE(store);
+  for (const auto& name : names) {
+    SeriesKey key{name, Function::kDaily, ""};
+    EXPECT_EQ(*(*store)->ReadBars(key, BarFilter{}), Simulator::History(key, kLastSession))
+        << name;
+  }
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace mdfetch

@@ -1,0 +1,402 @@
+// The engine on virtual time: a fake clock, a fake transport that records every request, and
+// a real Store on :memory:. No test here sleeps or touches the network.
+#include "mdfetch/engine.h"
+
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+#include <map>
+#include <mutex>
+
+#include "fake_clock.h"
+#include "mdfetch/market_calendar.h"
+
+namespace mdfetch {
+namespace {
+
+using std::chrono::seconds;
+using namespace std::chrono_literals;
+
+constexpr std::string_view kKey = "SECRETKEY123";
+
+// Friday 2026-11-20, 22:00 UTC: after that day's close.
+WallTime FridayEvening() {
+  return std::chrono::sys_days(std::chrono::year{2026} / 11 / 20) + std::chrono::hours(22);
+}
+
+std::string DailyBody(const std::string& symbol, int bars, double base = 100) {
+  std::string series;
+  std::chrono::sys_days day = std::chrono::sys_days(std::chrono::year{2026} / 11 / 20);
+  int written = 0;
+  for (; written < bars; day -= std::chrono::days(1)) {
+    Date d{day};
+    if (!IsTradingDay(d)) continue;
+    double p = base + written;
+    series += fmt::format(
+        "{}\"{}\": {{\"1. open\": \"{:.4f}\", \"2. high\": \"{:.4f}\", \"3. low\": \"{:.4f}\", "
+        "\"4. close\": \"{:.4f}\", \"5. volume\": \"{}\"}}",
+        written ? ",\n" : "", FormatDate(d), p, p + 1, p - 1, p + 0.5, 1000 + written);
+    ++written;
+  }
+  return fmt::format(
+      "{{\"Meta Data\": {{\"1. Information\": \"Daily Prices\", \"2. Symbol\": \"{}\", \"3. "
+      "Last Refreshed\": \"2026-11-20\", \"4. Output Size\": \"Compact\", \"5. Time Zone\": "
+      "\"US/Eastern\"}}, \"Time Series (Daily)\": {{{}}}}}",
+      symbol, series);
+}
+
+std::string Info(std::string_view text) { return fmt::format("{{\"Information\": \"{}\"}}", text); }
+
+constexpr std::string_view kBurst =
+    "Thank you for using Alpha Vantage! Please consider spreading out your free API requests "
+    "more sparingly. You may subscribe to any of the premium plans at "
+    "https://www.alphavantage.co/premium/ to lift the free key rate limit (25 requests per day) "
+    "and instantly unlock all premium endpoints";
+
+// Answers from a script: a handler per call, and a log of every request with its time.
+class FakeService {
+ public:
+  using Handler = std::function<Result<HttpResponse>(const std::string& target, int call)>;
+
+  explicit FakeService(FakeClock& clock) : clock_(clock) {}
+
+  void SetHandler(Handler h) { handler_ = std::move(h); }
+
+  TransportFactory Factory() {
+    return [this] { return std::make_unique<Fake>(*this); };
+  }
+
+  struct Request {
+    std::string target;
+    SteadyTime at;
+  };
+  std::vector<Request> Requests() {
+    std::lock_guard lock(mu_);
+    return requests_;
+  }
+  int CallsFor(std::string_view symbol) {
+    int n = 0;
+    for (const auto& r : Requests()) {
+      n += r.target.find(fmt::format("symbol={}&", symbol)) != std::string::npos ? 1 : 0;
+    }
+    return n;
+  }
+
+ private:
+  class Fake final : public Transport {
+   public:
+    explicit Fake(FakeService& service) : service_(service) {}
+    Result<HttpResponse> Get(const std::string& target) override {
+      int call;
+      {
+        std::lock_guard lock(service_.mu_);
+        call = static_cast<int>(service_.requests_.size());
+        service_.requests_.push_back({target, service_.clock_.Now()});
+      }
+      return service_.handler_(target, call);
+    }
+    void Cancel() override {}
+
+   private:
+    FakeService& service_;
+  };
+
+  FakeClock& clock_;
+  Handler handler_;
+  std::mutex mu_;
+  std::vector<Request> requests_;
+};
+
+std::string SymbolOf(const std::string& target) {
+  size_t at = target.find("symbol=");
+  size_t end = target.find('&', at);
+  return target.substr(at + 7, end - at - 7);
+}
+
+Result<HttpResponse> Ok(std::string body) { return HttpResponse{200, std::move(body)}; }
+
+class EngineTest : public ::testing::Test {
+ protected:
+  EngineTest() : clock_(FridayEvening()), service_(clock_) {
+    store_ = std::move(*Store::Open(":memory:", OpenMode::kReadWrite));
+    options_.rate = *ParseRateSpec("5/min");
+    options_.api_key = std::string(kKey);
+    options_.jitter_seed = 7;
+    service_.SetHandler([](const std::string& target, int) { return Ok(DailyBody(SymbolOf(target), 100)); });
+  }
+
+  RefreshSummary Run(const std::vector<std::string>& symbols) {
+    std::vector<SeriesKey> keys;
+    for (const auto& s : symbols) keys.push_back(SeriesKey{s, Function::kDaily, ""});
+    Engine engine(clock_, service_.Factory(), *store_, options_);
+    return engine.Run(keys);
+  }
+
+  FakeClock clock_;
+  FakeService service_;
+  std::unique_ptr<Store> store_;
+  EngineOptions options_;
+};
+
+TEST_F(EngineTest, StoresEverySeriesWithOneCallEach) {
+  auto summary = Run({"IBM", "MSFT", "AAPL"});
+  EXPECT_EQ(summary.calls, 3);
+  EXPECT_EQ(summary.Count(SeriesStatus::kStored), 3);
+  EXPECT_EQ(summary.BarsAdded(), 300);
+  for (const char* s : {"IBM", "MSFT", "AAPL"}) {
+    auto bars = store_->ReadBars(SeriesKey{s, Function::kDaily, ""}, BarFilter{});
+    ASSERT_TRUE(bars);
+    EXPECT_EQ(bars->size(), 100u);
+    EXPECT_EQ(bars->back().ts, "2026-11-20");
+    EXPECT_EQ(bars->back().close, 100.5);
+  }
+}
+
+TEST_F(EngineTest, CallsAreSpacedEvenlyAtTheRate) {
+  auto summary = Run({"A", "B", "C", "D", "E", "F", "G"});
+  auto requests = service_.Requests();
+  ASSERT_EQ(requests.size(), 7u);
+  for (size_t i = 1; i < requests.size(); ++i) {
+    EXPECT_EQ(requests[i].at - requests[i - 1].at, seconds(12)) << i;
+  }
+  // (N-1) * 60 / R: the whole refresh takes exactly the bound the limit sets.
+  EXPECT_EQ(requests.back().at - requests.front().at, seconds(72));
+}
+
+TEST_F(EngineTest, SecondRunTheSameEveningMakesNoCall) {
+  Run({"IBM", "MSFT"});
+  auto second = Run({"IBM", "MSFT"});
+  EXPECT_EQ(second.calls, 0);
+  EXPECT_EQ(second.Count(SeriesStatus::kUpToDate), 2);
+  EXPECT_EQ(service_.Requests().size(), 2u);
+}
+
+TEST_F(EngineTest, ForceFetchesAgainAndChangesNothing) {
+  Run({"IBM"});
+  options_.force = true;
+  auto second = Run({"IBM"});
+  EXPECT_EQ(second.calls, 1);
+  ASSERT_EQ(second.results.size(), 1u);
+  EXPECT_EQ(second.results[0].status, SeriesStatus::kStored);
+  EXPECT_EQ(second.results[0].counts.added, 0);
+  EXPECT_EQ(second.results[0].counts.changed, 0);
+  EXPECT_EQ(second.results[0].counts.unchanged, 100);
+}
+
+TEST_F(EngineTest, NewSeriesAsksFullThenCompactAfterAGapWithinTheWindow) {
+  Run({"IBM"});
+  EXPECT_NE(service_.Requests()[0].target.find("outputsize=full"), std::string::npos);
+  clock_.Advance(std::chrono::hours(24 * 3));  // Monday evening
+  Run({"IBM"});
+  ASSERT_EQ(service_.Requests().size(), 2u);
+  EXPECT_NE(service_.Requests()[1].target.find("outputsize=compact"), std::string::npos);
+}
+
+TEST_F(EngineTest, ThrottleAnswerIsRetriedNeverStoredAndCoolsTheLimiterDown) {
+  service_.SetHandler([](const std::string& target, int call) {
+    if (call == 1) return Ok(Info(kBurst));
+    return Ok(DailyBody(SymbolOf(target), 100));
+  });
+  auto summary = Run({"IBM", "MSFT", "AAPL"});
+  EXPECT_EQ(summary.Count(SeriesStatus::kStored), 3);
+  EXPECT_EQ(summary.throttled, 1);
+  EXPECT_EQ(summary.calls, 4);
+  auto requests = service_.Requests();
+  ASSERT_EQ(requests.size(), 4u);
+  // The call after the throttle waits longer than the configured interval.
+  EXPECT_GT(requests[2].at - requests[1].at, seconds(12));
+}
+
+TEST_F(EngineTest, PersistentThrottleMeansTheDayIsSpent) {
+  service_.SetHandler([](const std::string&, int) { return Ok(Info(kBurst)); });
+  auto summary = Run({"IBM", "MSFT"});
+  EXPECT_TRUE(summary.quota_stopped);
+  EXPECT_EQ(summary.Count(SeriesStatus::kDeferred), 2);
+  EXPECT_LE(summary.throttled, 10);
+  auto deferred = store_->DeferredSeries();
+  ASSERT_TRUE(deferred);
+  EXPECT_EQ(deferred->size(), 2u);
+}
+
+TEST_F(EngineTest, DailyLimitAnswerStopsAllCallsAndRedactsTheKey) {
+  service_.SetHandler([](const std::string& target, int call) {
+    if (call == 1) {
+      return Ok(Info(fmt::format("We have detected your API key as {} and our standard API rate "
+                                 "limit is 25 requests per day. Please subscribe to any of the "
+                                 "premium plans at https://www.alphavantage.co/premium/ to "
+                                 "instantly remove all daily rate limits.",
+                                 kKey)));
+    }
+    return Ok(DailyBody(SymbolOf(target), 100));
+  });
+  auto summary = Run({"IBM", "MSFT", "AAPL", "GOOG"});
+  EXPECT_EQ(service_.Requests().size(), 2u);
+  EXPECT_TRUE(summary.quota_stopped);
+  EXPECT_EQ(summary.Count(SeriesStatus::kStored), 1);
+  EXPECT_EQ(summary.Count(SeriesStatus::kDeferred), 3);
+  EXPECT_EQ(summary.stop_reason.find(kKey), std::string::npos);
+  EXPECT_NE(summary.stop_reason.find("***"), std::string::npos);
+  for (const auto& r : summary.results) EXPECT_EQ(r.reason.find(kKey), std::string::npos);
+}
+
+TEST_F(EngineTest, DeferredSeriesGoFirstNextRun) {
+  options_.rate = *ParseRateSpec("5/min,2/day");
+  auto first = Run({"A", "B", "C", "D"});
+  EXPECT_EQ(first.calls, 2);
+  EXPECT_TRUE(first.quota_stopped);
+  clock_.Advance(std::chrono::hours(72));  // Monday evening: every series is due again
+  auto second = Run({"A", "B", "C", "D"});
+  // The next day's two calls go to the two series left over, ahead of the list's order.
+  EXPECT_EQ(second.results[2].status, SeriesStatus::kStored);
+  EXPECT_EQ(second.results[3].status, SeriesStatus::kStored);
+  EXPECT_EQ(second.results[0].status, SeriesStatus::kDeferred);
+  EXPECT_EQ(second.results[1].status, SeriesStatus::kDeferred);
+}
+
+TEST_F(EngineTest, DailyQuotaHoldsAcrossRuns) {
+  options_.rate = *ParseRateSpec("unlimited");
+  options_.rate.per_day = 3;
+  auto first = Run({"A", "B", "C", "D", "E"});
+  EXPECT_EQ(first.calls, 3);
+  EXPECT_EQ(first.Count(SeriesStatus::kDeferred), 2);
+  EXPECT_TRUE(first.quota_stopped);
+  options_.force = true;
+  auto second = Run({"A", "B", "C", "D", "E"});
+  EXPECT_EQ(second.calls, 0);
+  EXPECT_TRUE(second.quota_stopped);
+  EXPECT_EQ(service_.Requests().size(), 3u);
+}
+
+TEST_F(EngineTest, TransientFaultsAreRetriedWithBackoff) {
+  service_.SetHandler([](const std::string& target, int call) -> Result<HttpResponse> {
+    if (call == 0) return Fail("connection closed before the answer was complete");
+    if (call == 1) return HttpResponse{503, "<html>Application Error</html>"};
+    if (call == 2) return Ok(DailyBody(SymbolOf(target), 100).substr(0, 500));
+    return Ok(DailyBody(SymbolOf(target), 100));
+  });
+  auto summary = Run({"IBM"});
+  EXPECT_EQ(summary.Count(SeriesStatus::kStored), 1);
+  EXPECT_EQ(summary.calls, 4);
+  EXPECT_EQ(summary.retries, 3);
+}
+
+TEST_F(EngineTest, SeriesThatKeepsFailingIsReportedWithTheLastReason) {
+  options_.retries = 2;
+  service_.SetHandler([](const std::string& target, int) -> Result<HttpResponse> {
+    if (SymbolOf(target) == "BAD") return HttpResponse{500, "oops"};
+    return Ok(DailyBody(SymbolOf(target), 100));
+  });
+  auto summary = Run({"BAD", "IBM"});
+  EXPECT_EQ(summary.results[0].status, SeriesStatus::kFailed);
+  EXPECT_EQ(summary.results[0].reason, "failed after 3 attempts: HTTP 500");
+  EXPECT_EQ(summary.results[1].status, SeriesStatus::kStored);
+  EXPECT_EQ(service_.CallsFor("BAD"), 3);
+  auto state = store_->Find(SeriesKey{"BAD", Function::kDaily, ""});
+  ASSERT_TRUE(state && *state);
+  EXPECT_EQ((*state)->bar_count, 0);
+}
+
+TEST_F(EngineTest, ErrorMessageIsPermanentAndNamed) {
+  service_.SetHandler([](const std::string& target, int) {
+    if (SymbolOf(target) == "NOPE") {
+      return Ok("{\"Error Message\": \"Invalid API call. Please retry or visit the "
+                "documentation (https://www.alphavantage.co/documentation/) for "
+                "TIME_SERIES_DAILY.\"}");
+    }
+    return Ok(DailyBody(SymbolOf(target), 100));
+  });
+  auto summary = Run({"NOPE", "IBM"});
+  EXPECT_EQ(summary.results[0].status, SeriesStatus::kFailed);
+  EXPECT_NE(summary.results[0].reason.find("Invalid API call"), std::string::npos);
+  EXPECT_EQ(service_.CallsFor("NOPE"), 1);
+  EXPECT_EQ(summary.results[1].status, SeriesStatus::kStored);
+}
+
+TEST_F(EngineTest, FullRefusedAsPremiumFallsBackToCompactOnce) {
+  service_.SetHandler([](const std::string& target, int) {
+    if (target.find("outputsize=full") != std::string::npos) {
+      return Ok(Info("Thank you for using Alpha Vantage! The outputsize=full parameter value is "
+                     "a premium feature for the TIME_SERIES_DAILY endpoint. You may subscribe "
+                     "to any of the premium plans at https://www.alphavantage.co/premium/ to "
+                     "instantly unlock all premium features"));
+    }
+    return Ok(DailyBody(SymbolOf(target), 100));
+  });
+  auto summary = Run({"IBM", "MSFT", "AAPL"});
+  EXPECT_EQ(summary.Count(SeriesStatus::kStored), 3);
+  int full_calls = 0;
+  for (const auto& r : service_.Requests()) {
+    full_calls += r.target.find("outputsize=full") != std::string::npos ? 1 : 0;
+  }
+  EXPECT_EQ(full_calls, 1);
+  EXPECT_EQ(summary.calls, 4);
+  for (const auto& r : summary.results) EXPECT_TRUE(r.history_limited);
+  auto state = store_->Find(SeriesKey{"IBM", Function::kDaily, ""});
+  EXPECT_TRUE((*state)->history_limited);
+  // The next run remembers: no call is spent on `full` for a new series.
+  auto next = Run({"NEW"});
+  EXPECT_EQ(next.calls, 1);
+  EXPECT_NE(service_.Requests().back().target.find("outputsize=compact"), std::string::npos);
+}
+
+TEST_F(EngineTest, PremiumFunctionStopsThatFunctionAtOnce) {
+  service_.SetHandler([](const std::string& target, int) {
+    if (target.find("TIME_SERIES_DAILY_ADJUSTED") != std::string::npos) {
+      return Ok(Info("Thank you for using Alpha Vantage! This is a premium endpoint. You may "
+                     "subscribe to any of the premium plans at "
+                     "https://www.alphavantage.co/premium/ to instantly unlock all premium "
+                     "endpoints"));
+    }
+    return Ok(DailyBody(SymbolOf(target), 100));
+  });
+  std::vector<SeriesKey> keys = {{"IBM", Function::kDailyAdjusted, ""},
+                                 {"MSFT", Function::kDailyAdjusted, ""},
+                                 {"IBM", Function::kDaily, ""}};
+  Engine engine(clock_, service_.Factory(), *store_, options_);
+  auto summary = engine.Run(keys);
+  EXPECT_EQ(summary.calls, 2);
+  EXPECT_EQ(summary.results[0].status, SeriesStatus::kFailed);
+  EXPECT_EQ(summary.results[1].status, SeriesStatus::kFailed);
+  EXPECT_EQ(summary.results[2].status, SeriesStatus::kStored);
+  // Remembered: the next run spends no call on it.
+  auto again = engine.Run({keys[1]});
+  EXPECT_EQ(again.calls, 0);
+  EXPECT_EQ(again.results[0].status, SeriesStatus::kFailed);
+}
+
+TEST_F(EngineTest, StopRequestDefersWhatIsLeft) {
+  Engine engine(clock_, service_.Factory(), *store_, options_);
+  engine.RequestStop();
+  auto summary = engine.Run({SeriesKey{"IBM", Function::kDaily, ""}});
+  EXPECT_TRUE(summary.interrupted);
+  EXPECT_EQ(summary.calls, 0);
+  EXPECT_EQ(summary.results[0].status, SeriesStatus::kDeferred);
+}
+
+TEST_F(EngineTest, KeyNeverReachesTheStore) {
+  service_.SetHandler([](const std::string&, int) -> Result<HttpResponse> {
+    return Fail(fmt::format("cannot connect to /query?apikey={}", kKey));
+  });
+  options_.retries = 0;
+  auto summary = Run({"IBM"});
+  EXPECT_EQ(summary.results[0].reason.find(kKey), std::string::npos);
+  auto state = store_->Find(SeriesKey{"IBM", Function::kDaily, ""});
+  ASSERT_TRUE(state && *state);
+  EXPECT_EQ((*state)->last_error.find(kKey), std::string::npos);
+}
+
+TEST(EngineTargetTest, EveryValueIsUrlEncoded) {
+  EXPECT_EQ(Engine::BuildTarget({"BRK.B", Function::kDaily, ""}, "compact", "k&y=1"),
+            "/query?function=TIME_SERIES_DAILY&symbol=BRK.B&outputsize=compact&apikey=k%26y%3D1");
+  EXPECT_EQ(Engine::BuildTarget({"EUR/USD", Function::kFxDaily, ""}, "full", "k"),
+            "/query?function=FX_DAILY&from_symbol=EUR&to_symbol=USD&outputsize=full&apikey=k");
+  EXPECT_EQ(Engine::BuildTarget({"BTC/EUR", Function::kCryptoDaily, ""}, "", "k"),
+            "/query?function=DIGITAL_CURRENCY_DAILY&symbol=BTC&market=EUR&apikey=k");
+  EXPECT_EQ(Engine::BuildTarget({"IBM", Function::kIntraday, "5min"}, "compact", "k"),
+            "/query?function=TIME_SERIES_INTRADAY&symbol=IBM&interval=5min&outputsize=compact&"
+            "apikey=k");
+}
+
+}  // namespace
+}  // namespace mdfetch

@@ -1,0 +1,234 @@
+// End to end against the simulator on loopback: the CLI in-process, a real Store in a temp
+// folder, and virtual time (FakeClock) for pacing, so no test waits for a rate limit.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "cli_harness.h"
+#include "fake_clock.h"
+#include "mdfetch/market_calendar.h"
+#include "mdfetch/simulator.h"
+#include "mdfetch/store.h"
+
+namespace mdfetch {
+namespace {
+
+using namespace std::chrono_literals;
+
+const Date kLastSession{std::chrono::year{2026} / 11 / 20};  // a Friday
+
+WallTime FridayEvening() { return std::chrono::sys_days(kLastSession) + 22h; }
+
+class IntegrationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::path(::testing::TempDir()) /
+           ("mdfetch_it_" + std::string(::testing::UnitTest::GetInstance()
+                                             ->current_test_info()
+                                             ->name()));
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    db_ = (dir_ / "market.db").string();
+    symbols_ = (dir_ / "symbols.txt").string();
+  }
+  void TearDown() override {
+    sim_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void StartSim(SimOptions options = {}) {
+    options.last_session = kLastSession;
+    sim_ = std::make_unique<Simulator>(options);
+    ASSERT_TRUE(sim_->Start(0));
+  }
+
+  void WriteSymbols(const std::string& text) { std::ofstream(symbols_) << text; }
+
+  CliResult Refresh(std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"refresh",   "--symbols", symbols_,      "--db",
+                                     db_,         "--base-url", sim_->BaseUrl(), "--rate",
+                                     "5/min",     "--retries", "6"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return RunCliCaptured(clock_, args, {{"ALPHAVANTAGE_API_KEY", "TESTKEY-0123456789"}});
+  }
+
+  CliResult Cli(std::vector<std::string> args) { return RunCliCaptured(clock_, args); }
+
+  std::vector<Bar> Stored(const std::string& symbol, Function f = Function::kDaily) {
+    auto store = Store::Open(db_, OpenMode::kReadOnly);
+    EXPECT_TRUE(store) << store.error().message;
+    auto bars = (*store)->ReadBars(SeriesKey{symbol, f, ""}, BarFilter{});
+    EXPECT_TRUE(bars);
+    return bars ? *bars : std::vector<Bar>{};
+  }
+
+  std::vector<Bar> Served(const std::string& symbol, Function f = Function::kDaily) {
+    return Simulator::History(SeriesKey{symbol, f, ""}, kLastSession);
+  }
+
+  FakeClock clock_{FridayEvening()};
+  std::filesystem::path dir_;
+  std::string db_;
+  std::string symbols_;
+  std::unique_ptr<Simulator> sim_;
+};
+
+TEST_F(IntegrationTest, RefreshStoresEveryValidSeriesBarForBar) {
+  StartSim();
+  WriteSymbols("IBM\nmsft\nBRK-B # class B\n\nINVALIDX\nBAD$\n");
+  auto run = Refresh();
+  EXPECT_EQ(run.code, kExitFailed) << run.out << run.err;
+  for (const char* s : {"IBM", "MSFT", "BRK-B"}) {
+    auto stored = Stored(s);
+    EXPECT_GT(stored.size(), 6000u);
+    EXPECT_EQ(stored, Served(s)) << s;
+  }
+  EXPECT_NE(run.err.find(symbols_ + ":6: 'BAD$' is not a valid symbol"), std::string::npos)
+      << run.err;
+  EXPECT_NE(run.out.find("failed INVALIDX: Invalid API call"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("4 series: 3 stored, 0 up to date, 1 failed, 0 deferred; 4 calls"),
+            std::string::npos)
+      << run.out;
+  // The invalid line never reached the service.
+  EXPECT_EQ(sim_->Stats().calls, 4);
+  EXPECT_EQ(sim_->Stats().calls_by_symbol.count("BAD$"), 0u);
+}
+
+TEST_F(IntegrationTest, SecondRefreshTheSameDayMakesNoCallAndChangesNothing) {
+  StartSim();
+  WriteSymbols("IBM\nMSFT\n");
+  ASSERT_EQ(Refresh().code, kExitOk);
+  auto before = Cli({"export", "--all", "--db", db_});
+  int64_t calls = sim_->Stats().calls;
+  clock_.Advance(2h);
+  auto second = Refresh();
+  EXPECT_EQ(second.code, kExitOk) << second.out << second.err;
+  EXPECT_EQ(sim_->Stats().calls, calls);
+  EXPECT_NE(second.out.find("2 series: 0 stored, 2 up to date"), std::string::npos) << second.out;
+  EXPECT_EQ(Cli({"export", "--all", "--db", db_}).out, before.out);
+}
+
+TEST_F(IntegrationTest, ForceFetchesEverySeriesAgain) {
+  StartSim();
+  WriteSymbols("IBM\nMSFT\n");
+  ASSERT_EQ(Refresh().code, kExitOk);
+  auto forced = Refresh({"--force"});
+  EXPECT_EQ(forced.code, kExitOk);
+  EXPECT_EQ(sim_->Stats().calls, 4);
+  EXPECT_NE(forced.out.find("2 stored"), std::string::npos) << forced.out;
+  EXPECT_NE(forced.out.find("0 bars added, 0 changed"), std::string::npos) << forced.out;
+  EXPECT_EQ(Stored("IBM"), Served("IBM"));
+}
+
+TEST_F(IntegrationTest, QueryListAndExportReadBackWhatWasStored) {
+  StartSim();
+  WriteSymbols("IBM\nMSFT\n");
+  ASSERT_EQ(Refresh().code, kExitOk);
+  auto served = Served("IBM");
+
+  auto csv = Cli({"query", "IBM", "--db", db_, "--last", "2", "--format", "csv"});
+  ASSERT_EQ(csv.code, kExitOk) << csv.err;
+  auto row = [](const Bar& b) {
+    return fmt::format("{},{},{},{},{},{}\r\n", b.ts, b.open, b.high, b.low, b.close, *b.volume);
+  };
+  EXPECT_EQ(csv.out, "timestamp,open,high,low,close,volume\r\n" + row(served[served.size() - 2]) +
+                         row(served.back()));
+
+  auto ranged = Cli({"query", "--db", db_, "IBM", "--from", "2026-11-16", "--to", "2026-11-18",
+                     "--format", "csv"});
+  EXPECT_EQ(std::count(ranged.out.begin(), ranged.out.end(), '\n'), 4);
+
+  auto json = Cli({"query", "IBM", "--db", db_, "--last", "1", "--format", "json"});
+  EXPECT_NE(json.out.find("\"timestamp\":\"2026-11-20\""), std::string::npos) << json.out;
+
+  auto exported = Cli({"export", "MSFT", "IBM", "--db", db_});
+  ASSERT_EQ(exported.code, kExitOk);
+  std::string expected = "symbol,timestamp,open,high,low,close,volume\r\n";
+  for (const char* s : {"IBM", "MSFT"}) {
+    for (const auto& b : Served(s)) expected += std::string(s) + "," + row(b);
+  }
+  EXPECT_EQ(exported.out, expected);
+
+  std::string file = (dir_ / "out.csv").string();
+  ASSERT_EQ(Cli({"export", "--all", "--db", db_, "--output", file}).code, kExitOk);
+  EXPECT_EQ(ReadFileBytes(file), expected);
+
+  auto list = Cli({"list", "--db", db_});
+  EXPECT_NE(list.out.find(fmt::format("{:<12} {:<18} {:>7} {:<19} {:<19}", "IBM", "daily",
+                                      served.size(), served.front().ts, served.back().ts)),
+            std::string::npos)
+      << list.out;
+  EXPECT_NE(list.out.find("stored"), std::string::npos);
+}
+
+TEST_F(IntegrationTest, QueryOfASymbolNotInTheStoreFails) {
+  StartSim();
+  WriteSymbols("IBM\n");
+  ASSERT_EQ(Refresh().code, kExitOk);
+  auto q = Cli({"query", "NOPE", "--db", db_});
+  EXPECT_EQ(q.code, kExitFailed);
+  EXPECT_EQ(q.err, "mdfetch: no bars for NOPE in " + db_ + " (fetch it first: mdfetch fetch NOPE)\n");
+}
+
+TEST_F(IntegrationTest, FetchTakesNamedSymbolsOnly) {
+  StartSim();
+  auto run = RunCliCaptured(clock_, {"fetch", "ibm", "BAD&X", "--db", db_, "--base-url",
+                                     sim_->BaseUrl(), "--api-key", "K", "--rate", "unlimited"});
+  EXPECT_EQ(run.code, kExitFailed);
+  EXPECT_NE(run.err.find("'BAD&X' is not a valid symbol"), std::string::npos) << run.err;
+  EXPECT_EQ(Stored("IBM"), Served("IBM"));
+  EXPECT_EQ(sim_->Stats().calls, 1);
+}
+
+TEST_F(IntegrationTest, FreeKeyGetsCompactAndTheSummarySaysTheHistoryIsLimited) {
+  SimOptions options;
+  options.free_key = true;
+  StartSim(options);
+  WriteSymbols("IBM\nMSFT\n");
+  auto run = Refresh();
+  EXPECT_EQ(run.code, kExitOk) << run.out << run.err;
+  auto served = Served("IBM");
+  EXPECT_EQ(Stored("IBM"), std::vector<Bar>(served.end() - 100, served.end()));
+  EXPECT_NE(run.out.find("limited IBM: only the latest 100 bars"), std::string::npos) << run.out;
+  EXPECT_EQ(sim_->Stats().premium, 1);  // full is asked once, then never again
+}
+
+TEST_F(IntegrationTest, UsageErrorsExit2AndNameTheProblem) {
+  StartSim();
+  auto missing = Cli({"refresh", "--symbols", "/nonexistent/list.txt", "--db", db_, "--api-key",
+                      "K", "--base-url", sim_->BaseUrl()});
+  EXPECT_EQ(missing.code, kExitUsage);
+  EXPECT_EQ(missing.err,
+            "mdfetch: cannot read symbol file '/nonexistent/list.txt': No such file or "
+            "directory\n");
+  WriteSymbols("IBM\n");
+  auto rate = Cli({"refresh", "--symbols", symbols_, "--db", db_, "--api-key", "K", "--rate",
+                   "5/fortnight"});
+  EXPECT_EQ(rate.code, kExitUsage);
+  EXPECT_NE(rate.err.find("bad --rate '5/fortnight'"), std::string::npos) << rate.err;
+  auto db = Cli({"refresh", "--symbols", symbols_, "--db", "/proc/nope/x.db", "--api-key", "K"});
+  EXPECT_EQ(db.code, kExitUsage);
+  EXPECT_NE(db.err.find("/proc/nope/x.db"), std::string::npos) << db.err;
+  auto range = Cli({"refresh", "--symbols", symbols_, "--db", db_, "--api-key", "K",
+                    "--concurrency", "0"});
+  EXPECT_EQ(range.code, kExitUsage);
+  EXPECT_NE(range.err.find("--concurrency"), std::string::npos) << range.err;
+  auto nokey = Cli({"refresh", "--symbols", symbols_, "--db", db_});
+  EXPECT_EQ(nokey.code, kExitUsage);
+  EXPECT_NE(nokey.err.find("no API key"), std::string::npos);
+  EXPECT_EQ(sim_->Stats().calls, 0);
+}
+
+TEST_F(IntegrationTest, SimulatedBarsNeverGoIntoARealStore) {
+  StartSim();
+  WriteSymbols("IBM\n");
+  ASSERT_EQ(Refresh().code, kExitOk);  // a "real" store: bars from --base-url
+  auto mixed = Cli({"refresh", "--symbols", symbols_, "--db", db_, "--sim"});
+  EXPECT_EQ(mixed.code, kExitUsage);
+  EXPECT_NE(mixed.err.find("simulated bars never go into it"), std::string::npos) << mixed.err;
+}
+
+}  // namespace
+}  // namespace mdfetch

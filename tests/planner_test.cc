@@ -1,0 +1,80 @@
+#include "mdfetch/planner.h"
+
+#include <gtest/gtest.h>
+
+namespace mdfetch {
+namespace {
+
+using namespace std::chrono_literals;
+using std::chrono::sys_days;
+using std::chrono::year;
+
+WallTime At(int y, unsigned m, unsigned d, std::chrono::minutes utc) {
+  return sys_days(year{y} / m / d) + utc;
+}
+
+const SeriesKey kDaily{"IBM", Function::kDaily, ""};
+
+SeriesState Fetched(WallTime at, std::string last_ts = "2026-11-20") {
+  SeriesState s;
+  s.last_success_at = at;
+  s.bar_count = 100;
+  s.first_ts = "2026-06-01";
+  s.last_ts = std::move(last_ts);
+  return s;
+}
+
+TEST(PlannerTest, DailyIsStaleOnlyAfterTheNextClose) {
+  // Fetched Friday 2026-11-20 at 22:00 UTC (17:00 New York, after the close).
+  auto state = Fetched(At(2026, 11, 20, 22h));
+  EXPECT_TRUE(IsUpToDate(kDaily, state, At(2026, 11, 21, 12h)));   // Saturday
+  EXPECT_TRUE(IsUpToDate(kDaily, state, At(2026, 11, 23, 20h)));   // Monday 15:00 New York
+  EXPECT_FALSE(IsUpToDate(kDaily, state, At(2026, 11, 23, 21h)));  // Monday 16:00 close
+}
+
+TEST(PlannerTest, HolidayEveningIsNotStale) {
+  // Fetched Wednesday 2026-11-25 evening; Thursday is Thanksgiving: no new bar then.
+  auto state = Fetched(At(2026, 11, 25, 22h), "2026-11-25");
+  EXPECT_TRUE(IsUpToDate(kDaily, state, At(2026, 11, 26, 23h)));
+  EXPECT_FALSE(IsUpToDate(kDaily, state, At(2026, 11, 27, 22h)));
+}
+
+TEST(PlannerTest, FetchDuringTheSessionIsStaleAfterTheClose) {
+  auto state = Fetched(At(2026, 11, 20, 15h));  // 10:00 New York
+  EXPECT_FALSE(IsUpToDate(kDaily, state, At(2026, 11, 20, 22h)));
+}
+
+TEST(PlannerTest, WeeklyIsNotStaleEveryEvening) {
+  const SeriesKey weekly{"IBM", Function::kWeekly, ""};
+  auto state = Fetched(At(2026, 11, 20, 22h));  // after Friday's close
+  EXPECT_TRUE(IsUpToDate(weekly, state, At(2026, 11, 25, 22h)));  // Wednesday
+  EXPECT_FALSE(IsUpToDate(weekly, state, At(2026, 11, 27, 22h)));  // after next week's close
+}
+
+TEST(PlannerTest, MonthlyWaitsForTheMonthEnd) {
+  const SeriesKey monthly{"IBM", Function::kMonthly, ""};
+  auto state = Fetched(At(2026, 10, 30, 22h));  // after October's last session
+  EXPECT_TRUE(IsUpToDate(monthly, state, At(2026, 11, 27, 22h)));
+  EXPECT_FALSE(IsUpToDate(monthly, state, At(2026, 11, 30, 22h)));
+}
+
+TEST(PlannerTest, NeverFetchedOrNeedsFullIsDue) {
+  SeriesState empty;
+  EXPECT_FALSE(IsUpToDate(kDaily, empty, At(2026, 11, 21, 0h)));
+  auto state = Fetched(At(2026, 11, 20, 22h));
+  state.needs_full = true;
+  EXPECT_FALSE(IsUpToDate(kDaily, state, At(2026, 11, 21, 0h)));
+}
+
+TEST(PlannerTest, OutputSizeFullForNewSeriesAndWideGaps) {
+  WallTime now = At(2026, 11, 23, 22h);
+  EXPECT_EQ(ChooseOutputSize(kDaily, std::nullopt, now, false), "full");
+  EXPECT_EQ(ChooseOutputSize(kDaily, Fetched(now, "2026-11-20"), now, false), "compact");
+  EXPECT_EQ(ChooseOutputSize(kDaily, Fetched(now, "2026-11-20"), now, true), "full");
+  EXPECT_EQ(ChooseOutputSize(kDaily, Fetched(now, "2026-01-02"), now, false), "full");
+  EXPECT_EQ(ChooseOutputSize(SeriesKey{"IBM", Function::kWeekly, ""}, std::nullopt, now, false),
+            "");
+}
+
+}  // namespace
+}  // namespace mdfetch

@@ -1,0 +1,635 @@
+#include "mdfetch/store.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <sys/file.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace mdfetch {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::StartsWith;
+
+const SeriesKey kIbm{"IBM", Function::kDaily, ""};
+const SeriesKey kIbmWeekly{"IBM", Function::kWeekly, ""};
+const SeriesKey kMsft{"MSFT", Function::kDaily, ""};
+const SeriesKey kAapl5{"AAPL", Function::kIntraday, "5min"};
+const SeriesKey kEurUsd{"EUR/USD", Function::kFxDaily, ""};
+
+WallTime At(int64_t millis) { return WallTime(std::chrono::milliseconds(millis)); }
+
+Bar MakeBar(std::string ts, double close, std::optional<double> volume = 1000) {
+  Bar bar;
+  bar.ts = std::move(ts);
+  bar.open = close - 1;
+  bar.high = close + 1;
+  bar.low = close - 2;
+  bar.close = close;
+  bar.volume = volume;
+  return bar;
+}
+
+// Days 2024-01-01 .. 2024-01-n, closing at 100, 101, ...
+std::vector<Bar> Days(int n) {
+  std::vector<Bar> bars;
+  for (int day = 1; day <= n; ++day)
+    bars.push_back(MakeBar(fmt::format("2024-01-{:02}", day), 99 + day));
+  return bars;
+}
+
+SeriesMeta Meta(std::string last_refreshed = "2024-01-05") {
+  return SeriesMeta{"IBM", std::move(last_refreshed), "US/Eastern", "Compact", ""};
+}
+
+CallRecord Stored() { return CallRecord{"stored", 200, 4096, ""}; }
+
+std::vector<std::string> Timestamps(const std::vector<Bar>& bars) {
+  std::vector<std::string> out;
+  for (const Bar& bar : bars) out.push_back(bar.ts);
+  return out;
+}
+
+// A raw connection, for looking at the file the way `sqlite3` would.
+class RawDb {
+ public:
+  explicit RawDb(const std::string& path) { sqlite3_open(path.c_str(), &db_); }
+  ~RawDb() { sqlite3_close(db_); }
+  RawDb(const RawDb&) = delete;
+  RawDb& operator=(const RawDb&) = delete;
+  // First column of the first row as text ("NULL" for NULL, "" for no row).
+  std::string Text(const std::string& sql) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
+      return std::string("error: ") + sqlite3_errmsg(db_);
+    }
+    std::string out;
+    if (sqlite3_step(stmt) == SQLITE_ROW) {
+      const unsigned char* text = sqlite3_column_text(stmt, 0);
+      out = text == nullptr ? "NULL" : reinterpret_cast<const char*>(text);
+    }
+    sqlite3_finalize(stmt);
+    return out;
+  }
+  void Exec(const std::string& sql) {
+    ASSERT_EQ(sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+        << sqlite3_errmsg(db_);
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = std::filesystem::path(::testing::TempDir()) /
+           fmt::format("store_{}_{}_{}", info->test_suite_name(), info->name(), ::getpid());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    path_ = (dir_ / "market.db").string();
+  }
+  void TearDown() override {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+
+  static std::unique_ptr<Store> OpenAt(const std::string& path,
+                                       OpenMode mode = OpenMode::kReadWrite) {
+    Result<std::unique_ptr<Store>> store = Store::Open(path, mode);
+    if (!store) {
+      ADD_FAILURE() << store.error().message;
+      return nullptr;
+    }
+    return std::move(*store);
+  }
+  std::unique_ptr<Store> OpenFile(OpenMode mode = OpenMode::kReadWrite) {
+    return OpenAt(path_, mode);
+  }
+
+  // Logs a call and stores its answer, as a refresh does.
+  static StoreCounts Put(Store& store, const SeriesKey& key, const std::vector<Bar>& bars,
+                         WallTime at = At(1'000)) {
+    Result<int64_t> call = store.BeginCall(key, "compact", at);
+    EXPECT_TRUE(call) << call.error().message;
+    Result<StoreCounts> counts =
+        store.StoreAnswer(call.value_or(0), key, Meta(), bars, false, Stored(), at);
+    EXPECT_TRUE(counts) << counts.error().message;
+    return counts.value_or(StoreCounts{-1, -1, -1});
+  }
+
+  static std::vector<Bar> Read(Store& store, const SeriesKey& key, BarFilter filter = {}) {
+    Result<std::vector<Bar>> bars = store.ReadBars(key, filter);
+    EXPECT_TRUE(bars) << bars.error().message;
+    return bars.value_or(std::vector<Bar>{});
+  }
+
+  std::filesystem::path dir_;
+  std::string path_;
+};
+
+std::string Str(const StoreCounts& c) {
+  return fmt::format("{} added, {} changed, {} unchanged", c.added, c.changed, c.unchanged);
+}
+
+// ---- opening ----
+
+TEST_F(StoreTest, NewFileGetsSchemaVersionAndWal) {
+  ASSERT_NE(OpenFile(), nullptr);
+  RawDb raw(path_);
+  EXPECT_EQ(raw.Text("PRAGMA user_version"), std::to_string(kSchemaVersion));
+  EXPECT_EQ(raw.Text("PRAGMA journal_mode"), "wal");
+  EXPECT_EQ(raw.Text("SELECT count(*) FROM sqlite_schema WHERE name IN "
+                     "('series', 'bars', 'fetches', 'facts', 'fetches_at')"),
+            "5");
+}
+
+TEST_F(StoreTest, ReopeningKeepsTheData) {
+  {
+    auto store = OpenFile();
+    ASSERT_NE(store, nullptr);
+    Put(*store, kIbm, Days(3));
+  }
+  for (OpenMode mode : {OpenMode::kReadWrite, OpenMode::kReadOnly}) {
+    auto store = OpenFile(mode);
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(Read(*store, kIbm), Days(3));
+  }
+}
+
+TEST_F(StoreTest, ReadOnlyOpenOfMissingFileNamesThePath) {
+  Result<std::unique_ptr<Store>> store = Store::Open(path_, OpenMode::kReadOnly);
+  ASSERT_FALSE(store);
+  EXPECT_EQ(store.error().message, "no database at '" + path_ + "'");
+  EXPECT_FALSE(std::filesystem::exists(path_));
+}
+
+TEST_F(StoreTest, ReadOnlyOpenOfEmptyDatabaseSaysThereIsNoData) {
+  std::ofstream(path_).close();
+  Result<std::unique_ptr<Store>> store = Store::Open(path_, OpenMode::kReadOnly);
+  ASSERT_FALSE(store);
+  EXPECT_EQ(store.error().message, "no mdfetch data in '" + path_ + "'");
+}
+
+TEST_F(StoreTest, NewerSchemaIsRefused) {
+  { RawDb(path_).Exec("PRAGMA user_version = 2"); }
+  for (OpenMode mode : {OpenMode::kReadWrite, OpenMode::kReadOnly}) {
+    Result<std::unique_ptr<Store>> store = Store::Open(path_, mode);
+    ASSERT_FALSE(store);
+    EXPECT_EQ(store.error().message, "database '" + path_ +
+                                         "' has schema version 2, newer than this mdfetch "
+                                         "understands (1)");
+  }
+}
+
+TEST_F(StoreTest, FileThatIsNotADatabaseIsRefused) {
+  std::ofstream(path_) << std::string(4096, 'x');
+  Result<std::unique_ptr<Store>> store = Store::Open(path_, OpenMode::kReadWrite);
+  ASSERT_FALSE(store);
+  EXPECT_EQ(store.error().message, "cannot open database '" + path_ + "': file is not a database");
+}
+
+TEST_F(StoreTest, MissingDirectoryIsNotCreated) {
+  std::string path = (dir_ / "no-such-dir" / "x.db").string();
+  Result<std::unique_ptr<Store>> store = Store::Open(path, OpenMode::kReadWrite);
+  ASSERT_FALSE(store);
+  EXPECT_EQ(store.error().message,
+            "cannot open database '" + path + "': unable to open database file");
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "no-such-dir"));
+}
+
+TEST_F(StoreTest, ReadOnlyStoreReadsButRefusesWrites) {
+  auto writer = OpenFile();
+  ASSERT_NE(writer, nullptr);
+  Put(*writer, kIbm, Days(2));
+  auto reader = OpenFile(OpenMode::kReadOnly);
+  ASSERT_NE(reader, nullptr);
+  EXPECT_EQ(Read(*reader, kIbm), Days(2));
+  Status set = reader->SetFact("k", "v");
+  ASSERT_FALSE(set);
+  EXPECT_EQ(set.error().message, "saving fact 'k' failed: attempt to write a readonly database");
+}
+
+// ---- storing answers ----
+
+TEST_F(StoreTest, StoringTheSameAnswerTwiceChangesNothing) {
+  auto store = OpenAt(":memory:");
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(Str(Put(*store, kIbm, Days(5))), "5 added, 0 changed, 0 unchanged");
+  EXPECT_EQ(Str(Put(*store, kIbm, Days(5))), "0 added, 0 changed, 5 unchanged");
+  EXPECT_EQ(Read(*store, kIbm), Days(5));
+}
+
+TEST_F(StoreTest, ChangedBarIsUpdatedAndCounted) {
+  auto store = OpenAt(":memory:");
+  ASSERT_NE(store, nullptr);
+  Put(*store, kIbm, Days(3));
+  std::vector<Bar> again = Days(4);
+  again[1].close = 555.5;
+  again[2].volume = std::nullopt;
+  EXPECT_EQ(Str(Put(*store, kIbm, again)), "1 added, 2 changed, 1 unchanged");
+  EXPECT_EQ(Read(*store, kIbm), again);
+}
+
+TEST_F(StoreTest, SeriesAreKeptApart) {
+  auto store = OpenAt(":memory:");
+  ASSERT_NE(store, nullptr);
+  Put(*store, kIbm, Days(2));
+  EXPECT_EQ(Str(Put(*store, kIbmWeekly, Days(3))), "3 added, 0 changed, 0 unchanged");
+  EXPECT_EQ(Read(*store, kIbm).size(), 2u);
+  EXPECT_EQ(Read(*store, kIbmWeekly).size(), 3u);
+}
+
+TEST_F(StoreTest, MissingFieldsRoundTripAsNull) {
+  auto store = OpenFile();
+  ASSERT_NE(store, nullptr);
+  std::vector<Bar> fx = {MakeBar("2024-01-02", 1.1, std::nullopt)};
+  Bar adjusted = MakeBar("2024-01-02", 180, 5000);
+  adjusted.adjusted_close = 179.5;
+  adjusted.dividend = 1.66;
+  adjusted.split_coefficient = 1.0;
+  Put(*store, kEurUsd, fx);
+  Put(*store, kIbm, {adjusted});
+  EXPECT_EQ(Read(*store, kEurUsd), fx);
+  EXPECT_EQ(Read(*store, kIbm), std::vector<Bar>{adjusted});
+  RawDb raw(path_);
+  EXPECT_EQ(raw.Text("SELECT typeof(volume) || typeof(adjusted_close) || typeof(dividend) || "
+                     "typeof(split_coefficient) FROM bars WHERE close = 1.1"),
+            "nullnullnullnull");
+}
+
+TEST_F(StoreTest, WholeVolumeIsStoredAsIntegerAndFractionalKept) {
+  auto store = OpenFile();
+  ASSERT_NE(store, nullptr);
+  std::vector<Bar> bars = {MakeBar("2024-01-02", 10, 22165128), MakeBar("2024-01-03", 11, 0.25)};
+  Put(*store, kIbm, bars);
+  RawDb raw(path_);
+  EXPECT_EQ(raw.Text("SELECT typeof(volume) || ' ' || volume FROM bars WHERE ts = '2024-01-02'"),
+            "integer 22165128");
+  EXPECT_EQ(raw.Text("SELECT typeof(volume) || ' ' || volume FROM bars WHERE ts = '2024-01-03'"),
+            "real 0.25");
+  EXPECT_EQ(Read(*store, kIbm), bars);
+}
+
+TEST_F(StoreTest, AnswerUpdatesTheSeriesAndTheCallRow) {
+  auto store = OpenFile();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->SetNeedsFull(kIbm, true));
+  ASSERT_TRUE(store->SetDeferred(kIbm, true, "daily limit"));
+  Result<int64_t> call = store->BeginCall(kIbm, "full", At(5'000));
+  ASSERT_TRUE(call);
+  Result<StoreCounts> counts =
+      store->StoreAnswer(*call, kIbm, Meta("2024-01-03"), Days(3), true, Stored(), At(6'000));
+  ASSERT_TRUE(counts) << counts.error().message;
+
+  Result<std::optional<SeriesState>> found = store->Find(kIbm);
+  ASSERT_TRUE(found && *found);
+  const SeriesState& state = **found;
+  EXPECT_EQ(state.key, kIbm);
+  EXPECT_EQ(state.time_zone, "US/Eastern");
+  EXPECT_EQ(state.last_refreshed, "2024-01-03");
+  EXPECT_TRUE(state.history_limited);
+  EXPECT_FALSE(state.needs_full);
+  EXPECT_FALSE(state.deferred);
+  EXPECT_EQ(state.last_attempt_at, At(6'000));
+  EXPECT_EQ(state.last_success_at, At(6'000));
+  EXPECT_EQ(state.last_outcome, "stored");
+  EXPECT_EQ(state.last_error, "");
+  EXPECT_EQ(state.bar_count, 3);
+  EXPECT_EQ(state.first_ts, "2024-01-01");
+  EXPECT_EQ(state.last_ts, "2024-01-03");
+  RawDb raw(path_);
+  EXPECT_EQ(raw.Text("SELECT outcome || ' ' || http_status || ' ' || bytes || ' ' || bars_new || "
+                     "' ' || bars_changed || ' ' || bars_unchanged || ' ' || outputsize || ' ' "
+                     "|| at FROM fetches WHERE id = " +
+                     std::to_string(*call)),
+            "stored 200 4096 3 0 0 full 5000");
+}
+
+TEST_F(StoreTest, FailedAnswerLeavesTheSeriesAsBefore) {
+  auto store = OpenFile();
+  ASSERT_NE(store, nullptr);
+  Put(*store, kIbm, Days(3), At(1'000));
+  Result<std::optional<SeriesState>> before = store->Find(kIbm);
+  ASSERT_TRUE(before && *before);
+
+  // The new bar and the correction come first; the bad bar (NaN binds as NULL, which the
+  // schema refuses) fails the statement after they were written inside the transaction.
+  std::vector<Bar> bars = Days(4);
+  bars[0].close = 999;
+  bars.push_back(MakeBar("2024-01-09", std::numeric_limits<double>::quiet_NaN()));
+  Result<int64_t> call = store->BeginCall(kIbm, "compact", At(2'000));
+  ASSERT_TRUE(call);
+  Result<StoreCounts> counts =
+      store->StoreAnswer(*call, kIbm, Meta("2024-01-09"), bars, true, Stored(), At(2'000));
+  ASSERT_FALSE(counts);
+  EXPECT_EQ(counts.error().message, "storing IBM failed: NOT NULL constraint failed: bars.open");
+
+  EXPECT_EQ(Read(*store, kIbm), Days(3));
+  Result<std::optional<SeriesState>> after = store->Find(kIbm);
+  ASSERT_TRUE(after && *after);
+  EXPECT_EQ((*after)->last_refreshed, (*before)->last_refreshed);
+  EXPECT_EQ((*after)->last_success_at, At(1'000));
+  EXPECT_FALSE((*after)->history_limited);
+  EXPECT_EQ(RawDb(path_).Text("SELECT outcome FROM fetches WHERE id = " + std::to_string(*call)),
+            "sent");
+  // The connection is still usable.
+  EXPECT_EQ(Str(Put(*store, kIbm, Days(4))), "1 added, 0 changed, 3 unchanged");
+}
+
+// A write the file system refuses (here: beyond RLIMIT_FSIZE, as a full disk would) comes
+// back as an error, and nothing of the answer is kept.
+TEST_F(StoreTest, FileSystemWriteErrorFailsTheWholeAnswer) {
+  auto store = OpenFile();
+  ASSERT_NE(store, nullptr);
+  Put(*store, kIbm, Days(3));
+  std::vector<Bar> big;
+  for (int i = 0; i < 50'000; ++i) big.push_back(MakeBar(fmt::format("2025-{:07}", i), i));
+
+  rlimit old_limit{};
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  rlimit small = old_limit;
+  small.rlim_cur = 256 * 1024;
+  auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
+  Result<StoreCounts> counts =
+      store->StoreAnswer(0, kIbm, Meta("2025-01-01"), big, false, Stored(), At(9'000));
+  setrlimit(RLIMIT_FSIZE, &old_limit);
+  std::signal(SIGXFSZ, old_handler);
+
+  ASSERT_FALSE(counts);
+  EXPECT_THAT(counts.error().message, StartsWith("storing IBM failed: "));
+  EXPECT_EQ(Read(*store, kIbm), Days(3));
+  store.reset();
+  auto reopened = OpenFile(OpenMode::kReadOnly);
+  ASSERT_NE(reopened, nullptr);
+  EXPECT_EQ(Read(*reopened, kIbm), Days(3));
+  Result<std::string> check = reopened->IntegrityCheck();
+  ASSERT_TRUE(check);
+  EXPECT_EQ(*check, "ok");
+}
+
+// Informational: how fast an answer goes into an empty table (not an assertion).
+TEST_F(StoreTest, UpsertSpeed) {
+  auto store = OpenFile();
+  ASSERT_NE(store, nullptr);
+  std::vector<Bar> bars;
+  for (int i = 0; i < 100'000; ++i) bars.push_back(MakeBar(fmt::format("2000-{:07}", i), i));
+  for (const char* what : {"insert", "unchanged"}) {
+    auto start = std::chrono::steady_clock::now();
+    Result<StoreCounts> counts =
+        store->StoreAnswer(0, kIbm, Meta(), bars, false, Stored(), At(1'000));
+    std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+    ASSERT_TRUE(counts) << counts.error().message;
+    std::cout << fmt::format("[ info     ] {} 100k bars: {:.0f} ms, {:.2f} M rows/s\n", what,
+                             took.count() * 1e3, 0.1 / took.count());
+  }
+}
+
+// ---- reads ----
+
+TEST_F(StoreTest, ReadBarsHonoursFromToAndLast) {
+  auto store = OpenAt(":memory:");
+  ASSERT_NE(store, nullptr);
+  Put(*store, kIbm, Days(9));
+  EXPECT_THAT(Timestamps(Read(*store, kIbm, {"2024-01-03", "2024-01-05", 0})),
+              ElementsAre("2024-01-03", "2024-01-04", "2024-01-05"));
+  EXPECT_THAT(Timestamps(Read(*store, kIbm, {"", "", 2})), ElementsAre("2024-01-08", "2024-01-09"));
+  EXPECT_THAT(Timestamps(Read(*store, kIbm, {"2024-01-02", "2024-01-05", 3})),
+              ElementsAre("2024-01-03", "2024-01-04", "2024-01-05"));
+  EXPECT_THAT(Timestamps(Read(*store, kIbm, {"2024-01-08", "", 0})),
+              ElementsAre("2024-01-08", "2024-01-09"));
+  EXPECT_EQ(Read(*store, kIbm, {"", "", 50}).size(), 9u);
+  EXPECT_TRUE(Read(*store, kMsft).empty());
+}
+
+TEST_F(StoreTest, FindAndListSeriesSummariseTheBars) {
+  auto store = OpenAt(":memory:");
+  ASSERT_NE(store, nullptr);
+  Put(*store, kMsft, Days(2));
+  Put(*store, kIbm, Days(4));
+  ASSERT_TRUE(store->SetNeedsFull(kAapl5, true));
+  Result<std::optional<SeriesState>> missing = store->Find(kEurUsd);
+  ASSERT_TRUE(missing);
+  EXPECT_FALSE(*missing);
+
+  Result<std::vector<SeriesState>> all = store->ListSeries();
+  ASSERT_TRUE(all) << all.error().message;
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[0].key, kAapl5);
+  EXPECT_TRUE((*all)[0].needs_full);
+  EXPECT_EQ((*all)[0].bar_count, 0);
+  EXPECT_EQ((*all)[0].first_ts, "");
+  EXPECT_FALSE((*all)[0].last_success_at);
+  EXPECT_EQ((*all)[1].key, kIbm);
+  EXPECT_EQ((*all)[1].bar_count, 4);
+  EXPECT_EQ((*all)[1].last_ts, "2024-01-04");
+  EXPECT_EQ((*all)[2].key, kMsft);
+  EXPECT_EQ((*all)[2].bar_count, 2);
+}
+
+class ForEachBarTest : public StoreTest {
+ protected:
+  void SetUp() override {
+    StoreTest::SetUp();
+    store_ = OpenAt(":memory:");
+    ASSERT_NE(store_, nullptr);
+    Put(*store_, kMsft, Days(2));
+    Put(*store_, kIbmWeekly, Days(2));
+    Put(*store_, kIbm, Days(3));
+    Put(*store_, kAapl5, {MakeBar("2024-01-02 09:35:00", 5), MakeBar("2024-01-02 09:40:00", 6)});
+  }
+
+  std::vector<std::string> Rows(std::vector<SeriesKey> keys, BarFilter filter = {}) {
+    std::vector<std::string> rows;
+    Status done = store_->ForEachBar(keys, filter, [&](const SeriesKey& key, const Bar& bar) {
+      rows.push_back(Describe(key) + " " + bar.ts);
+      return true;
+    });
+    EXPECT_TRUE(done) << done.error().message;
+    return rows;
+  }
+
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(ForEachBarTest, AllSeriesComeInKeyOrder) {
+  EXPECT_THAT(Rows({}), ElementsAre("AAPL intraday:5min 2024-01-02 09:35:00",
+                                    "AAPL intraday:5min 2024-01-02 09:40:00", "IBM 2024-01-01",
+                                    "IBM 2024-01-02", "IBM 2024-01-03", "IBM weekly 2024-01-01",
+                                    "IBM weekly 2024-01-02", "MSFT 2024-01-01", "MSFT 2024-01-02"));
+}
+
+TEST_F(ForEachBarTest, ChosenSeriesOnlyStillInKeyOrder) {
+  EXPECT_THAT(Rows({kMsft, kEurUsd, kIbm}, {"2024-01-02", "", 0}),
+              ElementsAre("IBM 2024-01-02", "IBM 2024-01-03", "MSFT 2024-01-02"));
+  EXPECT_TRUE(Rows({kEurUsd}).empty());
+}
+
+TEST_F(ForEachBarTest, LastKeepsTheNewestBarsOfEachSeries) {
+  EXPECT_THAT(Rows({kIbm, kMsft}, {"", "2024-01-02", 1}),
+              ElementsAre("IBM 2024-01-02", "MSFT 2024-01-02"));
+  EXPECT_THAT(Rows({kIbm}, {"", "", 2}), ElementsAre("IBM 2024-01-02", "IBM 2024-01-03"));
+}
+
+TEST_F(ForEachBarTest, StopsWhenTheRowCallbackFails) {
+  int calls = 0;
+  Status done =
+      store_->ForEachBar({}, {}, [&](const SeriesKey&, const Bar&) { return ++calls < 2; });
+  ASSERT_FALSE(done);
+  EXPECT_EQ(done.error().message, "export stopped: write failed");
+  EXPECT_EQ(calls, 2);
+}
+
+// ---- the call log, flags and facts ----
+
+TEST_F(StoreTest, CallsAreLoggedAndFinished) {
+  auto store = OpenFile();
+  ASSERT_NE(store, nullptr);
+  Result<int64_t> first = store->BeginCall(kIbm, "compact", At(1'000));
+  Result<int64_t> second = store->BeginCall(kMsft, "full", At(2'000));
+  Result<int64_t> third = store->BeginCall(kIbm, "compact", At(3'000));
+  ASSERT_TRUE(first && second && third);
+  EXPECT_NE(*first, *second);
+  ASSERT_TRUE(store->FinishCall(*third, kIbm, {"throttled", 200, 120, "please slow down"}));
+
+  Result<std::optional<SeriesState>> ibm = store->Find(kIbm);
+  ASSERT_TRUE(ibm && *ibm);
+  EXPECT_EQ((*ibm)->last_outcome, "throttled");
+  EXPECT_EQ((*ibm)->last_error, "please slow down");
+  EXPECT_EQ((*ibm)->last_attempt_at, At(3'000));
+  EXPECT_FALSE((*ibm)->last_success_at);
+  EXPECT_EQ(RawDb(path_).Text("SELECT outcome || ' ' || http_status || ' ' || bytes || ' ' || "
+                              "error FROM fetches WHERE id = " +
+                              std::to_string(*third)),
+            "throttled 200 120 please slow down");
+
+  Result<std::vector<WallTime>> since = store->CallTimesSince(At(2'000));
+  ASSERT_TRUE(since);
+  EXPECT_THAT(*since, ElementsAre(At(2'000), At(3'000)));
+}
+
+TEST_F(StoreTest, FinishCallWithoutCallRowUpdatesTheSeries) {
+  auto store = OpenAt(":memory:");
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->FinishCall(0, kIbm, {"premium", 200, 0, "premium endpoint"}));
+  Result<std::optional<SeriesState>> ibm = store->Find(kIbm);
+  ASSERT_TRUE(ibm && *ibm);
+  EXPECT_EQ((*ibm)->last_outcome, "premium");
+  EXPECT_FALSE((*ibm)->last_attempt_at);
+  Result<std::vector<WallTime>> calls = store->CallTimesSince(At(0));
+  ASSERT_TRUE(calls);
+  EXPECT_TRUE(calls->empty());
+}
+
+TEST_F(StoreTest, DeferredSeriesAreListedUntilStored) {
+  auto store = OpenAt(":memory:");
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->SetDeferred(kMsft, true, "daily limit reached"));
+  ASSERT_TRUE(store->SetDeferred(kIbm, true, "daily limit reached"));
+  ASSERT_TRUE(store->SetDeferred(kAapl5, true, "daily limit reached"));
+  ASSERT_TRUE(store->SetDeferred(kAapl5, false, ""));
+  Result<std::optional<SeriesState>> msft = store->Find(kMsft);
+  ASSERT_TRUE(msft && *msft);
+  EXPECT_EQ((*msft)->last_outcome, "deferred");
+  EXPECT_EQ((*msft)->last_error, "daily limit reached");
+
+  Result<std::vector<SeriesKey>> deferred = store->DeferredSeries();
+  ASSERT_TRUE(deferred);
+  EXPECT_THAT(*deferred, ElementsAre(kIbm, kMsft));
+  Put(*store, kIbm, Days(1));
+  deferred = store->DeferredSeries();
+  ASSERT_TRUE(deferred);
+  EXPECT_THAT(*deferred, ElementsAre(kMsft));
+}
+
+TEST_F(StoreTest, NeedsFullIsSetAndCleared) {
+  auto store = OpenAt(":memory:");
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->SetNeedsFull(kIbm, true));
+  EXPECT_TRUE(store->Find(kIbm).value()->needs_full);
+  ASSERT_TRUE(store->SetNeedsFull(kIbm, false));
+  EXPECT_FALSE(store->Find(kIbm).value()->needs_full);
+}
+
+TEST_F(StoreTest, FactsAreKeptAndOverwritten) {
+  auto store = OpenFile();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->GetFact("full_refused:daily").value(), std::nullopt);
+  ASSERT_TRUE(store->SetFact("full_refused:daily", "1"));
+  ASSERT_TRUE(store->SetFact("full_refused:daily", "2"));
+  store.reset();
+  store = OpenFile(OpenMode::kReadOnly);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->GetFact("full_refused:daily").value(), "2");
+}
+
+TEST_F(StoreTest, IntegrityCheckOfAGoodFileIsOk) {
+  auto store = OpenFile();
+  ASSERT_NE(store, nullptr);
+  Put(*store, kIbm, Days(3));
+  Result<std::string> check = store->IntegrityCheck();
+  ASSERT_TRUE(check);
+  EXPECT_EQ(*check, "ok");
+}
+
+// ---- the writer lock ----
+
+TEST_F(StoreTest, SecondWriterLockFailsNamingTheHolder) {
+  Result<WriterLock> first = WriterLock::Acquire(path_);
+  ASSERT_TRUE(first) << first.error().message;
+  Result<WriterLock> second = WriterLock::Acquire(path_);
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.error().message,
+            fmt::format("{} is being refreshed by another mdfetch (pid {}); try again when it "
+                        "finishes",
+                        path_, ::getpid()));
+}
+
+TEST_F(StoreTest, WriterLockIsFreedWhenItsOwnerDies) {
+  std::optional<Result<WriterLock>> first(WriterLock::Acquire(path_));
+  ASSERT_TRUE(*first);
+  Result<WriterLock> moved = std::move(**first);  // moving keeps the lock held
+  first.reset();
+  EXPECT_FALSE(WriterLock::Acquire(path_));
+  moved = Fail("gone");
+  EXPECT_TRUE(WriterLock::Acquire(path_));
+}
+
+TEST_F(StoreTest, WriterLockWithoutPidStillNamesTheDatabase) {
+  int holder = ::open((path_ + ".lock").c_str(), O_RDWR | O_CREAT, 0644);
+  ASSERT_GE(holder, 0);
+  ASSERT_EQ(::flock(holder, LOCK_EX), 0);
+  Result<WriterLock> lock = WriterLock::Acquire(path_);
+  ::close(holder);
+  ASSERT_FALSE(lock);
+  EXPECT_EQ(lock.error().message,
+            path_ + " is being refreshed by another mdfetch; try again when it finishes");
+}
+
+TEST_F(StoreTest, WriterLockErrors) {
+  EXPECT_TRUE(WriterLock::Acquire(":memory:"));
+  EXPECT_TRUE(WriterLock::Acquire(":memory:"));
+  std::string path = (dir_ / "no-such-dir" / "x.db").string();
+  Result<WriterLock> lock = WriterLock::Acquire(path);
+  ASSERT_FALSE(lock);
+  EXPECT_EQ(lock.error().message,
+            "cannot create lock file '" + path + ".lock': No such file or directory");
+}
+
+}  // namespace
+}  // namespace mdfetch

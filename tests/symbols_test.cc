@@ -1,0 +1,154 @@
+#include "mdfetch/symbols.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+namespace mdfetch {
+namespace {
+
+SymbolList Parse(std::string_view content) {
+  return ParseSymbolList(content, "symbols.txt", SeriesDefaults{});
+}
+
+std::vector<std::string> Symbols(const SymbolList& list) {
+  std::vector<std::string> out;
+  for (const auto& key : list.series) out.push_back(Describe(key));
+  return out;
+}
+
+TEST(SymbolListTest, AcceptsCommentsBlanksWhitespaceCrlfAndBom) {
+  auto list = Parse(
+      "\xEF\xBB\xBF# my list\r\n"
+      "IBM\r\n"
+      "\r\n"
+      "   msft   # trailing comment\r\n"
+      "\tBRK.B\n"
+      "BRK-B\n"
+      "shop.trt");
+  EXPECT_TRUE(list.problems.empty());
+  EXPECT_EQ(Symbols(list), (std::vector<std::string>{"IBM", "MSFT", "BRK.B", "BRK-B", "SHOP.TRT"}));
+}
+
+TEST(SymbolListTest, DuplicatesAreKeptOnceCaseInsensitively) {
+  auto list = Parse("IBM\nibm\nIbm # again\nMSFT\n");
+  EXPECT_EQ(Symbols(list), (std::vector<std::string>{"IBM", "MSFT"}));
+}
+
+TEST(SymbolListTest, EmptyFileHasNoSeriesAndNoProblems) {
+  auto list = Parse("");
+  EXPECT_TRUE(list.series.empty());
+  EXPECT_TRUE(list.problems.empty());
+}
+
+TEST(SymbolListTest, PerLineFunctionsAndIntervals) {
+  auto list = Parse(
+      "IBM\n"
+      "MSFT daily_adjusted\n"
+      "AAPL intraday:5min\n"
+      "EUR/USD fx_daily\n"
+      "btc/eur crypto_daily\n"
+      "IBM weekly\n"
+      "IBM TIME_SERIES_MONTHLY_ADJUSTED\n");
+  EXPECT_TRUE(list.problems.empty()) << list.problems.front();
+  EXPECT_EQ(Symbols(list), (std::vector<std::string>{"IBM", "MSFT daily_adjusted",
+                                                     "AAPL intraday:5min", "EUR/USD fx_daily",
+                                                     "BTC/EUR crypto_daily", "IBM weekly",
+                                                     "IBM monthly_adjusted"}));
+}
+
+TEST(SymbolListTest, DefaultFunctionAppliesToBareSymbols) {
+  auto list = ParseSymbolList("IBM\nMSFT daily\n", "s.txt",
+                              SeriesDefaults{.function = Function::kWeekly, .interval = "5min"});
+  ASSERT_EQ(list.series.size(), 2u);
+  EXPECT_EQ(list.series[0].function, Function::kWeekly);
+  EXPECT_EQ(list.series[1].function, Function::kDaily);
+}
+
+struct BadLine {
+  std::string line;
+  std::string message;
+};
+
+// Every hostile or malformed line is reported verbatim with its line number and never
+// becomes a series.
+TEST(SymbolListTest, HostileLinesAreReportedVerbatim) {
+  const std::vector<BadLine> cases = {
+      {"IBM$", "symbols.txt:2: 'IBM$' is not a valid symbol (letters, digits, '.', '-' only)"},
+      {"IBM&function=X", "symbols.txt:2: 'IBM&function=X' is not a valid symbol (letters, "
+                         "digits, '.', '-' only)"},
+      {"A=B", "symbols.txt:2: 'A=B' is not a valid symbol (letters, digits, '.', '-' only)"},
+      {"AB/CD", "symbols.txt:2: 'AB/CD' is not a valid symbol (letters, digits, '.', '-' only)"},
+      {"../../etc", "symbols.txt:2: '../../etc' is not a valid symbol (letters, digits, '.', "
+                    "'-' only)"},
+      {"'IBM'", "symbols.txt:2: ''IBM'' is not a valid symbol (letters, digits, '.', '-' only)"},
+      {"\"IBM\"", "symbols.txt:2: '\"IBM\"' is not a valid symbol (letters, digits, '.', '-' "
+                  "only)"},
+      {"IBM'; DROP TABLE bars;--", "symbols.txt:2: unexpected 'TABLE' after the function"},
+      {"IBM;DROP", "symbols.txt:2: 'IBM;DROP' is not a valid symbol (letters, digits, '.', '-' "
+                   "only)"},
+      {"I\x01" "BM", "symbols.txt:2: 'I\\x01BM' contains a control character"},
+      {"IB\x1b[31mM", "symbols.txt:2: 'IB\\x1B[31mM' contains a control character"},
+      {"IBM\xff", "symbols.txt:2: line is not valid UTF-8"},
+      {"\xc3\x28", "symbols.txt:2: line is not valid UTF-8"},
+      {"N\xc3\xa9STLE", "symbols.txt:2: 'N\\xC3\\xA9STLE' is not a valid symbol (letters, digits, "
+                        "'.', '-' only)"},
+      {"ABCDEFGHIJKLM", "symbols.txt:2: 'ABCDEFGHIJKLM' is too long (at most 12 characters)"},
+      {std::string(300, 'A'), "symbols.txt:2: line is too long (300 bytes, at most 256)"},
+      {"IBM daly", "symbols.txt:2: unknown function 'daly' (expected daily, daily_adjusted, "
+                   "weekly, weekly_adjusted, monthly, monthly_adjusted, intraday:INTERVAL, "
+                   "fx_daily, crypto_daily)"},
+      {"IBM intraday", "symbols.txt:2: intraday needs an interval: intraday:1min, 5min, 15min, "
+                       "30min or 60min"},
+      {"IBM intraday:7min", "symbols.txt:2: unknown interval '7min' (expected 1min, 5min, "
+                            "15min, 30min or 60min)"},
+      {"IBM daily:5min", "symbols.txt:2: daily takes no interval"},
+      {"IBM daily extra", "symbols.txt:2: unexpected 'extra' after the function"},
+      {"EURUSD fx_daily", "symbols.txt:2: fx_daily needs a pair like EUR/USD, not 'EURUSD'"},
+      {"BTC/ crypto_daily", "symbols.txt:2: crypto_daily needs a pair like BTC/EUR, not 'BTC/'"},
+      {"EUR/US$ fx_daily", "symbols.txt:2: fx_daily needs a pair like EUR/USD, not 'EUR/US$'"},
+  };
+  for (const auto& c : cases) {
+    auto list = Parse("IBM\n" + c.line + "\nMSFT\n");
+    ASSERT_EQ(list.problems.size(), 1u) << c.line;
+    EXPECT_EQ(list.problems[0], c.message);
+    EXPECT_EQ(Symbols(list), (std::vector<std::string>{"IBM", "MSFT"})) << c.line;
+  }
+}
+
+TEST(SymbolListTest, LongQuotedTextIsCut) {
+  auto list = Parse(std::string(50, '$'));
+  ASSERT_EQ(list.problems.size(), 1u);
+  EXPECT_EQ(list.problems[0], "symbols.txt:1: '" + std::string(40, '$') +
+                                  "...' is not a valid symbol (letters, digits, '.', '-' only)");
+}
+
+TEST(SymbolListTest, MissingFileNamesThePath) {
+  auto list = ReadSymbolFile("/nonexistent/symbols.txt", SeriesDefaults{});
+  ASSERT_FALSE(list);
+  EXPECT_EQ(list.error().message,
+            "cannot read symbol file '/nonexistent/symbols.txt': No such file or directory");
+}
+
+TEST(SymbolListTest, ReadsAFile) {
+  std::string path = ::testing::TempDir() + "/symbols_test_list.txt";
+  std::ofstream(path) << "IBM\nbad$\n";
+  auto list = ReadSymbolFile(path, SeriesDefaults{});
+  ASSERT_TRUE(list);
+  EXPECT_EQ(Symbols(*list), std::vector<std::string>{"IBM"});
+  ASSERT_EQ(list->problems.size(), 1u);
+  EXPECT_EQ(list->problems[0],
+            path + ":2: 'bad$' is not a valid symbol (letters, digits, '.', '-' only)");
+}
+
+TEST(SymbolListTest, ArgumentUsesTheSameRules) {
+  auto ok = ParseSeriesArgument("brk-b", SeriesDefaults{});
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->symbol, "BRK-B");
+  auto bad = ParseSeriesArgument("IBM&x=1", SeriesDefaults{});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message, "'IBM&x=1' is not a valid symbol (letters, digits, '.', '-' only)");
+}
+
+}  // namespace
+}  // namespace mdfetch
