@@ -1,0 +1,1 @@
+// Faults, throttling and the daily quota end to end against the simulator (issue 3).
