@@ -31,10 +31,12 @@ void AddFetchOptions(CLI::App& cmd, RefreshArgs& a) {
   cmd.add_option("--function", a.function,
                  "function for symbols that name none (daily, daily_adjusted, weekly, ...)")
       ->capture_default_str();
+  cmd.add_option("--interval", a.interval, "interval for --function intraday (default 5min)");
   cmd.add_flag("--full", a.full, "ask outputsize=full (the whole history) for every series");
   cmd.add_flag("--force", a.force, "fetch even series that are up to date");
   cmd.add_flag("--sim", a.sim,
-               "fetch from the built-in simulator on a loopback port (into data/demo.db)");
+               "fetch simulated bars (into data/demo.db) from the built-in simulator on a "
+               "loopback port, or from a running `mdfetch sim` named by --base-url");
 }
 
 void AddReadOptions(CLI::App& cmd, ReadArgs& a, bool range) {
@@ -148,6 +150,8 @@ int RunCli(int argc, const char* const* argv, CliEnv& env) {
     std::fputs(err.str().c_str(), env.err);
     return code == 0 ? kExitOk : kExitUsage;
   }
+  refresh.base_url_given = cmd_refresh->count("--base-url") > 0;
+  fetch.base_url_given = cmd_fetch->count("--base-url") > 0;
   if (cmd_refresh->parsed()) return RunRefresh(refresh, env);
   if (cmd_fetch->parsed()) return RunRefresh(fetch, env);
   if (cmd_query->parsed()) return RunQuery(query, env);

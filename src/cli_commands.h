@@ -27,6 +27,7 @@ struct RefreshArgs {
   std::string db;  // empty: MDFETCH_DB, else data/market.db (data/demo.db with --sim)
   std::string api_key;
   std::string base_url = kDefaultBaseUrl;
+  bool base_url_given = false;  // with --sim: use that simulator, not an in-process one
   std::string rate;  // empty: kDefaultRate (kDefaultSimRate with --sim)
   int concurrency = 4;
   int retries = 4;
@@ -34,6 +35,7 @@ struct RefreshArgs {
   bool force = false;
   bool sim = false;
   std::string function = "daily";
+  std::string interval;
 };
 
 struct ReadArgs {

@@ -188,8 +188,7 @@ int RunExport(const ReadArgs& args, CliEnv& env) {
     PrintError(env, "{}", store.error().message);
     return kExitUsage;
   }
-  auto defaults = ResolveDefaults(args.function, args.interval);
-  Function function = defaults->function;
+  Function function = *ParseFunction(args.function);  // ParseKeys checked it
   if (args.all) {
     auto series = (*store)->ListSeries();
     if (!series) {
@@ -248,7 +247,7 @@ int RunExport(const ReadArgs& args, CliEnv& env) {
     if (status && write_ok) {
       std::error_code ec;
       std::filesystem::rename(temp_path, final_path, ec);
-      write_ok = !ec;
+      if (ec) status = Fail(fmt::format("cannot rename '{}': {}", temp_path, ec.message()));
     }
     if (!status || !write_ok) std::remove(temp_path.c_str());
   } else {

@@ -3,7 +3,9 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <atomic>
+#include <mutex>
 #include <set>
 #include <filesystem>
 #include <thread>
@@ -36,7 +38,8 @@ class SignalWatcher {
       while (sigwait(&set_, &sig) == 0) {
         if (sig == SIGUSR1) return;
         signal_.store(sig);
-        if (engine_.load() != nullptr) engine_.load()->RequestStop();
+        std::lock_guard lock(mu_);
+        if (engine_ != nullptr) engine_->RequestStop();
       }
     });
   }
@@ -46,8 +49,10 @@ class SignalWatcher {
     thread_.join();
     pthread_sigmask(SIG_SETMASK, &old_, nullptr);
   }
+  // The engine to stop on a signal, until Watch(nullptr) (before the engine dies).
   void Watch(Engine* engine) {
-    engine_.store(engine);
+    std::lock_guard lock(mu_);
+    engine_ = engine;
     if (engine != nullptr && signal_.load() != 0) engine->RequestStop();
   }
   int Signal() const { return signal_.load(); }
@@ -58,7 +63,8 @@ class SignalWatcher {
   sigset_t old_{};
   std::thread thread_;
   std::atomic<int> signal_{0};
-  std::atomic<Engine*> engine_{nullptr};
+  std::mutex mu_;
+  Engine* engine_ = nullptr;
 };
 
 // Creates the database's folder if needed; the error names the path.
@@ -79,8 +85,13 @@ Status CheckOrigin(Store& store, const std::string& db, bool sim) {
   std::string_view want = sim ? "simulator" : "alphavantage";
   auto origin = store.GetFact("origin");
   if (!origin) return std::unexpected(origin.error());
-  if (!*origin) return store.SetFact("origin", want);
-  if (**origin == want) return {};
+  if (origin->has_value() && **origin == want) return {};
+  // A store without bars may change sides; one with bars never does.
+  auto series = store.ListSeries();
+  if (!series) return std::unexpected(series.error());
+  bool has_bars = std::any_of(series->begin(), series->end(),
+                              [](const SeriesState& s) { return s.bar_count > 0; });
+  if (!has_bars) return store.SetFact("origin", want);
   if (sim) {
     return Fail(fmt::format("'{}' holds bars from Alpha Vantage; simulated bars never go into "
                             "it (use --db {})",
@@ -97,7 +108,7 @@ struct Target {
 };
 
 Result<Target> CollectSeries(const RefreshArgs& args) {
-  auto defaults = ResolveDefaults(args.function, "");
+  auto defaults = ResolveDefaults(args.function, args.interval);
   if (!defaults) return std::unexpected(defaults.error());
   Target target;
   if (!args.fetch) {
@@ -208,7 +219,7 @@ int RunRefresh(const RefreshArgs& args, CliEnv& env) {
 
   std::unique_ptr<Simulator> simulator;
   std::string base_url = args.base_url;
-  if (args.sim) {
+  if (args.sim && !args.base_url_given) {
     simulator = std::make_unique<Simulator>(SimOptions{});
     if (auto port = simulator->Start(0); !port) {
       PrintError(env, "{}", port.error().message);
@@ -231,7 +242,8 @@ int RunRefresh(const RefreshArgs& args, CliEnv& env) {
                         .retries = args.retries,
                         .force = args.force,
                         .full = args.full,
-                        .api_key = api_key};
+                        .api_key = api_key,
+                        .simulated = args.sim};
   Engine engine(*env.clock, *transports, **store, options);
   signals.Watch(&engine);
   RefreshSummary summary;

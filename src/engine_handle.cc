@@ -12,10 +12,6 @@
 namespace mdfetch {
 namespace {
 
-std::string FactKey(std::string_view kind, Function f) {
-  return fmt::format("{}:{}", kind, ShortName(f));
-}
-
 std::string_view OutcomeName(AnswerKind kind) {
   switch (kind) {
     case AnswerKind::kData:
@@ -36,21 +32,41 @@ std::string_view OutcomeName(AnswerKind kind) {
   return "?";
 }
 
+// A dividend or a split on a bar newer than what was stored: the service has restated every
+// older adjusted close.
+bool HasNewCorporateAction(const std::vector<Bar>& bars, const std::string& known_last) {
+  return std::any_of(bars.begin(), bars.end(), [&](const Bar& bar) {
+    bool action = bar.dividend.value_or(0) != 0 || bar.split_coefficient.value_or(1) != 1;
+    return action && bar.ts > known_last;
+  });
+}
+
 }  // namespace
 
 // On a worker thread: one call, decoded here so the writer never waits for parsing.
 void EngineRun::Work(Job job, int64_t fetch_id) {
-  Transport* transport = transports_->Borrow();
-  auto response = transport->Get(Engine::BuildTarget(job.key, job.outputsize, options_.api_key));
-  transports_->Return(transport);
+  Result<HttpResponse> response = Fail("call cancelled");
+  if (!stop_.load()) {
+    Transport* transport = transports_->Borrow();
+    response = transport->Get(Engine::BuildTarget(job.key, job.outputsize, options_.api_key));
+    transports_->Return(transport);
+  }
 
   Completion c;
   c.job = std::move(job);
   CallRecord record;
   if (!response) {
-    c.kind = Kind::kTransient;
+    c.kind = response.error().message.starts_with(kAnswerTooLarge) ? Kind::kHttpPermanent
+                                                                     : Kind::kTransient;
     c.message = Redact(response.error().message, options_.api_key);
-    record.outcome = "transient";
+    record.outcome = c.kind == Kind::kTransient ? "transient" : "error";
+  } else if (response->simulated != options_.simulated) {
+    c.kind = Kind::kWrongSource;
+    c.message = response->simulated
+                    ? "the answer came from the mdfetch simulator: simulated bars never go "
+                      "into a real store (use --sim, which stores into data/demo.db)"
+                    : "the answer did not come from the mdfetch simulator, but --sim was given";
+    record.outcome = "error";
   } else if (response->status != 200) {
     record.http_status = response->status;
     record.bytes = static_cast<int64_t>(response->body.size());
@@ -73,6 +89,9 @@ void EngineRun::Work(Job job, int64_t fetch_id) {
     response->body = std::string();  // the bars are all that is kept from here on
     if (answer.kind == AnswerKind::kData) {
       record.outcome = "stored";
+      c.new_corporate_action = IsAdjusted(c.job.key.function) &&
+                               c.job.outputsize == "compact" &&
+                               HasNewCorporateAction(answer.bars, c.job.known_last);
       writer_->Post([this, c = std::move(c), answer = std::move(answer), record, fetch_id,
                      wall = clock_.WallNow()](Store& store) mutable {
         auto counts = store.StoreAnswer(fetch_id, c.job.key, answer.meta, answer.bars,
@@ -102,11 +121,31 @@ void EngineRun::Work(Job job, int64_t fetch_id) {
 
 void EngineRun::Handle(Completion& c) {
   switch (c.kind) {
-    case Kind::kStored:
+    case Kind::kWrongSource:
+      Settle(c.job, SeriesStatus::kFailed, c.message);
+      Halt(c.message, false);
+      return;
+    case Kind::kStored: {
       throttle_streak_start_.reset();
-      summary_.results[c.job.index].counts = c.counts;
+      StoreCounts& counts = summary_.results[c.job.index].counts;
+      counts.added += c.counts.added;
+      counts.changed += c.counts.changed;
+      counts.unchanged += c.counts.unchanged;
+      if (c.new_corporate_action && !c.job.restated &&
+          !full_refused_.contains(c.job.key.function)) {
+        // Every older adjusted close is now stale: restate the whole history, now if the
+        // quota allows, else first thing next run (needs_full is persisted).
+        writer_->Post([key = c.job.key](Store& store) { (void)store.SetNeedsFull(key, true); });
+        c.job.outputsize = "full";
+        c.job.restated = true;
+        c.job.attempts = 0;
+        c.job.not_before = SteadyTime{};
+        queue_.push_front(std::move(c.job));
+        return;
+      }
       Settle(c.job, SeriesStatus::kStored, "");
       return;
+    }
     case Kind::kStoreFailed:
       Settle(c.job, SeriesStatus::kFailed, c.message);
       Halt(fmt::format("stopped: {}", c.message), false);
@@ -124,6 +163,8 @@ void EngineRun::Handle(Completion& c) {
 }
 
 void EngineRun::HandleAnswer(Completion& c) {
+  // Any answer but a throttle shows the service is taking calls again.
+  if (c.answer != AnswerKind::kThrottle) throttle_streak_start_.reset();
   switch (c.answer) {
     case AnswerKind::kErrorMessage:
       Settle(c.job, SeriesStatus::kFailed, c.message);
@@ -143,7 +184,11 @@ void EngineRun::HandleAnswer(Completion& c) {
         queue_.push_front(std::move(c.job));
         return;
       }
-      limiter_.OnThrottle(now);
+      // Calls in flight during a cool-down meet the same throttle: slow down once per
+      // cool-down, not once per answer.
+      if (!cooling_until_ || now >= *cooling_until_) {
+        cooling_until_ = now + limiter_.OnThrottle(now);
+      }
       c.job.not_before = SteadyTime{};
       queue_.push_front(std::move(c.job));
       return;
@@ -177,6 +222,7 @@ void EngineRun::HandlePremium(Completion& c) {
     writer_->Post([key = FactKey("full_refused", function), now_ms](Store& store) {
       (void)store.SetFact(key, now_ms);
     });
+    full_refused_.insert(function);
     auto to_compact = [](Job& job) {
       job.outputsize = "compact";
       job.history_limited = true;

@@ -25,11 +25,7 @@ constexpr auto kSlice = milliseconds(100);  // longest uninterrupted wait of the
 constexpr auto kQuotaWindow = hours(24);
 constexpr auto kQuotaWaitAtMost = std::chrono::seconds(60);
 
-std::string FactKeyFullRefused(Function f) {
-  return fmt::format("full_refused:{}", ShortName(f));
-}
-std::string FactKeyPremium(Function f) { return fmt::format("premium:{}", ShortName(f)); }
-
+constexpr auto kLongestWindow = hours(1);  // the longest --rate window a bucket holds
 }  // namespace
 
 EngineRun::EngineRun(Clock& clock, const TransportFactory& transports, Store& store,
@@ -74,7 +70,7 @@ void EngineRun::Plan(const std::vector<SeriesKey>& series) {
       continue;
     }
     if (!options_.force) {
-      if (auto learnt = Fact(FactKeyPremium(key.function), options_.premium_memory)) {
+      if (auto learnt = Fact(FactKey("premium", key.function), options_.premium_memory)) {
         Settle(job, SeriesStatus::kFailed,
                fmt::format("{} is premium-only for this key (answered {}); not called, "
                            "--force tries again",
@@ -88,8 +84,16 @@ void EngineRun::Plan(const std::vector<SeriesKey>& series) {
       }
     }
     job.outputsize = ChooseOutputSize(key, *state, now, options_.full);
-    if (job.outputsize == "full" && !options_.full &&
-        Fact(FactKeyFullRefused(key.function), options_.premium_memory)) {
+    if (*state) {
+      job.known_last = (*state)->last_ts;
+      // Limited stays limited until a full answer is stored.
+      job.history_limited = (*state)->history_limited && job.outputsize != "full";
+    }
+    if (!full_refused_.contains(key.function) &&
+        Fact(FactKey("full_refused", key.function), options_.premium_memory)) {
+      full_refused_.insert(key.function);
+    }
+    if (job.outputsize == "full" && !options_.full && full_refused_.contains(key.function)) {
       job.outputsize = "compact";
       job.history_limited = true;
     }
@@ -98,15 +102,38 @@ void EngineRun::Plan(const std::vector<SeriesKey>& series) {
   for (auto* part : {&first, &rest}) {
     for (auto& job : *part) queue_.push_back(std::move(job));
   }
+  if (queue_.empty()) return;
   if (options_.rate.per_day) {
-    if (auto times = store_.CallTimesSince(now - kQuotaWindow)) {
-      quota_window_.assign(times->begin(), times->end());
+    auto times = store_.CallTimesSince(now - kQuotaWindow);
+    if (!times) {
+      // Without the call log the quota cannot be kept: send nothing.
+      Halt(fmt::format("cannot read the call log for the daily quota: {}", times.error().message),
+           false);
+      return;
     }
+    quota_window_.assign(times->begin(), times->end());
+  }
+  SeedLimiter(now);
+}
+
+// The calls of earlier runs still count against the --rate windows: a `fetch` started right
+// after a refresh must not burst.
+void EngineRun::SeedLimiter(WallTime now) {
+  auto times = store_.CallTimesSince(now - kLongestWindow);
+  if (!times) return;
+  SteadyTime steady_now = clock_.Now();
+  for (WallTime t : *times) {
+    if (t > now) continue;
+    (void)limiter_.TryAcquire(steady_now - std::chrono::duration_cast<Nanos>(now - t));
   }
 }
 
 RefreshSummary EngineRun::Execute(const std::vector<SeriesKey>& series) {
   Plan(series);
+  if (halted_) {
+    for (Job& job : queue_) Settle(job, SeriesStatus::kFailed, halt_reason_);
+    queue_.clear();
+  }
   if (!queue_.empty()) {
     transports_ = std::make_unique<TransportPool>(transport_factory_);
     writer_ = std::make_unique<Writer>(store_);
@@ -118,7 +145,6 @@ RefreshSummary EngineRun::Execute(const std::vector<SeriesKey>& series) {
       pool_ = nullptr;
     }
     writer_->Close();
-    DrainCompletions();
   }
   summary_.interrupted = stop_.load();
   if (halted_) summary_.stop_reason = halt_reason_;
@@ -129,7 +155,8 @@ RefreshSummary EngineRun::Execute(const std::vector<SeriesKey>& series) {
 void EngineRun::Dispatch() {
   for (;;) {
     DrainCompletions();
-    if (stop_.load() && !halted_) {
+    if (stop_.load() && !cancel_sent_) {
+      cancel_sent_ = true;
       Halt("interrupted", false);
       transports_->CancelAll();
     }
@@ -223,7 +250,7 @@ void EngineRun::SleepTowards(SteadyTime deadline) {
   Nanos wait = std::min(deadline - now, std::chrono::duration_cast<Nanos>(kSlice));
   if (in_flight_ > 0) {
     std::unique_lock lock(mu_);
-    cv_.wait_for(lock, wait, [&] { return !completions_.empty() || stop_.load(); });
+    cv_.wait_for(lock, wait, [&] { return WakeUp(); });
     return;
   }
   clock_.SleepUntil(now + wait);
@@ -231,7 +258,7 @@ void EngineRun::SleepTowards(SteadyTime deadline) {
 
 void EngineRun::WaitForCompletion() {
   std::unique_lock lock(mu_);
-  cv_.wait_for(lock, kSlice, [&] { return !completions_.empty() || stop_.load(); });
+  cv_.wait_for(lock, kSlice, [&] { return WakeUp(); });
 }
 
 void EngineRun::Complete(Completion completion) {

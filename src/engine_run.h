@@ -9,6 +9,7 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,11 @@ namespace mdfetch {
 
 class Writer;
 class TransportPool;
+
+// Keys of what the store remembers about the API key: "full_refused:daily", "premium:...".
+inline std::string FactKey(std::string_view kind, Function f) {
+  return std::string(kind) + ":" + std::string(ShortName(f));
+}
 
 class EngineRun {
  public:
@@ -39,11 +45,13 @@ class EngineRun {
     SeriesKey key;
     std::string outputsize;
     bool history_limited = false;
-    int attempts = 0;  // transient failures so far
+    int attempts = 0;        // transient failures so far
+    std::string known_last;  // the newest bar stored before this run ("" if none)
+    bool restated = false;   // already refetched in full after a corporate action
     SteadyTime not_before{};
   };
 
-  enum class Kind { kStored, kStoreFailed, kAnswer, kTransient, kHttpPermanent };
+  enum class Kind { kStored, kStoreFailed, kAnswer, kTransient, kHttpPermanent, kWrongSource };
 
   // What a worker (or the writer, for stored answers) reports back to the dispatcher.
   struct Completion {
@@ -52,6 +60,7 @@ class EngineRun {
     AnswerKind answer = AnswerKind::kMalformed;
     std::string message;  // redacted
     StoreCounts counts;
+    bool new_corporate_action = false;  // a dividend or split among the bars just added
   };
 
   void Plan(const std::vector<SeriesKey>& series);
@@ -73,6 +82,8 @@ class EngineRun {
   std::optional<bool> QuotaAllows();
   std::optional<std::string> Fact(const std::string& key, std::chrono::hours memory);
   void Report(const std::string& last);
+  void SeedLimiter(WallTime now);
+  bool WakeUp() const { return !completions_.empty() || (stop_.load() && !cancel_sent_); }
 
   Clock& clock_;
   Store& store_;
@@ -88,6 +99,9 @@ class EngineRun {
   int in_flight_ = 0;
   int64_t settled_ = 0;
   std::optional<SteadyTime> throttle_streak_start_;
+  std::optional<SteadyTime> cooling_until_;  // a throttle's cool-down in progress
+  std::set<Function> full_refused_;          // outputsize=full is premium for these
+  bool cancel_sent_ = false;
   bool halted_ = false;
   bool halt_is_quota_ = false;
   std::string halt_reason_;

@@ -23,6 +23,6 @@ int main(int argc, char** argv) {
     return mdfetch::RunCli(argc, argv, env);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "mdfetch: internal error: %s\n", e.what());
-    return 1;
+    return 70;  // EX_SOFTWARE: not one of the documented outcomes
   }
 }

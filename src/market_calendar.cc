@@ -64,12 +64,8 @@ bool IsHoliday(sys_days day) {
   return day == Observed(sys_days{y / December / 25});
 }
 
-// The New York close of trading day `d`: 16:00 local. DST switches at 02:00 on a Sunday, so
-// the offset at 20:00 UTC of a weekday is the offset of its whole afternoon.
-WallTime CloseOf(sys_days d) {
-  const WallTime afternoon = WallTime{d} + hours(20);
-  return WallTime{d} + hours(16) - NewYorkOffset(afternoon);
-}
+// The New York close of trading day `d`: 16:00 local.
+WallTime CloseOf(sys_days d) { return NewYorkTime(Date{d}, hours(16)); }
 
 // The trading day whose close is the latest at or before `now`.
 sys_days LastSessionDay(WallTime now) {
@@ -125,6 +121,13 @@ std::chrono::hours NewYorkOffset(WallTime t) {
     end = WallTime{LastWeekday(y, October, Sunday)} + hours(6);
   }
   return (t >= start && t < end) ? hours(-4) : hours(-5);
+}
+
+WallTime NewYorkTime(Date d, std::chrono::minutes local) {
+  // DST switches at 02:00 local on a Sunday; judge the offset at the local time taken as
+  // standard time (at most an hour off, which only matters inside the switch hour itself).
+  const WallTime as_standard = WallTime{sys_days{d}} + local + hours(5);
+  return WallTime{sys_days{d}} + local - NewYorkOffset(as_standard);
 }
 
 WallTime LastMarketClose(WallTime now) { return CloseOf(LastSessionDay(now)); }

@@ -10,13 +10,7 @@ using std::chrono::hours;
 using std::chrono::minutes;
 using std::chrono::sys_days;
 
-// The UTC instant of `local` New York wall time on day `d`.
-WallTime NewYorkInstant(Date d, minutes local) {
-  WallTime guess = sys_days(d) + local + hours(5);  // EST first
-  return sys_days(d) + local - NewYorkOffset(guess - hours(1));
-}
-
-WallTime CloseOf(Date d) { return NewYorkInstant(d, hours(16)); }
+WallTime CloseOf(Date d) { return NewYorkTime(d, hours(16)); }
 
 Date PreviousTradingDay(Date d) {
   Date p = sys_days(d) - days(1);
@@ -68,8 +62,8 @@ minutes IntervalLength(const SeriesKey& key) {
 WallTime LatestIntradayBoundary(const SeriesKey& key, WallTime now) {
   Date today = std::chrono::floor<days>(now + NewYorkOffset(now));
   if (IsTradingDay(today)) {
-    WallTime open = NewYorkInstant(today, hours(4));
-    WallTime close = NewYorkInstant(today, hours(20));
+    WallTime open = NewYorkTime(today, hours(4));
+    WallTime close = NewYorkTime(today, hours(20));
     if (now >= open && now < close) {
       auto step = IntervalLength(key);
       return open + std::chrono::floor<minutes>(now - open) / step * step;
@@ -77,7 +71,28 @@ WallTime LatestIntradayBoundary(const SeriesKey& key, WallTime now) {
     if (now >= close) return close;
   }
   Date previous = PreviousTradingDay(today);
-  return NewYorkInstant(previous, hours(20));
+  return NewYorkTime(previous, hours(20));
+}
+
+// Extended-hours intervals (04:00-20:00 New York, trading days) that started after the
+// bar `last_ts` ("YYYY-MM-DD HH:MM:SS", New York time) and have ended by `now`.
+int IntradayBarsSince(const SeriesKey& key, const std::string& last_ts, WallTime now) {
+  auto day = ParseDate(last_ts);
+  if (!day || last_ts.size() < 16) return kCompactBars;  // unknown: ask full
+  minutes step = IntervalLength(key);
+  minutes last_local = hours(std::atoi(last_ts.substr(11, 2).c_str())) +
+                       minutes(std::atoi(last_ts.substr(14, 2).c_str()));
+  int64_t bars = 0;
+  for (sys_days d = sys_days(*day); d <= std::chrono::floor<days>(now) && bars < kCompactBars;
+       d += days(1)) {
+    if (!IsTradingDay(Date{d})) continue;
+    WallTime open = NewYorkTime(Date{d}, hours(4));
+    WallTime close = NewYorkTime(Date{d}, hours(20));
+    if (d == sys_days(*day)) open = NewYorkTime(Date{d}, last_local + step);
+    WallTime end = std::min(close, now);
+    if (end > open) bars += std::chrono::floor<minutes>(end - open) / step;
+  }
+  return static_cast<int>(bars);
 }
 
 }  // namespace
@@ -104,7 +119,14 @@ WallTime LatestPossibleBar(const SeriesKey& key, WallTime now) {
 
 bool IsUpToDate(const SeriesKey& key, const SeriesState& state, WallTime now) {
   if (!state.last_success_at || state.needs_full || state.bar_count == 0) return false;
-  return *state.last_success_at >= LatestPossibleBar(key, now);
+  WallTime latest = LatestPossibleBar(key, now);
+  if (*state.last_success_at < latest) return false;
+  if (key.function != Function::kDaily && key.function != Function::kDailyAdjusted) return true;
+  // Right after the close the service may not have the session's final bar yet: a fetch then
+  // counts only if its answer already held that bar as final (a plain date in "Last
+  // Refreshed"; during the session it is a date and time).
+  if (*state.last_success_at >= latest + kPublicationLag) return true;
+  return state.last_ts >= FormatDate(LastSessionDate(now)) && state.last_refreshed.size() == 10;
 }
 
 std::string ChooseOutputSize(const SeriesKey& key, const std::optional<SeriesState>& state,
@@ -116,11 +138,9 @@ std::string ChooseOutputSize(const SeriesKey& key, const std::optional<SeriesSta
   Date latest = LastSessionDate(now);
   int missing = 0;
   switch (key.function) {
-    case Function::kIntraday: {
-      // A compact answer spans 100 intervals: enough only for a gap inside the same session.
-      if (*last != latest) return "full";
-      return "compact";
-    }
+    case Function::kIntraday:
+      missing = IntradayBarsSince(key, state->last_ts, now);
+      break;
     case Function::kFxDaily: {
       // FX has a bar every weekday, holidays included.
       for (sys_days d = sys_days(*last) + days(1); d <= std::chrono::floor<days>(now);

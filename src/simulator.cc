@@ -15,6 +15,7 @@
 // Not modelled: datatype=csv, GLOBAL_QUOTE/SYMBOL_SEARCH and other functions (they get the
 // unknown-function error), intraday `month`, the demo key, and a daily reset of the cap.
 #include "mdfetch/simulator.h"
+#include "mdfetch/transport.h"
 
 #include <fmt/format.h>
 #include <httplib.h>
@@ -255,6 +256,8 @@ std::string Simulator::Impl::ContentBody(const Call& call) const {
 }
 
 void Simulator::Impl::Respond(const Call& call, Outcome outcome, httplib::Response& res) const {
+  // Every answer says it is simulated, so a client can keep simulated bars out of a real store.
+  res.set_header(std::string(kSimulatorHeader), "1");
   constexpr const char* kJson = "application/json";
   switch (outcome) {
     case Outcome::kMissingKey:

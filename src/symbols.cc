@@ -189,12 +189,12 @@ SymbolList ParseSymbolList(std::string_view content, std::string_view file_name,
     size_t eol = content.find('\n');
     std::string_view raw = content.substr(0, eol);
     content = eol == std::string_view::npos ? std::string_view{} : content.substr(eol + 1);
-    if (raw.size() > kMaxLineLength) {
+    std::string_view text = raw.substr(0, raw.find('#'));
+    if (text.size() > kMaxLineLength) {
       list.problems.push_back(fmt::format("{}:{}: line is too long ({} bytes, at most {})",
-                                          file_name, line_number, raw.size(), kMaxLineLength));
+                                          file_name, line_number, text.size(), kMaxLineLength));
       continue;
     }
-    std::string_view text = raw.substr(0, raw.find('#'));
     text = Trim(text);
     if (text.empty()) continue;
     auto key = ParseEntry(text, defaults);

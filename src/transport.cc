@@ -9,7 +9,7 @@ namespace mdfetch {
 namespace {
 
 std::string DescribeError(httplib::Error error, int64_t max_body_bytes, bool too_large) {
-  if (too_large) return fmt::format("answer over {} MiB refused", max_body_bytes >> 20);
+  if (too_large) return fmt::format("{} {} MiB refused", kAnswerTooLarge, max_body_bytes >> 20);
   switch (error) {
     case httplib::Error::Connection:
       return "cannot connect (connection refused or host unreachable)";
@@ -45,12 +45,14 @@ class HttpTransport final : public Transport {
   }
 
   Result<HttpResponse> Get(const std::string& target) override {
+    if (cancelled_.load()) return Fail("call cancelled");
     HttpResponse response;
     bool too_large = false;
     auto result = client_.Get(
         target, httplib::Headers{},
         [&](const httplib::Response& head) {
           response.status = head.status;
+          response.simulated = head.has_header(std::string(kSimulatorHeader).c_str());
           if (auto it = head.headers.find("Content-Length"); it != head.headers.end()) {
             int64_t length = std::strtoll(it->second.c_str(), nullptr, 10);
             if (length > options_.max_body_bytes) {
@@ -72,16 +74,20 @@ class HttpTransport final : public Transport {
     if (!result) {
       // A failed call may leave the connection half-read: start the next one afresh.
       client_.stop();
-      if (result.error() == httplib::Error::Read && too_large) too_large = true;
+      if (cancelled_.load()) return Fail("call cancelled");
       return Fail(DescribeError(result.error(), options_.max_body_bytes, too_large));
     }
     response.status = result->status;
     return response;
   }
 
-  void Cancel() override { client_.stop(); }
+  void Cancel() override {
+    cancelled_.store(true);
+    client_.stop();
+  }
 
  private:
+  std::atomic<bool> cancelled_{false};
   httplib::Client client_;
   TransportOptions options_;
 };

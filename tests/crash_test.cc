@@ -66,7 +66,7 @@ TEST(CrashTest, KillNineAtRandomMomentsLosesAndCorruptsNothing) {
   const std::vector<std::string> args = {MDFETCH_BINARY, "refresh",     "--symbols", symbols,
                                          "--db",         db,            "--base-url", sim.BaseUrl(),
                                          "--api-key",    "K",           "--rate",     "unlimited",
-                                         "--concurrency", "2"};
+                                         "--concurrency", "2", "--sim"};
   std::mt19937 rng(20261123);
   int kills = 0;
   for (int round = 0; round < 10; ++round) {

@@ -386,6 +386,84 @@ TEST_F(EngineTest, KeyNeverReachesTheStore) {
   EXPECT_EQ((*state)->last_error.find(kKey), std::string::npos);
 }
 
+TEST_F(EngineTest, RevisedBarIsUpdatedAndCounted) {
+  Run({"IBM"});
+  clock_.Advance(std::chrono::hours(72));  // Monday evening: due again, compact
+  service_.SetHandler([](const std::string& target, int) {
+    std::string body = DailyBody(SymbolOf(target), 100);
+    // The service restates Friday's close.
+    const std::string friday_close = "\"4. close\": \"100.5000\"";
+    body.replace(body.find(friday_close), friday_close.size(), "\"4. close\": \"100.7500\"");
+    return Ok(body);
+  });
+  auto second = Run({"IBM"});
+  ASSERT_EQ(second.results[0].status, SeriesStatus::kStored);
+  EXPECT_EQ(second.results[0].counts.changed, 1);
+  EXPECT_EQ(second.results[0].counts.unchanged, 99);
+  auto bars = store_->ReadBars(SeriesKey{"IBM", Function::kDaily, ""}, BarFilter{.last = 1});
+  EXPECT_EQ(bars->back().close, 100.75);
+}
+
+// A daily adjusted answer of `bars` bars ending on `last`, with a dividend on `dividend_day`.
+std::string AdjustedBody(int bars, std::chrono::sys_days last, const std::string& dividend_day) {
+  std::string series;
+  int written = 0;
+  for (std::chrono::sys_days day = last; written < bars; day -= std::chrono::days(1)) {
+    Date d{day};
+    if (!IsTradingDay(d)) continue;
+    std::string ts = FormatDate(d);
+    series += fmt::format(
+        "{}\"{}\": {{\"1. open\": \"10\", \"2. high\": \"11\", \"3. low\": \"9\", "
+        "\"4. close\": \"10\", \"5. adjusted close\": \"{}\", \"6. volume\": \"5\", "
+        "\"7. dividend amount\": \"{}\", \"8. split coefficient\": \"1.0\"}}",
+        written ? ",\n" : "", ts, ts < dividend_day ? "9.5" : "10",
+        ts == dividend_day ? "0.5" : "0.0");
+    ++written;
+  }
+  return fmt::format(
+      "{{\"Meta Data\": {{\"2. Symbol\": \"MSFT\", \"5. Time Zone\": \"US/Eastern\"}}, "
+      "\"Time Series (Daily)\": {{{}}}}}",
+      series);
+}
+
+TEST_F(EngineTest, NewDividendInACompactAdjustedAnswerRestatesTheWholeHistory) {
+  using std::chrono::sys_days;
+  const SeriesKey key{"MSFT", Function::kDailyAdjusted, ""};
+  const sys_days thursday = sys_days(std::chrono::year{2026} / 11 / 19);
+  const sys_days monday = sys_days(std::chrono::year{2026} / 11 / 23);
+  const sys_days tuesday = sys_days(std::chrono::year{2026} / 11 / 24);
+  Engine engine(clock_, service_.Factory(), *store_, options_);
+
+  service_.SetHandler([&](const std::string&, int) { return Ok(AdjustedBody(300, thursday, "")); });
+  ASSERT_EQ(engine.Run({key}).results[0].status, SeriesStatus::kStored);
+
+  // Monday: the compact answer shows Friday's dividend, newer than anything stored: every
+  // older adjusted close is stale, so the full history is fetched again at once.
+  clock_.Advance(std::chrono::hours(72));
+  service_.SetHandler([&](const std::string& target, int) {
+    bool full = target.find("outputsize=full") != std::string::npos;
+    return Ok(AdjustedBody(full ? 300 : 100, monday, "2026-11-20"));
+  });
+  auto restated = engine.Run({key});
+  EXPECT_EQ(restated.calls, 2);
+  EXPECT_EQ(restated.results[0].status, SeriesStatus::kStored);
+  auto requests = service_.Requests();
+  EXPECT_NE(requests[1].target.find("outputsize=compact"), std::string::npos);
+  EXPECT_NE(requests[2].target.find("outputsize=full"), std::string::npos);
+  auto stored = store_->ReadBars(key, BarFilter{});
+  ASSERT_EQ(stored->size(), 302u);  // 300 up to Thursday, then Friday and Monday
+  // The oldest bar of the full answer is restated, though far outside the compact window.
+  EXPECT_EQ((*stored)[2].adjusted_close, 9.5);
+  EXPECT_FALSE((*store_->Find(key))->needs_full);
+
+  // Tuesday: the same dividend again, now already stored: compact is enough.
+  clock_.Advance(std::chrono::hours(24));
+  service_.SetHandler([&](const std::string&, int) {
+    return Ok(AdjustedBody(100, tuesday, "2026-11-20"));
+  });
+  EXPECT_EQ(engine.Run({key}).calls, 1);
+}
+
 TEST(EngineTargetTest, EveryValueIsUrlEncoded) {
   EXPECT_EQ(Engine::BuildTarget({"BRK.B", Function::kDaily, ""}, "compact", "k&y=1"),
             "/query?function=TIME_SERIES_DAILY&symbol=BRK.B&outputsize=compact&apikey=k%26y%3D1");

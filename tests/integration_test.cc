@@ -49,7 +49,7 @@ class IntegrationTest : public ::testing::Test {
   CliResult Refresh(std::vector<std::string> extra = {}) {
     std::vector<std::string> args = {"refresh",   "--symbols", symbols_,      "--db",
                                      db_,         "--base-url", sim_->BaseUrl(), "--rate",
-                                     "5/min",     "--retries", "6"};
+                                     "5/min",     "--retries", "6",         "--sim"};
     args.insert(args.end(), extra.begin(), extra.end());
     return RunCliCaptured(clock_, args, {{"ALPHAVANTAGE_API_KEY", "TESTKEY-0123456789"}});
   }
@@ -175,7 +175,8 @@ TEST_F(IntegrationTest, QueryOfASymbolNotInTheStoreFails) {
 TEST_F(IntegrationTest, FetchTakesNamedSymbolsOnly) {
   StartSim();
   auto run = RunCliCaptured(clock_, {"fetch", "ibm", "BAD&X", "--db", db_, "--base-url",
-                                     sim_->BaseUrl(), "--api-key", "K", "--rate", "unlimited"});
+                                     sim_->BaseUrl(), "--api-key", "K", "--rate", "unlimited",
+                                     "--sim"});
   EXPECT_EQ(run.code, kExitFailed);
   EXPECT_NE(run.err.find("'BAD&X' is not a valid symbol"), std::string::npos) << run.err;
   EXPECT_EQ(Stored("IBM"), Served("IBM"));
@@ -223,11 +224,25 @@ TEST_F(IntegrationTest, UsageErrorsExit2AndNameTheProblem) {
 
 TEST_F(IntegrationTest, SimulatedBarsNeverGoIntoARealStore) {
   StartSim();
-  WriteSymbols("IBM\n");
-  ASSERT_EQ(Refresh().code, kExitOk);  // a "real" store: bars from --base-url
-  auto mixed = Cli({"refresh", "--symbols", symbols_, "--db", db_, "--sim"});
+  WriteSymbols("IBM\nMSFT\n");
+  // Without --sim the store is a real one: the simulator's first answer stops the run.
+  auto real = Cli({"refresh", "--symbols", symbols_, "--db", db_, "--api-key", "K",
+                   "--base-url", sim_->BaseUrl(), "--rate", "unlimited", "--concurrency", "1"});
+  EXPECT_EQ(real.code, kExitFailed);
+  EXPECT_NE(real.out.find("the answer came from the mdfetch simulator: simulated bars never go "
+                          "into a real store"),
+            std::string::npos)
+      << real.out;
+  EXPECT_TRUE(Stored("IBM").empty());
+  EXPECT_TRUE(Stored("MSFT").empty());
+  EXPECT_EQ(sim_->Stats().calls, 1);
+  // A store that holds simulated bars refuses real ones, and the other way round.
+  ASSERT_EQ(Refresh().code, kExitOk);
+  auto mixed = Cli({"refresh", "--symbols", symbols_, "--db", db_, "--api-key", "K"});
   EXPECT_EQ(mixed.code, kExitUsage);
-  EXPECT_NE(mixed.err.find("simulated bars never go into it"), std::string::npos) << mixed.err;
+  EXPECT_NE(mixed.err.find("holds simulated bars; real bars do not go into it"),
+            std::string::npos)
+      << mixed.err;
 }
 
 }  // namespace

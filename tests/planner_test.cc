@@ -78,3 +78,43 @@ TEST(PlannerTest, OutputSizeFullForNewSeriesAndWideGaps) {
 
 }  // namespace
 }  // namespace mdfetch
+
+namespace mdfetch {
+namespace {
+
+TEST(PlannerTest, RunRightAfterTheCloseDoesNotSkipTheDaysBarAllEvening) {
+  // Fetched Friday 16:05 New York (21:05 UTC) before the final bar was published: the answer
+  // held Thursday's bar only.
+  auto state = Fetched(At(2026, 11, 20, 21h + 5min), "2026-11-19");
+  state.last_refreshed = "2026-11-19";
+  EXPECT_FALSE(IsUpToDate(kDaily, state, At(2026, 11, 20, 23h)));
+  // Had it held Friday's final bar, it would be up to date.
+  state.last_ts = "2026-11-20";
+  state.last_refreshed = "2026-11-20";
+  EXPECT_TRUE(IsUpToDate(kDaily, state, At(2026, 11, 20, 23h)));
+  // A partial bar of the session (Last Refreshed with a time) is not final.
+  state.last_refreshed = "2026-11-20 16:00:00";
+  EXPECT_FALSE(IsUpToDate(kDaily, state, At(2026, 11, 20, 23h)));
+}
+
+TEST(PlannerTest, IntradayAsksCompactOnlyWhenTheGapFitsInIt) {
+  const SeriesKey intraday{"IBM", Function::kIntraday, "5min"};
+  // Wednesday 2026-11-18 15:00 New York is 20:00 UTC.
+  WallTime wednesday_3pm = At(2026, 11, 18, 20h);
+  // Last bar Tuesday 19:55: Wednesday 04:00-15:00 is 132 bars: more than compact holds.
+  EXPECT_EQ(ChooseOutputSize(intraday, Fetched(wednesday_3pm, "2026-11-17 19:55:00"),
+                             wednesday_3pm, false),
+            "full");
+  // Last bar Wednesday 10:00: 59 bars missing: compact.
+  EXPECT_EQ(ChooseOutputSize(intraday, Fetched(wednesday_3pm, "2026-11-18 10:00:00"),
+                             wednesday_3pm, false),
+            "compact");
+  // With 60min bars a whole day fits.
+  const SeriesKey hourly{"IBM", Function::kIntraday, "60min"};
+  EXPECT_EQ(ChooseOutputSize(hourly, Fetched(wednesday_3pm, "2026-11-17 19:00:00"),
+                             wednesday_3pm, false),
+            "compact");
+}
+
+}  // namespace
+}  // namespace mdfetch

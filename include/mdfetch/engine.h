@@ -37,6 +37,10 @@ struct EngineOptions {
   bool force = false;        // fetch even series that are up to date
   bool full = false;         // ask outputsize=full for every series that takes it
   std::string api_key;       // sent as `apikey`, never shown, logged or stored
+  // Where answers must come from: the mdfetch simulator (true) or the real service. An
+  // answer from the other kind stops the run before anything from it is stored, so
+  // simulated bars never go into a real store (and the other way round).
+  bool simulated = false;
   Nanos backoff_base = std::chrono::seconds(1);
   Nanos backoff_cap = std::chrono::seconds(30);
   Nanos throttle_give_up = std::chrono::seconds(60);  // throttled this long in a row: day spent

@@ -24,6 +24,10 @@ bool IsTradingDay(Date d);
 // The UTC offset of America/New_York at UTC instant `t`: -4 h during DST, else -5 h.
 std::chrono::hours NewYorkOffset(WallTime t);
 
+// The UTC instant of New York wall-clock time `local` (since midnight) on day `d`. Exact for
+// every local time except the hour skipped or repeated at the 02:00 DST switch.
+WallTime NewYorkTime(Date d, std::chrono::minutes local);
+
 // The instant of the most recent US market close (16:00 New York time on a trading day) at
 // or before `now`.
 WallTime LastMarketClose(WallTime now);

@@ -14,6 +14,8 @@ namespace mdfetch {
 
 // Bars a compact answer holds (the service's "latest 100 data points").
 inline constexpr int kCompactBars = 100;
+// How long after the close the service may take to publish a session's final daily bar.
+inline constexpr auto kPublicationLag = std::chrono::hours(1);
 
 // The instant after which the service can have a bar for `key` that an answer fetched at or
 // before it could not have held:
@@ -26,7 +28,8 @@ inline constexpr int kCompactBars = 100;
 WallTime LatestPossibleBar(const SeriesKey& key, WallTime now);
 
 // True when a call cannot bring anything new: the series was fetched successfully after
-// LatestPossibleBar(key, now).
+// LatestPossibleBar(key, now) (for daily series: at least kPublicationLag after the close,
+// or its answer already held the session's final bar).
 bool IsUpToDate(const SeriesKey& key, const SeriesState& state, WallTime now);
 
 // "compact" or "full" for functions that take `outputsize`, "" for the others. Full when

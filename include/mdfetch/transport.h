@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "mdfetch/result.h"
 
@@ -20,7 +21,15 @@ namespace mdfetch {
 struct HttpResponse {
   int status = 0;
   std::string body;
+  bool simulated = false;  // the answer carries the mdfetch simulator's header
 };
+
+// The header the mdfetch simulator puts on every answer.
+inline constexpr std::string_view kSimulatorHeader = "X-Mdfetch-Simulator";
+
+// The start of the error for an answer over TransportOptions::max_body_bytes: a refusal
+// that a retry would only repeat.
+inline constexpr std::string_view kAnswerTooLarge = "answer over";
 
 struct TransportOptions {
   std::chrono::milliseconds connect_timeout{10000};
@@ -38,6 +47,7 @@ class Transport {
   // refused", "timed out", "connection closed before the answer was complete", "answer over
   // 64 MiB refused", ...
   virtual Result<HttpResponse> Get(const std::string& target) = 0;
+  // Aborts the call in progress, and fails every later Get() at once with "call cancelled".
   virtual void Cancel() = 0;
 };
 

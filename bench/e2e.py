@@ -1,0 +1,393 @@
+#!/usr/bin/env python3
+"""mdfetch's end-to-end benchmark (issue 5); scripts/bench runs it after building.
+
+N full daily histories (simulator-rendered, 5,600-6,800 bars each) are served by nginx on
+loopback. In the same run it times `mdfetch refresh --full --force --rate unlimited` and the
+Python baseline (bench/baseline.py, the seeds' way), each into a fresh database, and reports
+wall time, bars/s, MB/s of JSON, peak RSS and the ratio; the SQLite ceiling on the same rows
+and mdfetch's fraction of it; where the time goes (fetch alone, decode, store); one evening
+call's cost; peak RSS for N vs M histories; `export --all` vs `sqlite3 -csv`; and `query
+--last 100` as a whole process. Prints a table, and writes every figure as JSON.
+"""
+import argparse
+import json
+import os
+import shlex
+import shutil
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+EXPORT_SQL = ("SELECT s.symbol, b.ts AS timestamp, b.open, b.high, b.low, b.close, b.volume "
+              "FROM series AS s JOIN bars AS b ON b.series_id = s.id "
+              "WHERE s.function = 'daily' ORDER BY s.symbol, b.ts")
+CORPUS_VERSION = 1
+
+
+def log(text):
+    print(text, file=sys.stderr, flush=True)
+
+
+def run(cmd, stdout=None, check=True):
+    """Runs cmd; returns wall, user and sys seconds, peak RSS (MB) and the captured output."""
+    out_path = stdout or os.path.join(ARGS.work, "last.out")
+    with open(out_path, "wb") as out, open(os.path.join(ARGS.work, "last.err"), "wb") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if check and proc.returncode != 0:
+        with open(os.path.join(ARGS.work, "last.err")) as f:
+            sys.exit(f"e2e: {' '.join(cmd)} exited {proc.returncode}:\n{f.read()}")
+    text = ""
+    if not stdout:
+        with open(out_path, errors="replace") as f:
+            text = f.read()
+    return {"wall": wall, "user": usage.ru_utime, "sys": usage.ru_stime,
+            "rss_mb": usage.ru_maxrss / 1024, "out": text, "rc": proc.returncode}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url, seconds=10):
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                return r.status
+        except OSError:
+            if time.monotonic() > deadline:
+                sys.exit(f"e2e: nothing answers at {url}")
+            time.sleep(0.05)
+
+
+def tool(*args):
+    return run([os.path.join(ARGS.build, "bench", "mdfetch_bench_tool"), *map(str, args)])
+
+
+def mdfetch(*args, **kw):
+    return run([os.path.join(ARGS.build, "mdfetch"), *map(str, args)], **kw)
+
+
+def make_corpus(n, m):
+    """Renders n histories once (kept between runs); symbols n..m-1 reuse them via symlinks."""
+    corpus = os.path.join(ARGS.work, f"corpus-{n}-v{CORPUS_VERSION}")
+    stamp = os.path.join(corpus, "complete")
+    if not os.path.exists(stamp):
+        log(f"rendering {n} full and {n} compact answers with the simulator into {corpus}")
+        shutil.rmtree(corpus, ignore_errors=True)
+        tool("corpus", corpus, n)
+        open(stamp, "w").close()
+    for kind in ("full", "compact"):
+        for i in range(n, m):
+            link = os.path.join(corpus, kind, f"SYM{i}.json")
+            if not os.path.lexists(link):
+                os.symlink(f"SYM{i % n}.json", link)
+    size = sum(os.path.getsize(os.path.join(corpus, "full", f"SYM{i}.json")) for i in range(n))
+    return corpus, size
+
+
+NGINX_CONF = """
+daemon off;
+master_process off;
+worker_processes 1;
+pid {work}/nginx.pid;
+error_log {work}/nginx-error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  tcp_nodelay on;
+  keepalive_requests 1000000;
+  keepalive_timeout 60s;
+  default_type application/json;
+  client_body_temp_path {work}/nginx-tmp/body;
+  proxy_temp_path {work}/nginx-tmp/proxy;
+  fastcgi_temp_path {work}/nginx-tmp/fastcgi;
+  uwsgi_temp_path {work}/nginx-tmp/uwsgi;
+  scgi_temp_path {work}/nginx-tmp/scgi;
+  # /query?function=TIME_SERIES_DAILY&symbol=SYMn&outputsize=full&apikey=... -> full/SYMn.json
+  server {{
+    listen 127.0.0.1:{port};
+    root {corpus};
+    location = /query {{ try_files /$arg_outputsize/$arg_symbol.json =404; }}
+  }}
+  # Evening answers only, whatever outputsize is asked: compact/SYMn.json
+  server {{
+    listen 127.0.0.1:{compact_port};
+    root {corpus};
+    location = /query {{ try_files /compact/$arg_symbol.json =404; }}
+  }}
+}}
+"""
+
+
+def start_nginx(corpus):
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not os.path.exists(nginx):
+        sys.exit("e2e: nginx not found (scripts/install-deps --bench installs nginx-light)")
+    port, compact_port = free_port(), free_port()
+    os.makedirs(os.path.join(ARGS.work, "nginx-tmp"), exist_ok=True)
+    conf = os.path.join(ARGS.work, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(NGINX_CONF.format(work=ARGS.work, port=port, compact_port=compact_port,
+                                  corpus=corpus))
+    proc = subprocess.Popen([nginx, "-p", ARGS.work, "-e", os.path.join(ARGS.work, "nginx-error.log"),
+                             "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url, compact_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{compact_port}"
+    probe = "/query?function=TIME_SERIES_DAILY&symbol=SYM0&outputsize=full&apikey=x"
+    if wait_for(url + probe) != 200 or wait_for(compact_url + probe) != 200:
+        sys.exit("e2e: nginx does not serve the corpus")
+    return proc, url, compact_url
+
+
+def simulator_fetch_rate(n):
+    """GETs n full answers from `mdfetch sim` (rendered per call) on 8 connections."""
+    port = free_port()
+    proc = subprocess.Popen([os.path.join(ARGS.build, "mdfetch"), "sim", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/query?function=TIME_SERIES_DAILY&symbol=X&apikey=x")
+        return json.loads(tool("fetch", f"http://127.0.0.1:{port}", n, 8)["out"])
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+def python_with_aiohttp():
+    """Debian's python3 (python3-aiohttp), or this interpreter if it has aiohttp."""
+    for exe in ("/usr/bin/python3", sys.executable):
+        if os.path.exists(exe) and subprocess.run([exe, "-c", "import aiohttp"],
+                                                  capture_output=True).returncode == 0:
+            return exe
+    sys.exit("e2e: no python3 with aiohttp (scripts/install-deps --bench installs python3-aiohttp)")
+
+
+def symbols_file(n):
+    path = os.path.join(ARGS.work, f"symbols-{n}.txt")
+    with open(path, "w") as f:
+        f.writelines(f"SYM{i}\n" for i in range(n))
+    return path
+
+
+def fresh_db(name):
+    path = os.path.join(ARGS.work, name)
+    for suffix in ("", "-wal", "-shm", ".lock"):
+        if os.path.exists(path + suffix):
+            os.remove(path + suffix)
+    return path
+
+
+def count_bars(db):
+    with sqlite3.connect(db) as con:
+        return con.execute("SELECT COUNT(*) FROM bars").fetchone()[0]
+
+
+def refresh(url, db, symbols, *extra):
+    return mdfetch("refresh", "--symbols", symbols, "--db", db, "--api-key", "bench",
+                   "--base-url", url, "--rate", "unlimited", "--concurrency", ARGS.concurrency,
+                   *extra)
+
+
+def ingest(url, n):
+    """Alternates mdfetch and the Python baseline ARGS.reps times each on the same work."""
+    symbols, empty = symbols_file(n), os.path.join(ARGS.work, "empty.txt")
+    open(empty, "w").close()
+    runs = {"mdfetch": [], "python": []}
+    for rep in range(ARGS.reps):
+        db = fresh_db("mdfetch.db")
+        r = refresh(url, db, symbols, "--full", "--force")
+        r["bars"] = count_bars(db)
+        runs["mdfetch"].append(r)
+        log(f"  mdfetch rep {rep + 1}: {r['wall']:.2f} s, {r['bars']} bars, {r['rss_mb']:.1f} MB")
+        pydb = fresh_db("python.db")
+        refresh(url, pydb, empty)  # the schema, created by mdfetch itself
+        r = run([PYTHON, os.path.join(HERE, "baseline.py"), url, pydb, symbols,
+                 "--semaphore", str(ARGS.semaphore)])
+        r["inner"] = json.loads(r["out"])
+        r["bars"] = count_bars(pydb)
+        runs["python"].append(r)
+        log(f"  python  rep {rep + 1}: {r['wall']:.2f} s, {r['bars']} bars, {r['rss_mb']:.1f} MB")
+    os.remove(pydb)
+    return runs
+
+
+def median_run(runs):
+    return sorted(runs, key=lambda r: r["wall"])[len(runs) // 2]
+
+
+def timed_loop(cmd, runs, stdout=os.devnull):
+    walls = [run(cmd, stdout=stdout)["wall"] for _ in range(runs)]
+    return {"mean": statistics.mean(walls), "min": min(walls), "runs": runs}
+
+
+def whole_process(name, cmd, runs):
+    """Mean wall time of a short command: hyperfine if installed, else a loop."""
+    if shutil.which("hyperfine"):
+        out = os.path.join(ARGS.work, f"hyperfine-{name}.json")
+        subprocess.run(["hyperfine", "-N", "--warmup", "5", "--runs", str(runs),
+                        "--export-json", out, shlex.join(cmd)], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        r = json.load(open(out))["results"][0]
+        return {"mean": r["mean"], "min": r["min"], "runs": runs, "how": "hyperfine"}
+    run(cmd, stdout=os.devnull)
+    return {**timed_loop(cmd, runs), "how": "python loop (includes ~1 ms fork/exec)"}
+
+
+def line_count(path):
+    with open(path, "rb") as f:
+        return sum(1 for _ in f)
+
+
+def reads(db, big_db):
+    res = {}
+    mine, theirs = os.path.join(ARGS.work, "export.csv"), os.path.join(ARGS.work, "sqlite.csv")
+    exe = os.path.join(ARGS.build, "mdfetch")
+    res["export"] = timed_loop([exe, "export", "--all", "--db", db, "--output", "-"], 3, mine)
+    res["sqlite_csv"] = timed_loop(["sqlite3", "-csv", "-header", db, EXPORT_SQL], 3, theirs)
+    res["export_rows"], res["sqlite_rows"] = line_count(mine) - 1, line_count(theirs) - 1
+    os.remove(mine)
+    os.remove(theirs)
+    target = big_db or db
+    res["query_db_bars"] = count_bars(target)
+    res["query"] = whole_process("query", [exe, "query", "SYM7", "--db", target, "--last", "100"], 50)
+    res["sqlite_query"] = whole_process("sqlite", [
+        "sqlite3", target, "SELECT b.* FROM bars b JOIN series s ON s.id = b.series_id "
+        "WHERE s.symbol = 'SYM7' ORDER BY b.ts DESC LIMIT 100"], 50)
+    return res
+
+
+def main():
+    start = time.perf_counter()
+    os.makedirs(ARGS.work, exist_ok=True)
+    n, m = ARGS.histories, max(ARGS.histories, ARGS.memory_histories)
+    R = {"uptime_start": subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip(),
+         "histories": n, "memory_histories": m, "concurrency": ARGS.concurrency,
+         "semaphore": ARGS.semaphore}
+    corpus, R["json_bytes"] = make_corpus(n, m)
+    nginx, url, compact_url = start_nginx(corpus)
+    try:
+        log("fetch only (no decoding): nginx, then the simulator")
+        R["fetch_nginx"] = json.loads(tool("fetch", url, n, ARGS.concurrency)["out"])
+        R["fetch_sim"] = simulator_fetch_rate(min(n, 50))
+        log(f"ingest of {n} full histories, {ARGS.reps} reps each")
+        runs = ingest(url, n)
+        R["mdfetch"], R["python"] = median_run(runs["mdfetch"]), median_run(runs["python"])
+        R["mdfetch_walls"] = [r["wall"] for r in runs["mdfetch"]]
+        R["python_walls"] = [r["wall"] for r in runs["python"]]
+        log("breakdown: decode, store and the SQLite ceiling, one thread each")
+        R["breakdown"] = json.loads(tool("breakdown", corpus, n, fresh_db("breakdown.db"))["out"])
+        os.remove(os.path.join(ARGS.work, "breakdown.db"))
+        db = os.path.join(ARGS.work, "mdfetch.db")
+        syms = symbols_file(n)
+        log("evening pass: compact answers with one new bar each, then a pass with nothing due")
+        R["evening"] = refresh(compact_url, db, syms, "--force")
+        R["evening"]["bars"] = count_bars(db)
+        R["noop"] = refresh(compact_url, db, syms)
+        big = None
+        if m > n:
+            log(f"memory: {m} full histories")
+            big = fresh_db("mdfetch-big.db")
+            R["big"] = refresh(url, big, symbols_file(m), "--full", "--force")
+            R["big"]["bars"] = count_bars(big)
+            R["big_noop"] = refresh(url, big, symbols_file(m))
+        log("reads: export --all vs sqlite3 -csv, query --last 100")
+        R["reads"] = reads(db, big)
+    finally:
+        nginx.terminate()
+        nginx.wait()
+    for name in ("mdfetch.db", "mdfetch-big.db"):
+        fresh_db(name)
+    R["uptime_end"] = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    R["seconds"] = time.perf_counter() - start
+    with open(ARGS.json, "w") as f:
+        json.dump(R, f, indent=1, default=str)
+    print_table(R)
+
+
+def print_table(R):
+    mb = R["json_bytes"] / 1e6
+    md, py, br = R["mdfetch"], R["python"], R["breakdown"]
+    bars = md["bars"]
+    ceiling = br["ceiling_rows_per_s"]
+    p = print
+    p(f"\nmdfetch end-to-end benchmark: {R['histories']} full daily histories, {bars:,} bars, "
+      f"{mb:.1f} MB of JSON, from nginx on loopback")
+    p(f"load at start: {R['uptime_start']}")
+    p(f"{'':34}{'wall s':>8}{'bars/s':>12}{'MB/s':>8}{'CPU s':>8}{'peak RSS MB':>13}")
+    for name, r in ((f"mdfetch refresh (concurrency {R['concurrency']})", md),
+                    (f"python aiohttp (semaphore {R['semaphore']})", py)):
+        p(f"{name:34}{r['wall']:8.2f}{r['bars'] / r['wall']:12,.0f}{mb / r['wall']:8.1f}"
+          f"{r['user'] + r['sys']:8.2f}{r['rss_mb']:13.1f}")
+    inner = py["inner"]["seconds"]
+    p(f"{'  (python without start-up)':34}{inner:8.2f}{py['bars'] / inner:12,.0f}{mb / inner:8.1f}")
+    p(f"speed-up over python: {py['wall'] / md['wall']:.2f}x whole process, "
+      f"{inner / md['wall']:.2f}x without python's start-up   (target >= 4x)")
+    p(f"all walls (s): mdfetch {fmt_list(R['mdfetch_walls'])}, python {fmt_list(R['python_walls'])}")
+    p(f"SQLite ceiling (same rows, plain INSERT, 1 tx/history): {ceiling:,.0f} rows/s; "
+      f"mdfetch end to end = {bars / md['wall'] / ceiling:.0%} of it   (target >= 80%)")
+    p("where the time goes (one thread each, same histories):")
+    fetch = R["fetch_nginx"]
+    p(f"  fetch only, nginx, {R['concurrency']} connections: {fetch['seconds']:.2f} s "
+      f"({fetch['bytes'] / 1e6 / fetch['seconds']:.0f} MB/s)")
+    sim = R["fetch_sim"]
+    p(f"  fetch only, mdfetch sim, 8 connections: {sim['bytes'] / 1e6 / sim['seconds']:.0f} MB/s "
+      f"({sim['histories'] / sim['seconds']:.0f} histories/s)")
+    p(f"  decode: {br['decode_s']:.2f} s ({br['bytes'] / 1e6 / br['decode_s']:.0f} MB/s)   "
+      f"store (Store::StoreAnswer): {br['store_s']:.2f} s ({br['rows'] / br['store_s']:,.0f} rows/s)"
+      f"   ceiling: {br['ceiling_s']:.2f} s")
+    ev, noop = R["evening"], R["noop"]
+    n = R["histories"]
+    p(f"evening refresh, {n} compact calls (1 new bar each): {ev['wall']:.2f} s wall, "
+      f"{(ev['user'] + ev['sys']) / n * 1e3:.2f} ms CPU per call; "
+      f"nothing due: {noop['wall'] * 1e3:.0f} ms")
+    if "big" in R:
+        big = R["big"]
+        p(f"memory: {n} histories {md['rss_mb']:.1f} MB, {R['memory_histories']} histories "
+          f"{big['rss_mb']:.1f} MB peak RSS (+{big['rss_mb'] - md['rss_mb']:.1f} MB; "
+          f"{big['bars']:,} bars in {big['wall']:.1f} s, {big['bars'] / big['wall']:,.0f} bars/s); "
+          f"nothing due: {R['big_noop']['wall']:.2f} s")
+    rd = R["reads"]
+    p(f"export --all, {rd['export_rows']:,} rows: mdfetch {rd['export']['min']:.2f} s, "
+      f"sqlite3 -csv {rd['sqlite_csv']['min']:.2f} s ({rd['sqlite_rows']:,} rows)   "
+      f"(target: mdfetch <= sqlite3)")
+    q, sq = rd["query"], rd["sqlite_query"]
+    p(f"query SYM7 --last 100 in a {rd['query_db_bars']:,}-bar store: {q['mean'] * 1e3:.1f} ms mean "
+      f"({q['how']}, {q['runs']} runs); sqlite3 CLI, same rows: {sq['mean'] * 1e3:.1f} ms   "
+      f"(target < 20 ms)")
+    p(f"load at end: {R['uptime_end']}   (benchmark took {R['seconds']:.0f} s)")
+
+
+def fmt_list(values):
+    return " ".join(f"{v:.2f}" for v in values)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--build", required=True, help="build folder holding mdfetch and bench/")
+    parser.add_argument("--work", default=os.path.join(os.environ.get("TMPDIR", "/tmp"),
+                                                       "mdfetch-bench"))
+    parser.add_argument("--histories", type=int, default=200)
+    parser.add_argument("--memory-histories", type=int, default=2000,
+                        help="the second, larger run for peak RSS (0: skip)")
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--semaphore", type=int, default=40)
+    parser.add_argument("--json", default=None, help="where to write the figures")
+    ARGS = parser.parse_args()
+    ARGS.work = os.path.abspath(ARGS.work)
+    ARGS.build = os.path.abspath(ARGS.build)
+    ARGS.json = ARGS.json or os.path.join(ARGS.work, "e2e.json")
+    PYTHON = python_with_aiohttp()
+    main()
