@@ -347,6 +347,10 @@ def print_table(R):
     p(f"  decode: {br['decode_s']:.2f} s ({br['bytes'] / 1e6 / br['decode_s']:.0f} MB/s)   "
       f"store (Store::StoreAnswer): {br['store_s']:.2f} s ({br['rows'] / br['store_s']:,.0f} rows/s)"
       f"   ceiling: {br['ceiling_s']:.2f} s")
+    ph = py["inner"]["phases"]
+    p(f"  python, same run: json.loads {ph['json']:.2f} s, building rows {ph['rows']:.2f} s, "
+      f"sqlite3 executemany+commit {ph['sqlite']:.2f} s ({py['bars'] / ph['sqlite']:,.0f} rows/s)"
+      f" of {inner:.2f} s")
     ev, noop = R["evening"], R["noop"]
     n = R["histories"]
     p(f"evening refresh, {n} compact calls (1 new bar each): {ev['wall']:.2f} s wall, "

@@ -167,6 +167,15 @@ void EngineRun::HandleAnswer(Completion& c) {
   if (c.answer != AnswerKind::kThrottle) throttle_streak_start_.reset();
   switch (c.answer) {
     case AnswerKind::kErrorMessage:
+      if (c.job.outputsize == "full" && !c.job.restated) {
+        // Some listings fail `full` (deep history that fails the service's QA) while
+        // compact works: try compact once before calling the symbol invalid.
+        c.job.outputsize = "compact";
+        c.job.history_limited = true;
+        c.job.not_before = SteadyTime{};
+        queue_.push_front(std::move(c.job));
+        return;
+      }
       Settle(c.job, SeriesStatus::kFailed, c.message);
       return;
     case AnswerKind::kThrottle: {

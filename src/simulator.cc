@@ -224,6 +224,10 @@ ContentKind Simulator::Impl::Classify(const Call& call) const {
   if (symbol.empty() || symbol.starts_with("INVALID") || unknown_symbols.contains(symbol)) {
     return ContentKind::kInvalidCall;
   }
+  // Deep history that fails the service's QA: `full` is an invalid call, compact works.
+  if (call.size == OutputSize::kFull && options.full_refused_symbols.contains(symbol)) {
+    return ContentKind::kInvalidCall;
+  }
   if (f == Function::kIntraday && !IsValidInterval(call.key.interval)) {
     return ContentKind::kInvalidCall;
   }

@@ -309,7 +309,7 @@ TEST_F(EngineTest, ErrorMessageIsPermanentAndNamed) {
   auto summary = Run({"NOPE", "IBM"});
   EXPECT_EQ(summary.results[0].status, SeriesStatus::kFailed);
   EXPECT_NE(summary.results[0].reason.find("Invalid API call"), std::string::npos);
-  EXPECT_EQ(service_.CallsFor("NOPE"), 1);
+  EXPECT_EQ(service_.CallsFor("NOPE"), 2);  // full, then compact once
   EXPECT_EQ(summary.results[1].status, SeriesStatus::kStored);
 }
 

@@ -40,6 +40,9 @@ struct SimOptions {
   std::set<Function> premium_functions;
   // Symbols answered with `Error Message` (in addition to any symbol starting "INVALID").
   std::set<std::string> unknown_symbols;
+  // Symbols whose `outputsize=full` gets `Error Message` while compact works (the service
+  // did this for listings whose deep history failed its QA).
+  std::set<std::string> full_refused_symbols;
   // The last session the simulator has data for; unset = LastSessionDate(now) on each call.
   std::optional<Date> last_session;
   // Faults, each drawn per call with this probability from a generator seeded with `seed`.

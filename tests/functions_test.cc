@@ -1,0 +1,183 @@
+// Every supported function end to end: the simulator serves it with the service's shape, a
+// refresh stores it, and query/export read it back (issue 4).
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "cli_harness.h"
+#include "fake_clock.h"
+#include "mdfetch/market_calendar.h"
+#include "mdfetch/simulator.h"
+#include "mdfetch/store.h"
+
+namespace mdfetch {
+namespace {
+
+using namespace std::chrono_literals;
+
+const Date kLastSession{std::chrono::year{2026} / 11 / 20};
+
+class FunctionsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::path(::testing::TempDir()) /
+           ("mdfetch_fn_" +
+            std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    db_ = (dir_ / "market.db").string();
+    symbols_ = (dir_ / "symbols.txt").string();
+  }
+  void TearDown() override {
+    sim_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void StartSim(SimOptions options = {}) {
+    options.last_session = kLastSession;
+    sim_ = std::make_unique<Simulator>(options);
+    ASSERT_TRUE(sim_->Start(0));
+  }
+  CliResult Refresh(const std::string& list, std::vector<std::string> extra = {}) {
+    std::ofstream(symbols_) << list;
+    std::vector<std::string> args = {"refresh", "--symbols", symbols_, "--db", db_,
+                                     "--base-url", sim_->BaseUrl(), "--api-key", "K",
+                                     "--rate", "unlimited", "--sim"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return RunCliCaptured(clock_, args);
+  }
+  std::optional<SeriesState> State(const SeriesKey& key) {
+    auto store = Store::Open(db_, OpenMode::kReadOnly);
+    auto state = (*store)->Find(key);
+    return state ? *state : std::nullopt;
+  }
+  std::vector<Bar> Stored(const SeriesKey& key) {
+    auto store = Store::Open(db_, OpenMode::kReadOnly);
+    return *(*store)->ReadBars(key, BarFilter{});
+  }
+
+  FakeClock clock_{std::chrono::sys_days(kLastSession) + 22h};
+  std::filesystem::path dir_;
+  std::string db_;
+  std::string symbols_;
+  std::unique_ptr<Simulator> sim_;
+};
+
+struct Case {
+  std::string line;
+  SeriesKey key;
+  std::string time_zone;
+};
+
+TEST_F(FunctionsTest, EveryFunctionIsStoredBarForBarWithItsZone) {
+  StartSim();
+  const std::vector<Case> cases = {
+      {"IBM", {"IBM", Function::kDaily, ""}, "US/Eastern"},
+      {"IBM daily_adjusted", {"IBM", Function::kDailyAdjusted, ""}, "US/Eastern"},
+      {"IBM weekly", {"IBM", Function::kWeekly, ""}, "US/Eastern"},
+      {"IBM weekly_adjusted", {"IBM", Function::kWeeklyAdjusted, ""}, "US/Eastern"},
+      {"IBM monthly", {"IBM", Function::kMonthly, ""}, "US/Eastern"},
+      {"IBM monthly_adjusted", {"IBM", Function::kMonthlyAdjusted, ""}, "US/Eastern"},
+      {"AAPL intraday:5min", {"AAPL", Function::kIntraday, "5min"}, "US/Eastern"},
+      {"EUR/USD fx_daily", {"EUR/USD", Function::kFxDaily, ""}, "UTC"},
+      {"BTC/EUR crypto_daily", {"BTC/EUR", Function::kCryptoDaily, ""}, "UTC"},
+  };
+  std::string list;
+  for (const auto& c : cases) list += c.line + "\n";
+  auto run = Refresh(list);
+  ASSERT_EQ(run.code, kExitOk) << run.out << run.err;
+  EXPECT_EQ(sim_->Stats().calls, static_cast<int64_t>(cases.size()));
+  for (const auto& c : cases) {
+    auto served = Simulator::History(c.key, kLastSession);
+    ASSERT_FALSE(served.empty()) << c.line;
+    EXPECT_EQ(Stored(c.key), served) << c.line;
+    auto state = State(c.key);
+    ASSERT_TRUE(state) << c.line;
+    EXPECT_EQ(state->time_zone, c.time_zone) << c.line;
+  }
+  // The same symbol under several functions is several series.
+  auto list_out = RunCliCaptured(clock_, {"list", "--db", db_});
+  EXPECT_EQ(std::count(list_out.out.begin(), list_out.out.end(), '\n'), 1 + 9);
+}
+
+TEST_F(FunctionsTest, AdjustedSeriesExportTheAdjustedColumns) {
+  StartSim();
+  ASSERT_EQ(Refresh("IBM daily_adjusted\nMSFT weekly_adjusted\n").code, kExitOk);
+  auto daily = RunCliCaptured(clock_, {"export", "IBM", "--db", db_, "--function",
+                                       "daily_adjusted", "--from", "2026-11-20"});
+  ASSERT_EQ(daily.code, kExitOk) << daily.err;
+  auto bar = Simulator::History({"IBM", Function::kDailyAdjusted, ""}, kLastSession).back();
+  EXPECT_EQ(daily.out, fmt::format("symbol,timestamp,open,high,low,close,volume,adjusted_close,"
+                                   "dividend_amount,split_coefficient\r\n"
+                                   "IBM,2026-11-20,{},{},{},{},{},{},{},{}\r\n",
+                                   bar.open, bar.high, bar.low, bar.close, *bar.volume,
+                                   *bar.adjusted_close, *bar.dividend, *bar.split_coefficient));
+  // Weekly adjusted has no split coefficient: the column is there, empty.
+  auto weekly = RunCliCaptured(clock_, {"query", "MSFT", "--db", db_, "--function",
+                                        "weekly_adjusted", "--last", "1", "--format", "csv"});
+  auto w = Simulator::History({"MSFT", Function::kWeeklyAdjusted, ""}, kLastSession).back();
+  EXPECT_EQ(weekly.out, fmt::format("timestamp,open,high,low,close,volume,adjusted_close,"
+                                    "dividend_amount,split_coefficient\r\n"
+                                    "{},{},{},{},{},{},{},{},\r\n",
+                                    w.ts, w.open, w.high, w.low, w.close, *w.volume,
+                                    *w.adjusted_close, *w.dividend));
+}
+
+TEST_F(FunctionsTest, IntradayKeepsTheExchangeLocalTimestamps) {
+  StartSim();
+  ASSERT_EQ(Refresh("AAPL intraday:15min\n").code, kExitOk);
+  auto q = RunCliCaptured(clock_, {"query", "AAPL", "--db", db_, "--function", "intraday",
+                                   "--interval", "15min", "--last", "1", "--format", "csv"});
+  ASSERT_EQ(q.code, kExitOk) << q.err;
+  auto served = Simulator::History({"AAPL", Function::kIntraday, "15min"}, kLastSession);
+  EXPECT_NE(q.out.find(served.back().ts + ","), std::string::npos) << q.out;
+  EXPECT_EQ(served.back().ts.substr(0, 10), "2026-11-20");  // a New York wall-clock time
+}
+
+TEST_F(FunctionsTest, FxHasNoVolume) {
+  StartSim();
+  ASSERT_EQ(Refresh("EUR/USD fx_daily\n").code, kExitOk);
+  auto q = RunCliCaptured(clock_, {"query", "EUR/USD", "--db", db_, "--function", "fx_daily",
+                                   "--last", "1", "--format", "csv"});
+  auto b = Simulator::History({"EUR/USD", Function::kFxDaily, ""}, kLastSession).back();
+  EXPECT_FALSE(b.volume);
+  EXPECT_EQ(q.out, fmt::format("timestamp,open,high,low,close,volume\r\n{},{},{},{},{},\r\n",
+                               b.ts, b.open, b.high, b.low, b.close));
+}
+
+TEST_F(FunctionsTest, FullRefusedForASymbolFallsBackToCompact) {
+  SimOptions options;
+  options.full_refused_symbols = {"TSCO.LON"};
+  StartSim(options);
+  auto run = Refresh("TSCO.LON\nIBM\n");
+  EXPECT_EQ(run.code, kExitOk) << run.out;
+  SeriesKey key{"TSCO.LON", Function::kDaily, ""};
+  auto served = Simulator::History(key, kLastSession);
+  EXPECT_EQ(Stored(key), std::vector<Bar>(served.end() - 100, served.end()));
+  EXPECT_TRUE(State(key)->history_limited);
+  EXPECT_FALSE(State({"IBM", Function::kDaily, ""})->history_limited);
+  EXPECT_NE(run.out.find("limited TSCO.LON"), std::string::npos) << run.out;
+}
+
+TEST_F(FunctionsTest, PremiumFunctionIsReportedOnceAndNeverRetried) {
+  SimOptions options;
+  options.premium_functions = {Function::kDailyAdjusted};
+  StartSim(options);
+  auto run = Refresh("IBM daily_adjusted\nMSFT daily_adjusted\nIBM\n", {"--concurrency", "1"});
+  EXPECT_EQ(run.code, kExitFailed);
+  EXPECT_EQ(sim_->Stats().premium, 1);
+  EXPECT_NE(run.out.find("failed MSFT daily_adjusted: daily_adjusted is premium-only for this "
+                         "key"),
+            std::string::npos)
+      << run.out;
+  // The next run spends no call on it.
+  clock_.Advance(1h);
+  auto again = Refresh("IBM daily_adjusted\n");
+  EXPECT_EQ(sim_->Stats().premium, 1);
+  EXPECT_EQ(again.code, kExitFailed);
+  EXPECT_NE(again.out.find("not called, --force tries again"), std::string::npos) << again.out;
+}
+
+}  // namespace
+}  // namespace mdfetch
