@@ -40,8 +40,7 @@ Result<std::unique_ptr<RawBarWriter>> RawBarWriter::Open(const std::string& path
       "dividend, split_coefficient) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
   const char* insert_series =
       "INSERT INTO series(symbol, function, interval) VALUES (?1, 'daily', '')";
-  if (sqlite3_prepare_v2(writer->db_, insert_bar, -1, &writer->insert_bar_, nullptr) !=
-          SQLITE_OK ||
+  if (sqlite3_prepare_v2(writer->db_, insert_bar, -1, &writer->insert_bar_, nullptr) != SQLITE_OK ||
       sqlite3_prepare_v2(writer->db_, insert_series, -1, &writer->insert_series_, nullptr) !=
           SQLITE_OK) {
     return Fail(sqlite3_errmsg(writer->db_));

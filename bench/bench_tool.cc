@@ -41,9 +41,7 @@ constexpr size_t kBarSpread = 1201;  // histories hold kFewestBars .. kFewestBar
 std::string Symbol(int64_t i) { return fmt::format("SYM{}", i); }
 
 // Spread evenly and deterministically over the range (7919 is prime, so i -> bars is varied).
-size_t HistoryBars(int64_t i) {
-  return kFewestBars + static_cast<size_t>(i * 7919) % kBarSpread;
-}
+size_t HistoryBars(int64_t i) { return kFewestBars + static_cast<size_t>(i * 7919) % kBarSpread; }
 
 Status WriteFile(const fs::path& path, std::string_view text) {
   std::ofstream out(path, std::ios::binary);

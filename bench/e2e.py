@@ -22,6 +22,9 @@ import sys
 import time
 import urllib.request
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from e2e_report import print_table  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 EXPORT_SQL = ("SELECT s.symbol, b.ts AS timestamp, b.open, b.high, b.low, b.close, b.volume "
               "FROM series AS s JOIN bars AS b ON b.series_id = s.id "
@@ -165,6 +168,15 @@ def simulator_fetch_rate(n):
         proc.wait()
 
 
+def load():
+    """uptime's line, or /proc/loadavg where procps is not installed."""
+    try:
+        return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    except OSError:
+        with open("/proc/loadavg") as f:
+            return "load average: " + ", ".join(f.read().split()[:3])
+
+
 def python_with_aiohttp():
     """Debian's python3 (python3-aiohttp), or this interpreter if it has aiohttp."""
     for exe in ("/usr/bin/python3", sys.executable):
@@ -190,8 +202,11 @@ def fresh_db(name):
 
 
 def count_bars(db):
-    with sqlite3.connect(db) as con:
+    con = sqlite3.connect(db)
+    try:
         return con.execute("SELECT COUNT(*) FROM bars").fetchone()[0]
+    finally:
+        con.close()
 
 
 def refresh(url, db, symbols, *extra):
@@ -219,7 +234,7 @@ def ingest(url, n):
         r["bars"] = count_bars(pydb)
         runs["python"].append(r)
         log(f"  python  rep {rep + 1}: {r['wall']:.2f} s, {r['bars']} bars, {r['rss_mb']:.1f} MB")
-    os.remove(pydb)
+    fresh_db("python.db")
     return runs
 
 
@@ -227,8 +242,8 @@ def median_run(runs):
     return sorted(runs, key=lambda r: r["wall"])[len(runs) // 2]
 
 
-def timed_loop(cmd, runs, stdout=os.devnull):
-    walls = [run(cmd, stdout=stdout)["wall"] for _ in range(runs)]
+def timed_loop(cmd, runs):
+    walls = [run(cmd, stdout=os.devnull)["wall"] for _ in range(runs)]
     return {"mean": statistics.mean(walls), "min": min(walls), "runs": runs}
 
 
@@ -254,8 +269,15 @@ def reads(db, big_db):
     res = {}
     mine, theirs = os.path.join(ARGS.work, "export.csv"), os.path.join(ARGS.work, "sqlite.csv")
     exe = os.path.join(ARGS.build, "mdfetch")
-    res["export"] = timed_loop([exe, "export", "--all", "--db", db, "--output", "-"], 3, mine)
-    res["sqlite_csv"] = timed_loop(["sqlite3", "-csv", "-header", db, EXPORT_SQL], 3, theirs)
+    # Alternated, so that a burst of other load does not favour one side.
+    res["export"], res["sqlite_csv"] = {"walls": []}, {"walls": []}
+    for _ in range(3):
+        res["export"]["walls"].append(
+            run([exe, "export", "--all", "--db", db, "--output", "-"], stdout=mine)["wall"])
+        res["sqlite_csv"]["walls"].append(
+            run(["sqlite3", "-csv", "-header", db, EXPORT_SQL], stdout=theirs)["wall"])
+    for r in (res["export"], res["sqlite_csv"]):
+        r["min"] = min(r["walls"])
     res["export_rows"], res["sqlite_rows"] = line_count(mine) - 1, line_count(theirs) - 1
     os.remove(mine)
     os.remove(theirs)
@@ -272,7 +294,7 @@ def main():
     start = time.perf_counter()
     os.makedirs(ARGS.work, exist_ok=True)
     n, m = ARGS.histories, max(ARGS.histories, ARGS.memory_histories)
-    R = {"uptime_start": subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip(),
+    R = {"uptime_start": load(),
          "histories": n, "memory_histories": m, "concurrency": ARGS.concurrency,
          "semaphore": ARGS.semaphore}
     corpus, R["json_bytes"] = make_corpus(n, m)
@@ -288,7 +310,6 @@ def main():
         R["python_walls"] = [r["wall"] for r in runs["python"]]
         log("breakdown: decode, store and the SQLite ceiling, one thread each")
         R["breakdown"] = json.loads(tool("breakdown", corpus, n, fresh_db("breakdown.db"))["out"])
-        os.remove(os.path.join(ARGS.work, "breakdown.db"))
         db = os.path.join(ARGS.work, "mdfetch.db")
         syms = symbols_file(n)
         log("evening pass: compact answers with one new bar each, then a pass with nothing due")
@@ -307,74 +328,13 @@ def main():
     finally:
         nginx.terminate()
         nginx.wait()
-    for name in ("mdfetch.db", "mdfetch-big.db"):
+    for name in ("mdfetch.db", "mdfetch-big.db", "breakdown.db"):
         fresh_db(name)
-    R["uptime_end"] = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    R["uptime_end"] = load()
     R["seconds"] = time.perf_counter() - start
     with open(ARGS.json, "w") as f:
         json.dump(R, f, indent=1, default=str)
     print_table(R)
-
-
-def print_table(R):
-    mb = R["json_bytes"] / 1e6
-    md, py, br = R["mdfetch"], R["python"], R["breakdown"]
-    bars = md["bars"]
-    ceiling = br["ceiling_rows_per_s"]
-    p = print
-    p(f"\nmdfetch end-to-end benchmark: {R['histories']} full daily histories, {bars:,} bars, "
-      f"{mb:.1f} MB of JSON, from nginx on loopback")
-    p(f"load at start: {R['uptime_start']}")
-    p(f"{'':34}{'wall s':>8}{'bars/s':>12}{'MB/s':>8}{'CPU s':>8}{'peak RSS MB':>13}")
-    for name, r in ((f"mdfetch refresh (concurrency {R['concurrency']})", md),
-                    (f"python aiohttp (semaphore {R['semaphore']})", py)):
-        p(f"{name:34}{r['wall']:8.2f}{r['bars'] / r['wall']:12,.0f}{mb / r['wall']:8.1f}"
-          f"{r['user'] + r['sys']:8.2f}{r['rss_mb']:13.1f}")
-    inner = py["inner"]["seconds"]
-    p(f"{'  (python without start-up)':34}{inner:8.2f}{py['bars'] / inner:12,.0f}{mb / inner:8.1f}")
-    p(f"speed-up over python: {py['wall'] / md['wall']:.2f}x whole process, "
-      f"{inner / md['wall']:.2f}x without python's start-up   (target >= 4x)")
-    p(f"all walls (s): mdfetch {fmt_list(R['mdfetch_walls'])}, python {fmt_list(R['python_walls'])}")
-    p(f"SQLite ceiling (same rows, plain INSERT, 1 tx/history): {ceiling:,.0f} rows/s; "
-      f"mdfetch end to end = {bars / md['wall'] / ceiling:.0%} of it   (target >= 80%)")
-    p("where the time goes (one thread each, same histories):")
-    fetch = R["fetch_nginx"]
-    p(f"  fetch only, nginx, {R['concurrency']} connections: {fetch['seconds']:.2f} s "
-      f"({fetch['bytes'] / 1e6 / fetch['seconds']:.0f} MB/s)")
-    sim = R["fetch_sim"]
-    p(f"  fetch only, mdfetch sim, 8 connections: {sim['bytes'] / 1e6 / sim['seconds']:.0f} MB/s "
-      f"({sim['histories'] / sim['seconds']:.0f} histories/s)")
-    p(f"  decode: {br['decode_s']:.2f} s ({br['bytes'] / 1e6 / br['decode_s']:.0f} MB/s)   "
-      f"store (Store::StoreAnswer): {br['store_s']:.2f} s ({br['rows'] / br['store_s']:,.0f} rows/s)"
-      f"   ceiling: {br['ceiling_s']:.2f} s")
-    ph = py["inner"]["phases"]
-    p(f"  python, same run: json.loads {ph['json']:.2f} s, building rows {ph['rows']:.2f} s, "
-      f"sqlite3 executemany+commit {ph['sqlite']:.2f} s ({py['bars'] / ph['sqlite']:,.0f} rows/s)"
-      f" of {inner:.2f} s")
-    ev, noop = R["evening"], R["noop"]
-    n = R["histories"]
-    p(f"evening refresh, {n} compact calls (1 new bar each): {ev['wall']:.2f} s wall, "
-      f"{(ev['user'] + ev['sys']) / n * 1e3:.2f} ms CPU per call; "
-      f"nothing due: {noop['wall'] * 1e3:.0f} ms")
-    if "big" in R:
-        big = R["big"]
-        p(f"memory: {n} histories {md['rss_mb']:.1f} MB, {R['memory_histories']} histories "
-          f"{big['rss_mb']:.1f} MB peak RSS (+{big['rss_mb'] - md['rss_mb']:.1f} MB; "
-          f"{big['bars']:,} bars in {big['wall']:.1f} s, {big['bars'] / big['wall']:,.0f} bars/s); "
-          f"nothing due: {R['big_noop']['wall']:.2f} s")
-    rd = R["reads"]
-    p(f"export --all, {rd['export_rows']:,} rows: mdfetch {rd['export']['min']:.2f} s, "
-      f"sqlite3 -csv {rd['sqlite_csv']['min']:.2f} s ({rd['sqlite_rows']:,} rows)   "
-      f"(target: mdfetch <= sqlite3)")
-    q, sq = rd["query"], rd["sqlite_query"]
-    p(f"query SYM7 --last 100 in a {rd['query_db_bars']:,}-bar store: {q['mean'] * 1e3:.1f} ms mean "
-      f"({q['how']}, {q['runs']} runs); sqlite3 CLI, same rows: {sq['mean'] * 1e3:.1f} ms   "
-      f"(target < 20 ms)")
-    p(f"load at end: {R['uptime_end']}   (benchmark took {R['seconds']:.0f} s)")
-
-
-def fmt_list(values):
-    return " ".join(f"{v:.2f}" for v in values)
 
 
 if __name__ == "__main__":
