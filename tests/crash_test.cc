@@ -25,13 +25,13 @@ namespace {
 
 const Date kLastSession{std::chrono::year{2026} / 11 / 20};
 
-pid_t SpawnRefresh(const std::vector<std::string>& args) {
+pid_t SpawnRefresh(const std::vector<std::string>& args, const std::string& out = "/dev/null") {
   std::vector<char*> argv;
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
   pid_t pid = -1;
   int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
@@ -122,6 +122,44 @@ TEST(CrashTest, KillNineAtRandomMomentsLosesAndCorruptsNothing) {
         << name;
   }
   std::filesystem::remove_all(dir);
+}
+
+// SIGTERM and SIGINT stop a refresh cleanly: what is stored stays stored, the rest is
+// deferred, the summary is printed, and the exit status says which signal.
+TEST(CrashTest, SignalsStopCleanlyWithTheSummary) {
+  auto dir = std::filesystem::path(::testing::TempDir()) / "mdfetch_signal";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  std::string symbols = (dir / "symbols.txt").string();
+  std::ofstream(symbols) << "AAA\nBBB\nCCC\nDDD\nEEE\nFFF\n";
+  SimOptions options;
+  options.last_session = kLastSession;
+  options.latency = std::chrono::milliseconds(150);  // calls in flight when the signal lands
+  Simulator sim(options);
+  ASSERT_TRUE(sim.Start(0));
+  for (auto [sig, code] : {std::pair{SIGTERM, 143}, std::pair{SIGINT, 130}}) {
+    std::string db = (dir / ("s" + std::to_string(sig) + ".db")).string();
+    std::string out = (dir / "out.txt").string();
+    int64_t before = sim.Stats().calls;
+    pid_t pid = SpawnRefresh({MDFETCH_BINARY, "refresh", "--symbols", symbols, "--db", db,
+                              "--base-url", sim.BaseUrl(), "--api-key", "K", "--rate",
+                              "unlimited", "--concurrency", "1", "--sim"},
+                             out);
+    ASSERT_GT(pid, 0);
+    while (sim.Stats().calls < before + 2) std::this_thread::yield();
+    kill(pid, sig);
+    EXPECT_EQ(WaitExit(pid), code);
+    std::ifstream in(out);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_NE(text.find("6 series: "), std::string::npos) << text;
+    EXPECT_NE(text.find("deferred FFF: interrupted"), std::string::npos) << text;
+    auto store = Store::Open(db, OpenMode::kReadOnly);
+    ASSERT_TRUE(store);
+    EXPECT_EQ(*(*store)->IntegrityCheck(), "ok");
+    auto deferred = (*store)->DeferredSeries();
+    ASSERT_TRUE(deferred);
+    EXPECT_FALSE(deferred->empty());
+  }
 }
 
 }  // namespace
