@@ -82,6 +82,8 @@ void EngineRun::Plan(const std::vector<SeriesKey>& series) {
         Settle(job, SeriesStatus::kUpToDate, "");
         continue;
       }
+    } else {
+      job.forced = *state && IsUpToDate(key, **state, now);
     }
     job.outputsize = ChooseOutputSize(key, *state, now, options_.full);
     if (*state) {
@@ -313,9 +315,13 @@ void EngineRun::DeferOrFailQueued() {
     Job job = std::move(queue_.front());
     queue_.pop_front();
     if (halt_is_quota_ || stop_.load()) {
-      writer_->Post([key = job.key, reason = halt_reason_](Store& store) {
-        (void)store.SetDeferred(key, true, reason);
-      });
+      // A series queued only by --force was up to date: it does not jump the next run's
+      // queue ahead of series that are really behind.
+      if (!job.forced) {
+        writer_->Post([key = job.key, reason = halt_reason_](Store& store) {
+          (void)store.SetDeferred(key, true, reason);
+        });
+      }
       Settle(job, SeriesStatus::kDeferred, halt_reason_);
     } else {
       Settle(job, SeriesStatus::kFailed, halt_reason_);

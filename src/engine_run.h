@@ -48,6 +48,7 @@ class EngineRun {
     int attempts = 0;        // transient failures so far
     std::string known_last;  // the newest bar stored before this run ("" if none)
     bool restated = false;   // already refetched in full after a corporate action
+    bool forced = false;     // up to date, queued only by --force
     SteadyTime not_before{};
   };
 
