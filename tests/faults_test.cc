@@ -11,21 +11,14 @@
 #include <fstream>
 #include <regex>
 
-#include "cli_harness.h"
-#include "fake_clock.h"
-#include "mdfetch/market_calendar.h"
-#include "mdfetch/simulator.h"
-#include "mdfetch/store.h"
+#include "sim_fixture.h"
 
 namespace mdfetch {
 namespace {
 
 using namespace std::chrono_literals;
 
-const Date kLastSession{std::chrono::year{2026} / 11 / 20};  // a Friday
 constexpr const char* kKey = "SECRETKEY9f3a7c";
-
-WallTime FridayEvening() { return std::chrono::sys_days(kLastSession) + 22h; }
 
 // The numbers of the summary's first line.
 struct Summary {
@@ -47,31 +40,8 @@ bool Contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
-class FaultsTest : public ::testing::Test {
+class FaultsTest : public SimStoreTest {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::path(::testing::TempDir()) /
-           ("mdfetch_faults_" +
-            std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_ / "db");
-    db_ = (dir_ / "db" / "market.db").string();  // alone in its folder: see TheApiKeyAppears...
-    symbols_ = (dir_ / "symbols.txt").string();
-  }
-  void TearDown() override {
-    sim_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-
-  void StartSim(SimOptions options = {}) {
-    options.last_session = kLastSession;
-    sim_.reset();
-    sim_ = std::make_unique<Simulator>(options);
-    ASSERT_TRUE(sim_->Start(0));
-  }
-
-  void WriteSymbols(const std::string& text) { std::ofstream(symbols_) << text; }
-
   // A refresh of the symbol file against sim_; `extra` adds --rate and the like.
   CliResult Refresh(std::vector<std::string> extra, Clock* clock = nullptr) {
     // --sim: a store that takes the simulator's answers (without it they are refused).
@@ -84,19 +54,6 @@ class FaultsTest : public ::testing::Test {
 
   CliResult Cli(std::vector<std::string> args) {
     return RunCliCaptured(clock_, args, {{"ALPHAVANTAGE_API_KEY", kKey}});
-  }
-
-  std::vector<Bar> Stored(const std::string& symbol, Function f = Function::kDaily) {
-    auto store = Store::Open(db_, OpenMode::kReadOnly);
-    EXPECT_TRUE(store) << store.error().message;
-    if (!store) return {};
-    auto bars = (*store)->ReadBars(SeriesKey{symbol, f, ""}, BarFilter{});
-    EXPECT_TRUE(bars);
-    return bars ? *bars : std::vector<Bar>{};
-  }
-
-  static std::vector<Bar> Served(const std::string& symbol, Function f = Function::kDaily) {
-    return Simulator::History(SeriesKey{symbol, f, ""}, kLastSession);
   }
 
   // Every series row holds exactly the bars the simulator serves for it, or none at all.
@@ -132,12 +89,7 @@ class FaultsTest : public ::testing::Test {
     return outcomes;
   }
 
-  FakeClock clock_{FridayEvening()};
   RealClock real_clock_;
-  std::filesystem::path dir_;
-  std::string db_;
-  std::string symbols_;
-  std::unique_ptr<Simulator> sim_;
 };
 
 const std::vector<std::string> kTwelve = {"IBM",  "MSFT", "AAPL", "GOOG", "AMZN", "META",

@@ -6,44 +6,20 @@
 #include <filesystem>
 #include <fstream>
 
-#include "cli_harness.h"
-#include "fake_clock.h"
-#include "mdfetch/market_calendar.h"
-#include "mdfetch/simulator.h"
-#include "mdfetch/store.h"
+#include "sim_fixture.h"
 
 namespace mdfetch {
 namespace {
 
 using namespace std::chrono_literals;
 
-const Date kLastSession{std::chrono::year{2026} / 11 / 20};
-
-class FunctionsTest : public ::testing::Test {
+class FunctionsTest : public SimStoreTest {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::path(::testing::TempDir()) /
-           ("mdfetch_fn_" +
-            std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    db_ = (dir_ / "market.db").string();
-    symbols_ = (dir_ / "symbols.txt").string();
-  }
-  void TearDown() override {
-    sim_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-  void StartSim(SimOptions options = {}) {
-    options.last_session = kLastSession;
-    sim_ = std::make_unique<Simulator>(options);
-    ASSERT_TRUE(sim_->Start(0));
-  }
   CliResult Refresh(const std::string& list, std::vector<std::string> extra = {}) {
     std::ofstream(symbols_) << list;
-    std::vector<std::string> args = {"refresh", "--symbols", symbols_, "--db", db_,
-                                     "--base-url", sim_->BaseUrl(), "--api-key", "K",
-                                     "--rate", "unlimited", "--sim"};
+    std::vector<std::string> args = {"refresh", "--symbols",  symbols_,        "--db",
+                                     db_,       "--base-url", sim_->BaseUrl(), "--api-key",
+                                     "K",       "--rate",     "unlimited",     "--sim"};
     args.insert(args.end(), extra.begin(), extra.end());
     return RunCliCaptured(clock_, args);
   }
@@ -52,16 +28,6 @@ class FunctionsTest : public ::testing::Test {
     auto state = (*store)->Find(key);
     return state ? *state : std::nullopt;
   }
-  std::vector<Bar> Stored(const SeriesKey& key) {
-    auto store = Store::Open(db_, OpenMode::kReadOnly);
-    return *(*store)->ReadBars(key, BarFilter{});
-  }
-
-  FakeClock clock_{std::chrono::sys_days(kLastSession) + 22h};
-  std::filesystem::path dir_;
-  std::string db_;
-  std::string symbols_;
-  std::unique_ptr<Simulator> sim_;
 };
 
 struct Case {
@@ -104,8 +70,8 @@ TEST_F(FunctionsTest, EveryFunctionIsStoredBarForBarWithItsZone) {
 TEST_F(FunctionsTest, AdjustedSeriesExportTheAdjustedColumns) {
   StartSim();
   ASSERT_EQ(Refresh("IBM daily_adjusted\nMSFT weekly_adjusted\n").code, kExitOk);
-  auto daily = RunCliCaptured(clock_, {"export", "IBM", "--db", db_, "--function",
-                                       "daily_adjusted", "--from", "2026-11-20"});
+  auto daily = RunCliCaptured(clock_, {"export", "IBM", "--db", db_, "--function", "daily_adjusted",
+                                       "--from", "2026-11-20"});
   ASSERT_EQ(daily.code, kExitOk) << daily.err;
   auto bar = Simulator::History({"IBM", Function::kDailyAdjusted, ""}, kLastSession).back();
   EXPECT_EQ(daily.out, fmt::format("symbol,timestamp,open,high,low,close,volume,adjusted_close,"
@@ -142,8 +108,8 @@ TEST_F(FunctionsTest, FxHasNoVolume) {
                                    "--last", "1", "--format", "csv"});
   auto b = Simulator::History({"EUR/USD", Function::kFxDaily, ""}, kLastSession).back();
   EXPECT_FALSE(b.volume);
-  EXPECT_EQ(q.out, fmt::format("timestamp,open,high,low,close,volume\r\n{},{},{},{},{},\r\n",
-                               b.ts, b.open, b.high, b.low, b.close));
+  EXPECT_EQ(q.out, fmt::format("timestamp,open,high,low,close,volume\r\n{},{},{},{},{},\r\n", b.ts,
+                               b.open, b.high, b.low, b.close));
 }
 
 TEST_F(FunctionsTest, FullRefusedForASymbolFallsBackToCompact) {

@@ -6,73 +6,24 @@
 #include <filesystem>
 #include <fstream>
 
-#include "cli_harness.h"
-#include "fake_clock.h"
-#include "mdfetch/market_calendar.h"
-#include "mdfetch/simulator.h"
-#include "mdfetch/store.h"
+#include "sim_fixture.h"
 
 namespace mdfetch {
 namespace {
 
 using namespace std::chrono_literals;
 
-const Date kLastSession{std::chrono::year{2026} / 11 / 20};  // a Friday
-
-WallTime FridayEvening() { return std::chrono::sys_days(kLastSession) + 22h; }
-
-class IntegrationTest : public ::testing::Test {
+class IntegrationTest : public SimStoreTest {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::path(::testing::TempDir()) /
-           ("mdfetch_it_" + std::string(::testing::UnitTest::GetInstance()
-                                             ->current_test_info()
-                                             ->name()));
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    db_ = (dir_ / "market.db").string();
-    symbols_ = (dir_ / "symbols.txt").string();
-  }
-  void TearDown() override {
-    sim_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-
-  void StartSim(SimOptions options = {}) {
-    options.last_session = kLastSession;
-    sim_ = std::make_unique<Simulator>(options);
-    ASSERT_TRUE(sim_->Start(0));
-  }
-
-  void WriteSymbols(const std::string& text) { std::ofstream(symbols_) << text; }
-
   CliResult Refresh(std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"refresh",   "--symbols", symbols_,      "--db",
-                                     db_,         "--base-url", sim_->BaseUrl(), "--rate",
-                                     "5/min",     "--retries", "6",         "--sim"};
+    std::vector<std::string> args = {"refresh",    "--symbols",     symbols_, "--db",  db_,
+                                     "--base-url", sim_->BaseUrl(), "--rate", "5/min", "--retries",
+                                     "6",          "--sim"};
     args.insert(args.end(), extra.begin(), extra.end());
     return RunCliCaptured(clock_, args, {{"ALPHAVANTAGE_API_KEY", "TESTKEY-0123456789"}});
   }
 
   CliResult Cli(std::vector<std::string> args) { return RunCliCaptured(clock_, args); }
-
-  std::vector<Bar> Stored(const std::string& symbol, Function f = Function::kDaily) {
-    auto store = Store::Open(db_, OpenMode::kReadOnly);
-    EXPECT_TRUE(store) << store.error().message;
-    auto bars = (*store)->ReadBars(SeriesKey{symbol, f, ""}, BarFilter{});
-    EXPECT_TRUE(bars);
-    return bars ? *bars : std::vector<Bar>{};
-  }
-
-  std::vector<Bar> Served(const std::string& symbol, Function f = Function::kDaily) {
-    return Simulator::History(SeriesKey{symbol, f, ""}, kLastSession);
-  }
-
-  FakeClock clock_{FridayEvening()};
-  std::filesystem::path dir_;
-  std::string db_;
-  std::string symbols_;
-  std::unique_ptr<Simulator> sim_;
 };
 
 TEST_F(IntegrationTest, RefreshStoresEveryValidSeriesBarForBar) {
@@ -170,14 +121,15 @@ TEST_F(IntegrationTest, QueryOfASymbolNotInTheStoreFails) {
   ASSERT_EQ(Refresh().code, kExitOk);
   auto q = Cli({"query", "NOPE", "--db", db_});
   EXPECT_EQ(q.code, kExitFailed);
-  EXPECT_EQ(q.err, "mdfetch: no bars for NOPE in " + db_ + " (fetch it first: mdfetch fetch NOPE)\n");
+  EXPECT_EQ(q.err,
+            "mdfetch: no bars for NOPE in " + db_ + " (fetch it first: mdfetch fetch NOPE)\n");
 }
 
 TEST_F(IntegrationTest, FetchTakesNamedSymbolsOnly) {
   StartSim();
-  auto run = RunCliCaptured(clock_, {"fetch", "ibm", "BAD&X", "--db", db_, "--base-url",
-                                     sim_->BaseUrl(), "--api-key", "K", "--rate", "unlimited",
-                                     "--sim"});
+  auto run =
+      RunCliCaptured(clock_, {"fetch", "ibm", "BAD&X", "--db", db_, "--base-url", sim_->BaseUrl(),
+                              "--api-key", "K", "--rate", "unlimited", "--sim"});
   EXPECT_EQ(run.code, kExitFailed);
   EXPECT_NE(run.err.find("'BAD&X' is not a valid symbol"), std::string::npos) << run.err;
   EXPECT_EQ(Stored("IBM"), Served("IBM"));
@@ -206,15 +158,15 @@ TEST_F(IntegrationTest, UsageErrorsExit2AndNameTheProblem) {
             "mdfetch: cannot read symbol file '/nonexistent/list.txt': No such file or "
             "directory\n");
   WriteSymbols("IBM\n");
-  auto rate = Cli({"refresh", "--symbols", symbols_, "--db", db_, "--api-key", "K", "--rate",
-                   "5/fortnight"});
+  auto rate = Cli(
+      {"refresh", "--symbols", symbols_, "--db", db_, "--api-key", "K", "--rate", "5/fortnight"});
   EXPECT_EQ(rate.code, kExitUsage);
   EXPECT_NE(rate.err.find("bad --rate '5/fortnight'"), std::string::npos) << rate.err;
   auto db = Cli({"refresh", "--symbols", symbols_, "--db", "/proc/nope/x.db", "--api-key", "K"});
   EXPECT_EQ(db.code, kExitUsage);
   EXPECT_NE(db.err.find("/proc/nope/x.db"), std::string::npos) << db.err;
-  auto range = Cli({"refresh", "--symbols", symbols_, "--db", db_, "--api-key", "K",
-                    "--concurrency", "0"});
+  auto range =
+      Cli({"refresh", "--symbols", symbols_, "--db", db_, "--api-key", "K", "--concurrency", "0"});
   EXPECT_EQ(range.code, kExitUsage);
   EXPECT_NE(range.err.find("--concurrency"), std::string::npos) << range.err;
   auto nokey = Cli({"refresh", "--symbols", symbols_, "--db", db_});
@@ -227,8 +179,8 @@ TEST_F(IntegrationTest, SimulatedBarsNeverGoIntoARealStore) {
   StartSim();
   WriteSymbols("IBM\nMSFT\n");
   // Without --sim the store is a real one: the simulator's first answer stops the run.
-  auto real = Cli({"refresh", "--symbols", symbols_, "--db", db_, "--api-key", "K",
-                   "--base-url", sim_->BaseUrl(), "--rate", "unlimited", "--concurrency", "1"});
+  auto real = Cli({"refresh", "--symbols", symbols_, "--db", db_, "--api-key", "K", "--base-url",
+                   sim_->BaseUrl(), "--rate", "unlimited", "--concurrency", "1"});
   EXPECT_EQ(real.code, kExitFailed);
   EXPECT_NE(real.out.find("the answer came from the mdfetch simulator: simulated bars never go "
                           "into a real store"),
@@ -241,8 +193,7 @@ TEST_F(IntegrationTest, SimulatedBarsNeverGoIntoARealStore) {
   ASSERT_EQ(Refresh().code, kExitOk);
   auto mixed = Cli({"refresh", "--symbols", symbols_, "--db", db_, "--api-key", "K"});
   EXPECT_EQ(mixed.code, kExitUsage);
-  EXPECT_NE(mixed.err.find("holds simulated bars; real bars do not go into it"),
-            std::string::npos)
+  EXPECT_NE(mixed.err.find("holds simulated bars; real bars do not go into it"), std::string::npos)
       << mixed.err;
 }
 
