@@ -6,7 +6,9 @@
 #include <fmt/format.h>
 #include <sys/stat.h>
 
-#include <cmath>
+#include <algorithm>
+#include <mutex>
+#include <string_view>
 
 #include "store_internal.h"
 
@@ -33,6 +35,7 @@ CREATE TABLE series(
   last_success_at INTEGER,
   last_outcome TEXT NOT NULL DEFAULT '',
   last_error TEXT NOT NULL DEFAULT '',
+  bar_count INTEGER NOT NULL DEFAULT 0,
   UNIQUE(symbol, function, interval));
 CREATE TABLE bars(
   series_id INTEGER NOT NULL REFERENCES series(id),
@@ -46,6 +49,9 @@ CREATE TABLE bars(
   dividend REAL,
   split_coefficient REAL,
   PRIMARY KEY(series_id, ts)) WITHOUT ROWID;
+CREATE TRIGGER bars_deleted AFTER DELETE ON bars BEGIN
+  UPDATE series SET bar_count = bar_count - 1 WHERE id = old.series_id;
+END;
 CREATE TABLE fetches(
   id INTEGER PRIMARY KEY,
   at INTEGER NOT NULL,
@@ -66,13 +72,31 @@ CREATE TABLE facts(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 #define MDFETCH_SERIES_COLUMNS                                                          \
   "SELECT id, symbol, function, interval, time_zone, last_refreshed, history_limited, " \
   "needs_full, deferred, last_attempt_at, last_success_at, last_outcome, last_error, "  \
-  "(SELECT COUNT(*) FROM bars AS b WHERE b.series_id = s.id), "                         \
+  "bar_count, "                                                                         \
   "(SELECT MIN(b.ts) FROM bars AS b WHERE b.series_id = s.id), "                        \
   "(SELECT MAX(b.ts) FROM bars AS b WHERE b.series_id = s.id) FROM series AS s "
 #define MDFETCH_BAR_COLUMNS \
   "ts, open, high, low, close, volume, adjusted_close, dividend, split_coefficient"
 #define MDFETCH_SERIES_OF_KEY \
   "(SELECT id FROM series WHERE symbol = ?1 AND function = ?2 AND interval = ?3)"
+
+// "INSERT INTO bars(...) VALUES (?,...,?),(?,...,?),..." for kBarsPerAppend rows: bar r
+// binds parameters r * kParamsPerBar + 1 .. (r + 1) * kParamsPerBar.
+constexpr std::string_view kAppendHead =
+    "INSERT INTO bars(series_id, " MDFETCH_BAR_COLUMNS ") VALUES ";
+constexpr std::string_view kAppendRow = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+static_assert(std::ranges::count(kAppendRow, '?') == kParamsPerBar);
+constexpr auto kAppendManyText = [] {
+  // Each row is followed by ',', the last by the terminating '\0' instead.
+  constexpr size_t kSize = kAppendHead.size() + kBarsPerAppend * (kAppendRow.size() + 1);
+  std::array<char, kSize> text{};
+  auto out = std::ranges::copy(kAppendHead, text.begin()).out;
+  for (size_t row = 0; row < kBarsPerAppend; ++row) {
+    if (row > 0) *out++ = ',';
+    out = std::ranges::copy(kAppendRow, out).out;
+  }
+  return text;
+}();
 
 struct SqlText {
   Sql id;
@@ -90,7 +114,7 @@ constexpr std::array<SqlText, static_cast<size_t>(Sql::kCount)> kSql{{
     {Sql::kSeriesStored,
      "UPDATE series SET time_zone = ?2, last_refreshed = ?3, history_limited = ?4, "
      "needs_full = 0, deferred = 0, last_attempt_at = ?5, last_success_at = ?5, "
-     "last_outcome = 'stored', last_error = '' WHERE id = ?1"},
+     "last_outcome = 'stored', last_error = '', bar_count = bar_count + ?6 WHERE id = ?1"},
     {Sql::kSeriesAttempt,
      "UPDATE series SET last_attempt_at = COALESCE((SELECT at FROM fetches WHERE id = ?2), "
      "last_attempt_at), last_outcome = ?3, last_error = ?4 WHERE id = ?1"},
@@ -104,6 +128,10 @@ constexpr std::array<SqlText, static_cast<size_t>(Sql::kCount)> kSql{{
     {Sql::kDeferredList,
      "SELECT symbol, function, interval FROM series WHERE deferred "
      "ORDER BY symbol, function, interval"},
+    {Sql::kNewestTs, "SELECT MAX(ts) FROM bars WHERE series_id = ?1"},
+    {Sql::kBarAppendOne, "INSERT INTO bars(series_id, " MDFETCH_BAR_COLUMNS
+                         ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"},
+    {Sql::kBarAppendMany, kAppendManyText.data()},
     {Sql::kBarInsert, "INSERT INTO bars(series_id, " MDFETCH_BAR_COLUMNS
                       ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT DO NOTHING"},
     {Sql::kBarUpdate,
@@ -245,45 +273,6 @@ WallTime FromMillis(int64_t millis) {
       std::chrono::duration_cast<WallTime::duration>(std::chrono::milliseconds(millis)));
 }
 
-void BindBar(Query& query, int64_t series_id, const Bar& bar) {
-  query.BindInt(1, series_id);
-  query.BindText(2, bar.ts);
-  query.BindDouble(3, bar.open);
-  query.BindDouble(4, bar.high);
-  query.BindDouble(5, bar.low);
-  query.BindDouble(6, bar.close);
-  // Whole volumes go in as integers so the file shows 22165128, not 22165128.0.
-  const std::optional<double>& volume = bar.volume;
-  if (volume && std::trunc(*volume) == *volume && *volume >= -0x1p63 && *volume < 0x1p63) {
-    query.BindInt(7, static_cast<int64_t>(*volume));
-  } else {
-    query.BindOptional(7, volume);
-  }
-  query.BindOptional(8, bar.adjusted_close);
-  query.BindOptional(9, bar.dividend);
-  query.BindOptional(10, bar.split_coefficient);
-}
-
-void ReadBar(const Query& query, int first, Bar& bar) {
-  std::string_view ts = query.TextView(first);
-  bar.ts.assign(ts.data(), ts.size());
-  bar.open = query.Double(first + 1);
-  bar.high = query.Double(first + 2);
-  bar.low = query.Double(first + 3);
-  bar.close = query.Double(first + 4);
-  bar.volume = query.OptionalDouble(first + 5);
-  bar.adjusted_close = query.OptionalDouble(first + 6);
-  bar.dividend = query.OptionalDouble(first + 7);
-  bar.split_coefficient = query.OptionalDouble(first + 8);
-}
-
-Result<SeriesKey> ReadKey(const Query& query, int first) {
-  std::string_view function_name = query.TextView(first + 1);
-  std::optional<Function> function = ParseFunction(function_name);
-  if (!function) return Fail(fmt::format("unknown function '{}' in the database", function_name));
-  return SeriesKey{query.Text(first), *function, query.Text(first + 2)};
-}
-
 Store::Statements::~Statements() {
   for (sqlite3_stmt* stmt : stmts) sqlite3_finalize(stmt);
 }
@@ -341,6 +330,12 @@ Store::~Store() {
 }
 
 Result<std::unique_ptr<Store>> Store::Open(const std::string& path, OpenMode mode) {
+  // Before the first connection of the process (and never beside one of ours, which all
+  // start here): SQLite then stops taking a global mutex around every allocation to keep
+  // memory statistics that nothing reads. SQLITE_MISUSE means some other code started SQLite
+  // first; it then keeps its statistics, which costs speed, not correctness.
+  static std::once_flag configured;
+  std::call_once(configured, [] { (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
   struct stat info {};
   if (mode == OpenMode::kReadOnly && ::stat(path.c_str(), &info) != 0) {
     return Fail(fmt::format("no database at '{}'", path));

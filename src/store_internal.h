@@ -17,6 +17,10 @@
 
 namespace mdfetch {
 
+// Bars bound per kBarAppendMany statement, and the parameters each bar takes.
+inline constexpr size_t kBarsPerAppend = 32;
+inline constexpr int kParamsPerBar = 10;
+
 // Every statement the store runs, prepared once when the store opens.
 enum class Sql : size_t {
   kBegin,
@@ -31,6 +35,9 @@ enum class Sql : size_t {
   kFind,
   kList,
   kDeferredList,
+  kNewestTs,
+  kBarAppendOne,
+  kBarAppendMany,
   kBarInsert,
   kBarUpdate,
   kFetchInsert,
@@ -100,14 +107,6 @@ class Query {
 int64_t ToMillis(WallTime time);
 WallTime FromMillis(int64_t millis);
 
-// Binds a bar as ?1 series_id, ?2 ts, ?3..?10 the values (the layout of both bar statements).
-void BindBar(Query& query, int64_t series_id, const Bar& bar);
-// Reads ts, open, high, low, close, volume, adjusted_close, dividend, split_coefficient
-// starting at `first`, reusing `bar`'s storage.
-void ReadBar(const Query& query, int first, Bar& bar);
-// Reads symbol, function, interval starting at `first`.
-Result<SeriesKey> ReadKey(const Query& query, int first);
-
 // Returns r, or its error prefixed with "<what> failed: ".
 template <typename T>
 Result<T> InContext(Result<T> r, std::string_view what) {
@@ -149,7 +148,14 @@ struct Store::Statements {
   Result<int64_t> EnsureSeries(const SeriesKey& key);
   // The ids of the stored series among `keys`, as a JSON array ("[3,7]"; "[]" for none).
   Result<std::string> SeriesIdList(std::span<const SeriesKey> keys);
+  // Writes the bars of an answer and counts them (see store_write.cc for the two paths).
   Result<StoreCounts> UpsertBars(int64_t series_id, std::span<const Bar> bars);
+  // The series' newest stored ts; nullopt when it has no bars.
+  Result<std::optional<std::string>> NewestTs(int64_t series_id);
+  // Inserts bars known to be absent, 32 to a statement; every one is an added bar.
+  Status AppendBars(int64_t series_id, std::span<const Bar> bars);
+  // Inserts or updates bars one by one, telling added, changed and unchanged apart.
+  Result<StoreCounts> MergeBars(int64_t series_id, std::span<const Bar> bars);
   Status CompleteFetch(int64_t fetch_id, const CallRecord& record, const StoreCounts& counts);
 
   sqlite3* db;

@@ -21,6 +21,29 @@ void BindKey(Query& query, const SeriesKey& key) {
   query.BindText(3, key.interval);
 }
 
+// Reads ts, open, high, low, close, volume, adjusted_close, dividend, split_coefficient
+// starting at `first`, reusing `bar`'s storage.
+void ReadBar(const Query& query, int first, Bar& bar) {
+  std::string_view ts = query.TextView(first);
+  bar.ts.assign(ts.data(), ts.size());
+  bar.open = query.Double(first + 1);
+  bar.high = query.Double(first + 2);
+  bar.low = query.Double(first + 3);
+  bar.close = query.Double(first + 4);
+  bar.volume = query.OptionalDouble(first + 5);
+  bar.adjusted_close = query.OptionalDouble(first + 6);
+  bar.dividend = query.OptionalDouble(first + 7);
+  bar.split_coefficient = query.OptionalDouble(first + 8);
+}
+
+// Reads symbol, function, interval starting at `first`.
+Result<SeriesKey> ReadKey(const Query& query, int first) {
+  std::string_view function_name = query.TextView(first + 1);
+  std::optional<Function> function = ParseFunction(function_name);
+  if (!function) return Fail(fmt::format("unknown function '{}' in the database", function_name));
+  return SeriesKey{query.Text(first), *function, query.Text(first + 2)};
+}
+
 // Reads a row of MDFETCH_SERIES_COLUMNS (see store.cc).
 Result<SeriesState> ReadSeries(const Query& query) {
   Result<SeriesKey> key = ReadKey(query, 1);

@@ -1,17 +1,91 @@
 // The store's writes: answers, the call log, and the flags the planner keeps per series.
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+
 #include "mdfetch/store.h"
 #include "store_internal.h"
 
 namespace mdfetch {
 
-Result<StoreCounts> Store::Statements::UpsertBars(int64_t series_id, std::span<const Bar> bars) {
+namespace {
+
+// Binds a bar's ten columns (series_id, ts, open, high, low, close, volume, adjusted_close,
+// dividend, split_coefficient) to the parameters first .. first + 9.
+void BindBar(Query& query, int first, int64_t series_id, const Bar& bar) {
+  query.BindInt(first, series_id);
+  query.BindText(first + 1, bar.ts);
+  query.BindDouble(first + 2, bar.open);
+  query.BindDouble(first + 3, bar.high);
+  query.BindDouble(first + 4, bar.low);
+  query.BindDouble(first + 5, bar.close);
+  // Whole volumes go in as integers so the file shows 22165128, not 22165128.0.
+  const std::optional<double>& volume = bar.volume;
+  if (volume && std::trunc(*volume) == *volume && *volume >= -0x1p63 && *volume < 0x1p63) {
+    query.BindInt(first + 6, static_cast<int64_t>(*volume));
+  } else {
+    query.BindOptional(first + 6, volume);
+  }
+  query.BindOptional(first + 7, bar.adjusted_close);
+  query.BindOptional(first + 8, bar.dividend);
+  query.BindOptional(first + 9, bar.split_coefficient);
+}
+
+// Where the bars that can be appended start: the longest tail of `bars` that is strictly
+// ascending and newer than every stored bar (`newest`), provided no bar before it is newer
+// too. Such bars can neither be stored already nor collide with each other or with the bars
+// before them, so a plain INSERT adds each one; the codec's order (ascending, no duplicates)
+// puts every new bar there. Returns bars.size() when nothing can be appended.
+size_t AppendFrom(std::span<const Bar> bars, const std::optional<std::string>& newest) {
+  // std::string compares bytes like SQLite's BINARY collation, the collation of ts.
+  const auto is_new = [&](const Bar& bar) { return !newest || bar.ts > *newest; };
+  size_t from = bars.size();
+  while (from > 0 && is_new(bars[from - 1]) &&
+         (from == bars.size() || bars[from - 1].ts < bars[from].ts)) {
+    --from;
+  }
+  const bool clash = std::any_of(bars.begin(), bars.begin() + static_cast<ptrdiff_t>(from), is_new);
+  return clash ? bars.size() : from;
+}
+
+}  // namespace
+
+Result<std::optional<std::string>> Store::Statements::NewestTs(int64_t series_id) {
+  Query query = Use(Sql::kNewestTs);
+  query.BindInt(1, series_id);
+  if (query.Step() != SQLITE_ROW) return Fail(Message());
+  if (query.IsNull(0)) return std::optional<std::string>();
+  return std::optional<std::string>(query.Text(0));
+}
+
+Status Store::Statements::AppendBars(int64_t series_id, std::span<const Bar> bars) {
+  // Many rows per statement: SQLite's cost per statement (VDBE start, B-tree seek from the
+  // root, journal bookkeeping) is paid once for 32 bars instead of once per bar.
+  Query many = Use(Sql::kBarAppendMany);
+  for (; bars.size() >= kBarsPerAppend; bars = bars.subspan(kBarsPerAppend)) {
+    for (size_t row = 0; row < kBarsPerAppend; ++row) {
+      BindBar(many, static_cast<int>(row) * kParamsPerBar + 1, series_id, bars[row]);
+    }
+    if (many.Step() != SQLITE_DONE) return Fail(Message());
+    many.Reset();
+  }
+  Query one = Use(Sql::kBarAppendOne);
+  for (const Bar& bar : bars) {
+    BindBar(one, 1, series_id, bar);
+    if (one.Step() != SQLITE_DONE) return Fail(Message());
+    one.Reset();
+  }
+  return {};
+}
+
+Result<StoreCounts> Store::Statements::MergeBars(int64_t series_id, std::span<const Bar> bars) {
   Query insert = Use(Sql::kBarInsert);
   Query update = Use(Sql::kBarUpdate);
   StoreCounts counts;
   for (const Bar& bar : bars) {
-    BindBar(insert, series_id, bar);
+    BindBar(insert, 1, series_id, bar);
     if (insert.Step() != SQLITE_DONE) return Fail(Message());
     insert.Reset();
     if (sqlite3_changes(db) == 1) {
@@ -20,7 +94,7 @@ Result<StoreCounts> Store::Statements::UpsertBars(int64_t series_id, std::span<c
     }
     // The bar is there already: rewrite it only if some value differs, so that the counts
     // tell a correction from a repeat.
-    BindBar(update, series_id, bar);
+    BindBar(update, 1, series_id, bar);
     if (update.Step() != SQLITE_DONE) return Fail(Message());
     update.Reset();
     if (sqlite3_changes(db) == 1) {
@@ -29,6 +103,22 @@ Result<StoreCounts> Store::Statements::UpsertBars(int64_t series_id, std::span<c
       ++counts.unchanged;
     }
   }
+  return counts;
+}
+
+// Bars newer than every stored one (a first import, each day's new bars) are appended; the
+// rest (repeats and corrections) are merged. The two sets share no timestamp, so the order
+// in which they are written changes nothing.
+Result<StoreCounts> Store::Statements::UpsertBars(int64_t series_id, std::span<const Bar> bars) {
+  Result<std::optional<std::string>> newest = NewestTs(series_id);
+  if (!newest) return std::unexpected(newest.error());
+  const size_t from = AppendFrom(bars, *newest);
+  Result<StoreCounts> counts = MergeBars(series_id, bars.first(from));
+  if (!counts) return counts;
+  if (Status appended = AppendBars(series_id, bars.subspan(from)); !appended) {
+    return std::unexpected(appended.error());
+  }
+  counts->added += static_cast<int64_t>(bars.size() - from);
   return counts;
 }
 
@@ -63,6 +153,7 @@ Result<StoreCounts> Store::StoreAnswer(int64_t fetch_id, const SeriesKey& key,
     series.BindText(3, meta.last_refreshed);
     series.BindInt(4, history_limited ? 1 : 0);
     series.BindInt(5, ToMillis(at));
+    series.BindInt(6, counts->added);
     if (series.Step() != SQLITE_DONE) return Fail(stmts_->Message());
     CallRecord fetch = record;
     if (fetch.outcome.empty()) fetch.outcome = "stored";

@@ -51,6 +51,15 @@ std::vector<Bar> Days(int n) {
   return bars;
 }
 
+// Bars "2025-001" .. "2025-nnn" for days first..last, closing at 100 + day; all of them sort
+// after the bars of Days().
+std::vector<Bar> DayRange(int first, int last) {
+  std::vector<Bar> bars;
+  for (int day = first; day <= last; ++day)
+    bars.push_back(MakeBar(fmt::format("2025-{:03}", day), 100 + day));
+  return bars;
+}
+
 SeriesMeta Meta(std::string last_refreshed = "2024-01-05") {
   return SeriesMeta{"IBM", std::move(last_refreshed), "US/Eastern", "Compact", ""};
 }
@@ -374,6 +383,7 @@ TEST_F(StoreTest, FileSystemWriteErrorFailsTheWholeAnswer) {
   ASSERT_FALSE(counts);
   EXPECT_THAT(counts.error().message, StartsWith("storing IBM failed: "));
   EXPECT_EQ(Read(*store, kIbm), Days(3));
+  EXPECT_EQ(store->Find(kIbm).value()->bar_count, 3);
   store.reset();
   auto reopened = OpenFile(OpenMode::kReadOnly);
   ASSERT_NE(reopened, nullptr);
@@ -381,6 +391,148 @@ TEST_F(StoreTest, FileSystemWriteErrorFailsTheWholeAnswer) {
   Result<std::string> check = reopened->IntegrityCheck();
   ASSERT_TRUE(check);
   EXPECT_EQ(*check, "ok");
+}
+
+// Bars newer than the newest stored one are appended many to a statement; older ones are
+// merged one by one. Together they give the same rows and counts as merging them all.
+TEST_F(StoreTest, AnswerWithOlderAndNewerBarsGivesExactCountsAndRows) {
+  auto store = OpenFile();
+  ASSERT_NE(store, nullptr);
+  std::vector<Bar> even;
+  for (int day = 0; day <= 20; day += 2) even.push_back(DayRange(day, day).front());
+  ASSERT_EQ(Str(Put(*store, kIbm, even)), "11 added, 0 changed, 0 unchanged");
+
+  // Days 0..20: the odd ones fill gaps (added), three even ones are corrected. Days 21..90
+  // are new: two statements of 32 bars and a tail of 6.
+  std::vector<Bar> answer = DayRange(0, 90);
+  answer[4].close = 555.5;
+  answer[10].volume = std::nullopt;
+  answer[20].adjusted_close = 119.5;
+  answer[30].volume = 0.25;
+  answer[31].dividend = 0.5;
+  answer[88].split_coefficient = 2;
+  Result<int64_t> call = store->BeginCall(kIbm, "full", At(2'000));
+  ASSERT_TRUE(call);
+  Result<StoreCounts> counts =
+      store->StoreAnswer(*call, kIbm, Meta(), answer, false, Stored(), At(2'000));
+  ASSERT_TRUE(counts) << counts.error().message;
+  EXPECT_EQ(Str(*counts), "80 added, 3 changed, 8 unchanged");
+
+  EXPECT_EQ(Read(*store, kIbm), answer);
+  RawDb raw(path_);
+  EXPECT_EQ(raw.Text("SELECT bars_new || ' ' || bars_changed || ' ' || bars_unchanged "
+                     "FROM fetches WHERE id = " +
+                     std::to_string(*call)),
+            "80 3 8");
+  EXPECT_EQ(raw.Text("SELECT typeof(volume) || ' ' || volume FROM bars WHERE ts = '2025-029'"),
+            "integer 1000");
+  EXPECT_EQ(raw.Text("SELECT typeof(volume) || ' ' || volume FROM bars WHERE ts = '2025-030'"),
+            "real 0.25");
+  Result<std::optional<SeriesState>> state = store->Find(kIbm);
+  ASSERT_TRUE(state && *state);
+  EXPECT_EQ((*state)->bar_count, 91);
+  EXPECT_EQ((*state)->first_ts, "2025-000");
+  EXPECT_EQ((*state)->last_ts, "2025-090");
+}
+
+// Bars out of order, or a timestamp twice, are written in the order given, as they always
+// were: the later of two duplicates counts as a change.
+TEST_F(StoreTest, AnswerInAnyOrderKeepsItsCounts) {
+  auto store = OpenAt(":memory:");
+  ASSERT_NE(store, nullptr);
+  Put(*store, kIbm, Days(5));
+
+  std::vector<Bar> shuffled = {MakeBar("2024-01-03", 102), MakeBar("2024-01-01", 7),
+                               MakeBar("2024-01-06", 105), MakeBar("2024-01-07", 106)};
+  EXPECT_EQ(Str(Put(*store, kIbm, shuffled)), "2 added, 1 changed, 1 unchanged");
+  std::vector<Bar> twice = {MakeBar("2024-01-09", 1), MakeBar("2024-01-03", 102),
+                            MakeBar("2024-01-08", 107), MakeBar("2024-01-09", 2)};
+  EXPECT_EQ(Str(Put(*store, kIbm, twice)), "2 added, 1 changed, 1 unchanged");
+  std::vector<Bar> descending = {MakeBar("2024-01-11", 110), MakeBar("2024-01-10", 109)};
+  EXPECT_EQ(Str(Put(*store, kIbm, descending)), "2 added, 0 changed, 0 unchanged");
+
+  std::vector<Bar> expected = Days(11);
+  expected[0] = MakeBar("2024-01-01", 7);
+  expected[8] = MakeBar("2024-01-09", 2);
+  EXPECT_EQ(Read(*store, kIbm), expected);
+  EXPECT_EQ(store->Find(kIbm).value()->bar_count, 11);
+}
+
+// bar_count is kept, not counted: it must agree with the rows after every kind of answer,
+// and after bars are deleted by hand.
+TEST_F(StoreTest, BarCountMatchesTheRowsInTheFile) {
+  auto store = OpenFile();
+  ASSERT_NE(store, nullptr);
+  RawDb raw(path_);
+  const auto expect_counts_agree = [&](const std::string& when) {
+    Result<std::vector<SeriesState>> all = store->ListSeries();
+    ASSERT_TRUE(all) << all.error().message;
+    for (const SeriesState& state : *all) {
+      std::string rows =
+          raw.Text("SELECT COUNT(*) FROM bars WHERE series_id = " + std::to_string(state.id));
+      EXPECT_EQ(std::to_string(state.bar_count), rows) << Describe(state.key) << " " << when;
+      EXPECT_EQ(store->Find(state.key).value()->bar_count, state.bar_count);
+    }
+  };
+  Put(*store, kIbm, Days(3));
+  Put(*store, kIbm, Days(3));
+  Put(*store, kIbm, Days(9));
+  Put(*store, kMsft, DayRange(1, 100));
+  std::vector<Bar> corrected = DayRange(50, 150);
+  corrected[0].close = 1;
+  Put(*store, kMsft, corrected);
+  Put(*store, kIbmWeekly, {});
+  ASSERT_TRUE(store->SetNeedsFull(kAapl5, true));
+  expect_counts_agree("after storing");
+  EXPECT_EQ(store->Find(kMsft).value()->bar_count, 150);
+
+  raw.Exec("DELETE FROM bars WHERE ts < '2024-01-04' OR ts > '2025-140'");
+  expect_counts_agree("after deleting");
+  EXPECT_EQ(store->Find(kIbm).value()->bar_count, 6);
+  EXPECT_EQ(Str(Put(*store, kIbm, Days(9))), "3 added, 0 changed, 6 unchanged");
+  expect_counts_agree("after storing again");
+  EXPECT_EQ(store->Find(kIbm).value()->bar_count, 9);
+}
+
+// The failing bar comes in the second 32-bar statement of the appended bars, after a
+// correction and 32 new bars were written inside the transaction.
+TEST_F(StoreTest, FailureWhileAppendingLeavesTheSeriesAsBefore) {
+  auto store = OpenFile();
+  ASSERT_NE(store, nullptr);
+  Put(*store, kIbm, Days(3), At(1'000));
+  Result<std::optional<SeriesState>> before = store->Find(kIbm);
+  ASSERT_TRUE(before && *before);
+
+  std::vector<Bar> bars = Days(3);
+  bars[0].close = 999;
+  std::vector<Bar> newer = DayRange(1, 70);
+  newer[40].open = std::numeric_limits<double>::quiet_NaN();  // binds as NULL
+  bars.insert(bars.end(), newer.begin(), newer.end());
+  Result<int64_t> call = store->BeginCall(kIbm, "full", At(2'000));
+  ASSERT_TRUE(call);
+  Result<StoreCounts> counts =
+      store->StoreAnswer(*call, kIbm, Meta("2025-070"), bars, true, Stored(), At(2'000));
+  ASSERT_FALSE(counts);
+  EXPECT_EQ(counts.error().message, "storing IBM failed: NOT NULL constraint failed: bars.open");
+
+  EXPECT_EQ(Read(*store, kIbm), Days(3));
+  Result<std::optional<SeriesState>> after = store->Find(kIbm);
+  ASSERT_TRUE(after && *after);
+  EXPECT_EQ((*after)->bar_count, 3);
+  EXPECT_EQ((*after)->first_ts, (*before)->first_ts);
+  EXPECT_EQ((*after)->last_ts, (*before)->last_ts);
+  EXPECT_EQ((*after)->last_refreshed, (*before)->last_refreshed);
+  EXPECT_EQ((*after)->last_success_at, At(1'000));
+  EXPECT_FALSE((*after)->history_limited);
+  RawDb raw(path_);
+  EXPECT_EQ(raw.Text("SELECT COUNT(*) FROM bars"), "3");
+  EXPECT_EQ(raw.Text("SELECT outcome FROM fetches WHERE id = " + std::to_string(*call)), "sent");
+
+  // The connection is still usable, and the same answer without the bad bar goes in whole.
+  bars[3 + 40].open = 1;
+  EXPECT_EQ(Str(Put(*store, kIbm, bars)), "70 added, 1 changed, 2 unchanged");
+  EXPECT_EQ(Read(*store, kIbm), bars);
+  EXPECT_EQ(store->Find(kIbm).value()->bar_count, 73);
 }
 
 // Informational: how fast an answer goes into an empty table (not an assertion).

@@ -4,13 +4,18 @@
 // Schema (PRAGMA user_version = kSchemaVersion; opening an older file migrates it, a newer
 // one is refused):
 //   series(id, symbol, function, interval, time_zone, last_refreshed, history_limited,
-//          needs_full, deferred, last_attempt_at, last_success_at, last_outcome, last_error)
+//          needs_full, deferred, last_attempt_at, last_success_at, last_outcome, last_error,
+//          bar_count)                             -- bar_count: rows of the series in `bars`
 //   bars(series_id, ts, open, high, low, close, volume, adjusted_close, dividend,
 //        split_coefficient, PRIMARY KEY(series_id, ts)) WITHOUT ROWID
+//        + trigger bars_deleted: a deleted bar lowers its series' bar_count
 //   fetches(id, at, series_id, outputsize, outcome, http_status, bytes, bars_new,
 //           bars_changed, bars_unchanged, error)   -- one row per call sent to the service
 //   facts(key PRIMARY KEY, value)                  -- what was learnt about the key
 // Times (`at`, `last_*_at`) are Unix milliseconds, UTC. The API key is never stored.
+// series.bar_count saves counting bars on every Find/ListSeries: StoreAnswer raises it by the
+// bars it adds, in the same transaction; the trigger covers any delete (ours or by hand).
+// Bars inserted into the file by anything but StoreAnswer are not counted.
 //
 // A Store is one connection in WAL mode with synchronous=NORMAL and a busy timeout. It is
 // not thread-safe: one thread (the refresh's writer) owns a writable Store; readers open
@@ -54,8 +59,8 @@ struct SeriesState {
   std::optional<WallTime> last_success_at;
   std::string last_outcome;  // "stored", "error", "premium", "failed", "deferred", ...
   std::string last_error;    // redacted
-  int64_t bar_count = 0;
-  std::string first_ts;  // empty when no bars
+  int64_t bar_count = 0;     // series.bar_count
+  std::string first_ts;      // empty when no bars
   std::string last_ts;
 };
 
