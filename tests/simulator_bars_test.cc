@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cctype>
 #include <fstream>
-#include <regex>
 #include <span>
 #include <sstream>
 #include <string>
@@ -180,7 +180,14 @@ std::vector<std::string> Layout(const std::string& text, size_t count) {
   std::istringstream in(text);
   for (std::string line; lines.size() < count && std::getline(in, line);) {
     if (line.find("\"1. Information\"") != std::string::npos) line = "<information>";
-    lines.push_back(std::regex_replace(line, std::regex("[0-9]+"), "#"));
+    std::string masked;
+    for (size_t i = 0; i < line.size(); ++i) {
+      bool digit = std::isdigit(static_cast<unsigned char>(line[i])) != 0;
+      bool run_continues = digit && i > 0 && std::isdigit(static_cast<unsigned char>(line[i - 1]));
+      if (!digit) masked += line[i];
+      if (digit && !run_continues) masked += '#';
+    }
+    lines.push_back(masked);
   }
   return lines;
 }
