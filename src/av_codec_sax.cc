@@ -1,15 +1,15 @@
-// The SAX half of the Alpha Vantage codec: reads one body with nlohmann/json's SAX parser
-// straight into Bar values and decides its kind by its keys alone. The wording of refusals
-// and the order of bars are settled by DecodeAnswer in av_codec.cc.
+// The SAX half of the Alpha Vantage codec: reads any body with nlohmann/json's SAX parser
+// straight into Bar values and decides its kind by its keys alone. Also the names it shares
+// with the scanner in av_codec.cc (bar fields, metadata, series keys: av_codec_internal.h).
+// The wording of refusals and the order of bars are settled in av_codec.cc.
 #include <algorithm>
 #include <array>
-#include <charconv>
-#include <cmath>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <utility>
 
+#include "av_codec_internal.h"
 #include "mdfetch/av_codec.h"
 
 namespace mdfetch {
@@ -55,24 +55,6 @@ std::string_view StripNumber(std::string_view key) {
   return key.substr(i);
 }
 
-bool IsTimestamp(std::string_view ts) {
-  static constexpr std::string_view kPattern = "dddd-dd-dd dd:dd:dd";
-  if (ts.size() != 10 && ts.size() != kPattern.size()) return false;
-  for (size_t i = 0; i < ts.size(); ++i) {
-    const bool ok = kPattern[i] == 'd' ? (ts[i] >= '0' && ts[i] <= '9') : ts[i] == kPattern[i];
-    if (!ok) return false;
-  }
-  return true;
-}
-
-std::optional<double> ParseNumber(std::string_view text) {
-  double value = 0;
-  const char* end = text.data() + text.size();
-  auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  if (ec != std::errc() || ptr != end || !std::isfinite(value)) return std::nullopt;
-  return value;
-}
-
 // The bar fields by the name after their number. FX has no volume and only adjusted
 // functions have the last three, so those stay nullopt unless the answer carries them.
 struct FieldSpec {
@@ -80,7 +62,7 @@ struct FieldSpec {
   double Bar::*plain;
   std::optional<double> Bar::*optional;
 };
-constexpr std::array<FieldSpec, 8> kFields{{
+constexpr std::array<FieldSpec, internal::kNoField> kFields{{
     {"open", &Bar::open, nullptr},
     {"high", &Bar::high, nullptr},
     {"low", &Bar::low, nullptr},
@@ -90,8 +72,10 @@ constexpr std::array<FieldSpec, 8> kFields{{
     {"dividend amount", nullptr, &Bar::dividend},
     {"split coefficient", nullptr, &Bar::split_coefficient},
 }};
-constexpr size_t kRequiredFields = 4;  // open, high, low, close
-constexpr size_t kNoField = kFields.size();
+
+}  // namespace
+
+namespace internal {
 
 // Runs once per bar field: a scan over 8 short names, no allocation. Pre-2024 crypto
 // "open (CNY)" matches "open"; the first variant seen in a bar wins (see SetField).
@@ -106,11 +90,26 @@ size_t ParseField(std::string_view key) {
   return kNoField;
 }
 
-// SeriesMeta plus the two halves of an FX or crypto pair, joined into `symbol` at the end.
-struct MetaText : SeriesMeta {
-  std::string from;
-  std::string to;
-};
+std::string_view FieldName(size_t field) { return kFields[field].name; }
+
+void SetField(Bar& bar, uint32_t& fields_set, size_t field, double value) {
+  const uint32_t bit = 1u << field;
+  if ((fields_set & bit) != 0) return;
+  fields_set |= bit;
+  const FieldSpec& spec = kFields[field];
+  if (spec.plain != nullptr) {
+    bar.*spec.plain = value;
+  } else {
+    bar.*spec.optional = value;
+  }
+}
+
+size_t FirstMissingField(uint32_t fields_set) {
+  for (size_t i = 0; i < kRequiredFields; ++i) {
+    if ((fields_set & (1u << i)) == 0) return i;
+  }
+  return kNoField;
+}
 
 std::string MetaText::*ParseMetaField(std::string_view key) {
   struct Entry {
@@ -133,6 +132,13 @@ std::string MetaText::*ParseMetaField(std::string_view key) {
     if (EqualsNoCase(name, entry.name)) return entry.text;
   }
   return nullptr;
+}
+
+SeriesMeta TakeMeta(MetaText& meta) {
+  if (meta.symbol.empty() && !meta.from.empty() && !meta.to.empty()) {
+    meta.symbol = meta.from + "/" + meta.to;
+  }
+  return std::move(static_cast<SeriesMeta&>(meta));
 }
 
 bool IsExactSeriesKey(Function function, std::string_view key) {
@@ -158,6 +164,14 @@ bool IsExactSeriesKey(Function function, std::string_view key) {
   return std::ranges::any_of(
       kKeys, [&](const Entry& e) { return e.function == function && e.key == key; });
 }
+
+}  // namespace internal
+
+namespace {
+
+using internal::IsExactSeriesKey;
+using internal::kNoField;
+using internal::MetaText;
 
 // Which top-level member the parser is inside (or whose value comes next).
 enum class Member { kOther, kMeta, kSeries, kErrorMessage, kNote, kInformation };
@@ -212,12 +226,12 @@ class AnswerHandler final : public nlohmann::json_sax<nlohmann::json> {
   bool InSeries(int depth) const { return depth_ == depth && member_ == Member::kSeries; }
   bool BadValue(std::string_view shown) {
     return Fail("bar " + bar_.ts + ": " + Quote(shown) + " is not a number in '" +
-                std::string(kFields[field_].name) + "'");
+                std::string(internal::FieldName(field_)) + "'");
   }
   void OnTopKey(const std::string& key);
   bool Scalar(const std::string* text, std::string_view type, std::string_view shown);
   bool Number(double value, std::string_view type);
-  void SetField(double value);
+  void SetField(double value) { internal::SetField(bar_, fields_set_, field_, value); }
   bool EndBar();
   Answer Refusal() const;
   std::string NoSeriesMessage() const;
@@ -266,12 +280,12 @@ bool AnswerHandler::key(string_t& val) {
   if (depth_ == 1) {
     OnTopKey(val);
   } else if (depth_ == 2 && member_ == Member::kMeta) {
-    meta_field_ = ParseMetaField(val);
+    meta_field_ = internal::ParseMetaField(val);
   } else if (InSeries(2)) {
-    if (!IsTimestamp(val)) return Fail("bad timestamp " + Quote(val));
+    if (!internal::IsTimestamp(val)) return Fail("bad timestamp " + Quote(val));
     bar_.ts = val;
   } else if (InSeries(3)) {
-    field_ = ParseField(val);
+    field_ = internal::ParseField(val);
   }
   return true;
 }
@@ -320,7 +334,7 @@ bool AnswerHandler::Scalar(const std::string* text, std::string_view type, std::
   if (InSeries(3)) {
     if (field_ == kNoField) return true;
     if (text == nullptr) return BadValue(shown);
-    const std::optional<double> value = ParseNumber(*text);
+    const std::optional<double> value = internal::ParseNumber(*text);
     if (!value) return BadValue(*text);
     SetField(*value);
     return true;
@@ -344,23 +358,9 @@ bool AnswerHandler::Number(double value, std::string_view type) {
   return true;
 }
 
-void AnswerHandler::SetField(double value) {
-  const uint32_t bit = 1u << field_;
-  if ((fields_set_ & bit) != 0) return;  // "1a. open (CNY)" before "1b. open (USD)": keep 1a
-  fields_set_ |= bit;
-  const FieldSpec& spec = kFields[field_];
-  if (spec.plain != nullptr) {
-    bar_.*spec.plain = value;
-  } else {
-    bar_.*spec.optional = value;
-  }
-}
-
 bool AnswerHandler::EndBar() {
-  for (size_t i = 0; i < kRequiredFields; ++i) {
-    if ((fields_set_ & (1u << i)) == 0) {
-      return Fail("bar " + bar_.ts + ": missing " + std::string(kFields[i].name));
-    }
+  if (const size_t missing = internal::FirstMissingField(fields_set_); missing != kNoField) {
+    return Fail("bar " + bar_.ts + ": missing " + std::string(internal::FieldName(missing)));
   }
   bars_.push_back(std::move(bar_));
   return true;
@@ -388,10 +388,7 @@ Answer AnswerHandler::Finish() {
   if (!failure_.empty()) return Malformed(failure_);
   const bool refused = error_message_ || note_ || information_;
   if (series_seen_ && !bars_.empty()) {
-    if (meta_.symbol.empty() && !meta_.from.empty() && !meta_.to.empty()) {
-      meta_.symbol = meta_.from + "/" + meta_.to;
-    }
-    return {AnswerKind::kData, "", std::move(static_cast<SeriesMeta&>(meta_)), std::move(bars_)};
+    return {AnswerKind::kData, "", internal::TakeMeta(meta_), std::move(bars_)};
   }
   // An empty series beside a refusal text: the text says why, so it decides.
   if (refused) return Refusal();
@@ -403,7 +400,6 @@ Answer AnswerHandler::Finish() {
 
 namespace internal {
 
-// Declared in av_codec.cc. May throw (std::bad_alloc); DecodeAnswer catches.
 Answer ReadAnswer(Function function, std::string_view body) {
   AnswerHandler handler(function, body.size());
   nlohmann::json::sax_parse(body.data(), body.data() + body.size(), &handler);

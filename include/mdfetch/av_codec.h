@@ -4,8 +4,9 @@
 // classified before anything is taken from it: a body is data only when it carries the
 // function's time-series object (the key decides, never the wording). Otherwise
 // `Error Message`, `Note` and `Information` bodies are told apart by kind (see AnswerKind).
-// Bars are read with nlohmann/json's SAX interface straight into Bar values: no DOM of the
-// time series is built. Stateless and thread-safe; the only module that includes
+// Bars go straight into Bar values, never through a DOM: a scanner reads the service's
+// standard layout (hundreds of MB/s) and declines anything else, which nlohmann/json's SAX
+// interface then decodes with the same rules and precise error messages. Stateless and thread-safe; the only module that includes
 // nlohmann/json.hpp.
 #pragma once
 
