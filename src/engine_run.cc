@@ -168,13 +168,13 @@ void EngineRun::Dispatch() {
       WaitForCompletion();
       continue;
     }
-    if (!DispatchOne()) continue;
+    DispatchOne();
   }
 }
 
 // Sends the first ready job if the limits allow it now; otherwise waits a little towards the
-// moment they will. Returns true when a call was sent.
-bool EngineRun::DispatchOne() {
+// moment they will.
+void EngineRun::DispatchOne() {
   SteadyTime now = clock_.Now();
   auto ready = std::find_if(queue_.begin(), queue_.end(),
                             [&](const Job& j) { return j.not_before <= now; });
@@ -188,22 +188,21 @@ bool EngineRun::DispatchOne() {
     } else {
       SleepTowards(earliest);
     }
-    return false;
+    return;
   }
-  auto quota = QuotaAllows();
-  if (!quota) return false;  // waiting for a slot, or halted
+  if (!QuotaAllows()) return;  // slept towards the next free slot, or halted
   if (auto wait = limiter_.TryAcquire(now)) {
     SleepTowards(*wait);
-    return false;
+    return;
   }
   Job job = std::move(*ready);
   queue_.erase(ready);
   Send(std::move(job));
-  return true;
 }
 
-// nullopt: not now (slept towards the next free slot, or halted the run); true: go.
-std::optional<bool> EngineRun::QuotaAllows() {
+// True when the daily quota has room for a call now. Otherwise it sleeps towards the next
+// free slot (when that is less than a minute away) or halts the run.
+bool EngineRun::QuotaAllows() {
   if (!options_.rate.per_day) return true;
   WallTime wall = clock_.WallNow();
   while (!quota_window_.empty() && quota_window_.front() <= wall - kQuotaWindow) {
@@ -214,12 +213,12 @@ std::optional<bool> EngineRun::QuotaAllows() {
   WallTime next_free = quota_window_[quota_window_.size() - limit] + kQuotaWindow;
   if (next_free - wall <= kQuotaWaitAtMost) {
     SleepTowards(clock_.Now() + std::chrono::duration_cast<Nanos>(next_free - wall));
-    return std::nullopt;
+    return false;
   }
   Halt(fmt::format("daily quota of {} calls spent; next call allowed at {}",
                    *options_.rate.per_day, FormatUtc(next_free)),
        true);
-  return std::nullopt;
+  return false;
 }
 
 void EngineRun::Send(Job job) {

@@ -66,7 +66,7 @@ class EngineRun {
 
   void Plan(const std::vector<SeriesKey>& series);
   void Dispatch();
-  bool DispatchOne();
+  void DispatchOne();
   void Send(Job job);
   void Work(Job job, int64_t fetch_id);
   void Complete(Completion completion);
@@ -80,7 +80,7 @@ class EngineRun {
   bool DrainCompletions();
   void WaitForCompletion();
   void SleepTowards(SteadyTime deadline);
-  std::optional<bool> QuotaAllows();
+  bool QuotaAllows();
   std::optional<std::string> Fact(const std::string& key, std::chrono::hours memory);
   void Report(const std::string& last);
   void SeedLimiter(WallTime now);
