@@ -15,8 +15,9 @@ constexpr const char* kExitCodes =
     "daily quota, the rest deferred (3 wins over 1); 130/143 interrupted by SIGINT/SIGTERM.";
 
 void AddFetchOptions(CLI::App& cmd, RefreshArgs& a) {
-  cmd.add_option("--db", a.db, "SQLite database (default $MDFETCH_DB, else data/market.db; "
-                               "data/demo.db with --sim)");
+  cmd.add_option("--db", a.db,
+                 "SQLite database (default $MDFETCH_DB, else data/market.db; "
+                 "data/demo.db with --sim)");
   cmd.add_option("--api-key", a.api_key, "Alpha Vantage key (default $ALPHAVANTAGE_API_KEY)");
   cmd.add_option("--base-url", a.base_url, "service URL")->capture_default_str();
   cmd.add_option("--rate", a.rate,
@@ -62,17 +63,19 @@ std::string ResolveDb(const std::string& flag, CliEnv& env, const char* fallback
 Result<SeriesDefaults> ResolveDefaults(const std::string& function, const std::string& interval) {
   auto f = ParseFunction(function);
   if (!f) {
-    return Fail(fmt::format("unknown --function '{}' (expected daily, daily_adjusted, weekly, "
-                            "weekly_adjusted, monthly, monthly_adjusted, intraday, fx_daily, "
-                            "crypto_daily)",
-                            Printable(function)));
+    return Fail(
+        fmt::format("unknown --function '{}' (expected daily, daily_adjusted, weekly, "
+                    "weekly_adjusted, monthly, monthly_adjusted, intraday, fx_daily, "
+                    "crypto_daily)",
+                    Printable(function)));
   }
   SeriesDefaults defaults{.function = *f};
   if (!interval.empty()) {
     if (!IsValidInterval(interval)) {
-      return Fail(fmt::format("unknown --interval '{}' (expected 1min, 5min, 15min, 30min or "
-                              "60min)",
-                              Printable(interval)));
+      return Fail(
+          fmt::format("unknown --interval '{}' (expected 1min, 5min, 15min, 30min or "
+                      "60min)",
+                      Printable(interval)));
     }
     defaults.interval = interval;
   }
@@ -92,8 +95,7 @@ int RunCli(int argc, const char* const* argv, CliEnv& env) {
   std::string quota_rate = kDefaultRate;
 
   auto* cmd_refresh = app.add_subcommand("refresh", "fetch every due series of the symbol list");
-  cmd_refresh->add_option("--symbols", refresh.symbols_file, "symbol list")
-      ->capture_default_str();
+  cmd_refresh->add_option("--symbols", refresh.symbols_file, "symbol list")->capture_default_str();
   AddFetchOptions(*cmd_refresh, refresh);
 
   auto* cmd_fetch = app.add_subcommand("fetch", "fetch the named symbols only");
@@ -135,9 +137,10 @@ int RunCli(int argc, const char* const* argv, CliEnv& env) {
       ->check(CLI::Range(int64_t{1}, int64_t{86400}));
   cmd_sim->add_option("--daily-limit", sim.daily_limit, "calls allowed in all (0: no limit)");
   cmd_sim->add_flag("--free-key", sim.free_key, "refuse outputsize=full as premium");
-  cmd_sim->add_option("--fault-rate", sim.fault_rate,
-                      "probability of each injected fault (500, 503, reset, truncation, "
-                      "malformed JSON)")
+  cmd_sim
+      ->add_option("--fault-rate", sim.fault_rate,
+                   "probability of each injected fault (500, 503, reset, truncation, "
+                   "malformed JSON)")
       ->check(CLI::Range(0.0, 0.2));
   cmd_sim->add_option("--seed", sim.seed, "seed of the fault generator");
 

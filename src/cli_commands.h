@@ -28,7 +28,7 @@ struct RefreshArgs {
   std::string api_key;
   std::string base_url = kDefaultBaseUrl;
   bool base_url_given = false;  // with --sim: use that simulator, not an in-process one
-  std::string rate;  // empty: kDefaultRate (kDefaultSimRate with --sim)
+  std::string rate;             // empty: kDefaultRate (kDefaultSimRate with --sim)
   int concurrency = 4;
   int retries = 4;
   bool full = false;

@@ -17,7 +17,9 @@ namespace {
 
 // A number as the service would write it, without float noise: the shortest text that
 // reads back as the same double ("101.0924", "22165128").
-void AppendNumber(std::string& out, double value) { fmt::format_to(std::back_inserter(out), "{}", value); }
+void AppendNumber(std::string& out, double value) {
+  fmt::format_to(std::back_inserter(out), "{}", value);
+}
 
 void AppendOptional(std::string& out, const std::optional<double>& value) {
   if (value) AppendNumber(out, *value);
@@ -59,8 +61,7 @@ void AppendBarCsv(std::string& out, const Bar& bar, bool adjusted) {
 constexpr std::string_view kBarHeader = "timestamp,open,high,low,close,volume";
 constexpr std::string_view kAdjustedHeader = ",adjusted_close,dividend_amount,split_coefficient";
 
-Result<std::unique_ptr<Store>> OpenForReading(const ReadArgs& args, CliEnv& env,
-                                              std::string& db) {
+Result<std::unique_ptr<Store>> OpenForReading(const ReadArgs& args, CliEnv& env, std::string& db) {
   db = ResolveDb(args.db, env, kDefaultDb);
   return Store::Open(db, OpenMode::kReadOnly);
 }
@@ -274,8 +275,7 @@ int RunList(const ReadArgs& args, CliEnv& env) {
     return kExitFailed;
   }
   std::string out = fmt::format("{:<12} {:<18} {:>7} {:<19} {:<19} {:<20} {}\n", "symbol",
-                                "function", "bars", "first", "last", "last fetch (UTC)",
-                                "outcome");
+                                "function", "bars", "first", "last", "last fetch (UTC)", "outcome");
   for (const auto& s : *series) {
     std::string function(ShortName(s.key.function));
     if (!s.key.interval.empty()) function += ":" + s.key.interval;
@@ -284,8 +284,7 @@ int RunList(const ReadArgs& args, CliEnv& env) {
     if (s.history_limited) outcome += " (history limited to compact)";
     out += fmt::format("{:<12} {:<18} {:>7} {:<19} {:<19} {:<20} {}\n", s.key.symbol, function,
                        s.bar_count, s.first_ts.empty() ? "-" : s.first_ts,
-                       s.last_ts.empty() ? "-" : s.last_ts, FormatWhen(s.last_attempt_at),
-                       outcome);
+                       s.last_ts.empty() ? "-" : s.last_ts, FormatWhen(s.last_attempt_at), outcome);
   }
   if (series->empty()) out += "(no series stored yet)\n";
   std::fputs(out.c_str(), env.out);
@@ -311,8 +310,8 @@ int RunQuota(const ReadArgs& args, const std::string& rate_text, CliEnv& env) {
     return kExitFailed;
   }
   if (!rate->per_day) {
-    fmt::print(env.out, "{} calls in the last 24 h; no daily quota in --rate '{}'\n",
-               times->size(), rate_text);
+    fmt::print(env.out, "{} calls in the last 24 h; no daily quota in --rate '{}'\n", times->size(),
+               rate_text);
     return kExitOk;
   }
   auto limit = static_cast<size_t>(*rate->per_day);

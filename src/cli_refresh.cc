@@ -5,9 +5,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <filesystem>
 #include <mutex>
 #include <set>
-#include <filesystem>
 #include <thread>
 
 #include "cli_commands.h"
@@ -93,13 +93,15 @@ Status CheckOrigin(Store& store, const std::string& db, bool sim) {
                               [](const SeriesState& s) { return s.bar_count > 0; });
   if (!has_bars) return store.SetFact("origin", want);
   if (sim) {
-    return Fail(fmt::format("'{}' holds bars from Alpha Vantage; simulated bars never go into "
-                            "it (use --db {})",
-                            db, kDemoDb));
+    return Fail(
+        fmt::format("'{}' holds bars from Alpha Vantage; simulated bars never go into "
+                    "it (use --db {})",
+                    db, kDemoDb));
   }
-  return Fail(fmt::format("'{}' holds simulated bars; real bars do not go into it (use --db "
-                          "{} or another path)",
-                          db, kDefaultDb));
+  return Fail(
+      fmt::format("'{}' holds simulated bars; real bars do not go into it (use --db "
+                  "{} or another path)",
+                  db, kDefaultDb));
 }
 
 struct Target {
@@ -134,14 +136,12 @@ void PrintSummary(CliEnv& env, const std::string& db, const RefreshSummary& s, b
   fmt::print(env.out,
              "{}: {} series: {} stored, {} up to date, {} failed, {} deferred; {} calls ({} "
              "throttled, {} retried); {} bars added, {} changed\n",
-             db, s.results.size(), s.Count(SeriesStatus::kStored),
-             s.Count(SeriesStatus::kUpToDate), s.Count(SeriesStatus::kFailed),
-             s.Count(SeriesStatus::kDeferred), s.calls, s.throttled, s.retries, s.BarsAdded(),
-             s.BarsChanged());
+             db, s.results.size(), s.Count(SeriesStatus::kStored), s.Count(SeriesStatus::kUpToDate),
+             s.Count(SeriesStatus::kFailed), s.Count(SeriesStatus::kDeferred), s.calls, s.throttled,
+             s.retries, s.BarsAdded(), s.BarsChanged());
   for (const auto& r : s.results) {
     if (r.status == SeriesStatus::kFailed || r.status == SeriesStatus::kDeferred) {
-      fmt::print(env.out, "  {} {}: {}\n", SeriesStatusName(r.status), Describe(r.key),
-                 r.reason);
+      fmt::print(env.out, "  {} {}: {}\n", SeriesStatusName(r.status), Describe(r.key), r.reason);
     } else if (r.history_limited && r.status == SeriesStatus::kStored) {
       fmt::print(env.out,
                  "  limited {}: only the latest {} bars (outputsize=full is premium for this "
@@ -163,8 +163,7 @@ class ProgressLine {
   }
   void operator()(const Progress& p) {
     if (!env_.err_is_terminal) return;
-    fmt::print(env_.err, "\r\033[K{}/{} series, {} calls: {}", p.settled, p.total, p.calls,
-               p.last);
+    fmt::print(env_.err, "\r\033[K{}/{} series, {} calls: {}", p.settled, p.total, p.calls, p.last);
     std::fflush(env_.err);
     drawn_ = true;
   }
@@ -182,12 +181,13 @@ int RunRefresh(const RefreshArgs& args, CliEnv& env) {
   if (api_key.empty() && env.getenv) api_key = env.getenv("ALPHAVANTAGE_API_KEY").value_or("");
   if (api_key.empty() && args.sim) api_key = "simulator-key";
   if (api_key.empty()) {
-    PrintError(env, "no API key: set ALPHAVANTAGE_API_KEY or pass --api-key (or --sim to run "
-                    "against the built-in simulator)");
+    PrintError(env,
+               "no API key: set ALPHAVANTAGE_API_KEY or pass --api-key (or --sim to run "
+               "against the built-in simulator)");
     return kExitUsage;
   }
-  auto rate = ParseRateSpec(args.rate.empty() ? (args.sim ? kDefaultSimRate : kDefaultRate)
-                                              : args.rate);
+  auto rate =
+      ParseRateSpec(args.rate.empty() ? (args.sim ? kDefaultSimRate : kDefaultRate) : args.rate);
   if (!rate) {
     PrintError(env, "{}", rate.error().message);
     return kExitUsage;
@@ -226,8 +226,9 @@ int RunRefresh(const RefreshArgs& args, CliEnv& env) {
       return kExitUsage;
     }
     base_url = simulator->BaseUrl();
-    fmt::print(env.err, "mdfetch: no real service: fetching simulated bars from the built-in "
-                        "simulator at {} into {}\n",
+    fmt::print(env.err,
+               "mdfetch: no real service: fetching simulated bars from the built-in "
+               "simulator at {} into {}\n",
                base_url, db);
   }
   auto transports = MakeHttpTransportFactory(base_url, TransportOptions{});

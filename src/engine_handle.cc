@@ -57,7 +57,7 @@ void EngineRun::Work(Job job, int64_t fetch_id) {
   CallRecord record;
   if (!response) {
     c.kind = response.error().message.starts_with(kAnswerTooLarge) ? Kind::kHttpPermanent
-                                                                     : Kind::kTransient;
+                                                                   : Kind::kTransient;
     c.message = Redact(response.error().message, options_.api_key);
     record.outcome = c.kind == Kind::kTransient ? "transient" : "error";
   } else if (response->simulated != options_.simulated) {
@@ -89,8 +89,7 @@ void EngineRun::Work(Job job, int64_t fetch_id) {
     response->body = std::string();  // the bars are all that is kept from here on
     if (answer.kind == AnswerKind::kData) {
       record.outcome = "stored";
-      c.new_corporate_action = IsAdjusted(c.job.key.function) &&
-                               c.job.outputsize == "compact" &&
+      c.new_corporate_action = IsAdjusted(c.job.key.function) && c.job.outputsize == "compact" &&
                                HasNewCorporateAction(answer.bars, c.job.known_last);
       writer_->Post([this, c = std::move(c), answer = std::move(answer), record, fetch_id,
                      wall = clock_.WallNow()](Store& store) mutable {
@@ -183,13 +182,13 @@ void EngineRun::HandleAnswer(Completion& c) {
       SteadyTime now = clock_.Now();
       if (!throttle_streak_start_) throttle_streak_start_ = now;
       if (now - *throttle_streak_start_ >= options_.throttle_give_up) {
-        Halt(fmt::format("the service kept answering \"slow down\" for {} s: today's calls "
-                         "are spent ({})",
-                         std::chrono::duration_cast<std::chrono::seconds>(
-                             options_.throttle_give_up)
-                             .count(),
-                         c.message),
-             true);
+        Halt(
+            fmt::format(
+                "the service kept answering \"slow down\" for {} s: today's calls "
+                "are spent ({})",
+                std::chrono::duration_cast<std::chrono::seconds>(options_.throttle_give_up).count(),
+                c.message),
+            true);
         queue_.push_front(std::move(c.job));
         return;
       }
@@ -247,8 +246,8 @@ void EngineRun::HandlePremium(Completion& c) {
   writer_->Post([key = FactKey("premium", function), now_ms](Store& store) {
     (void)store.SetFact(key, now_ms);
   });
-  std::string reason = fmt::format("{} is premium-only for this key: {}", ShortName(function),
-                                   c.message);
+  std::string reason =
+      fmt::format("{} is premium-only for this key: {}", ShortName(function), c.message);
   Settle(c.job, SeriesStatus::kFailed, reason);
   for (auto it = queue_.begin(); it != queue_.end();) {
     if (it->key.function == function) {

@@ -38,9 +38,9 @@ EngineRun::EngineRun(Clock& clock, const TransportFactory& transports, Store& st
       on_progress_(on_progress),
       transport_factory_(transports),
       limiter_(options.rate.windows),
-      rng_(options.jitter_seed != 0 ? options.jitter_seed
-                                    : static_cast<uint64_t>(
-                                          clock.Now().time_since_epoch().count())) {}
+      rng_(options.jitter_seed != 0
+               ? options.jitter_seed
+               : static_cast<uint64_t>(clock.Now().time_since_epoch().count())) {}
 
 EngineRun::~EngineRun() = default;
 
@@ -176,13 +176,13 @@ void EngineRun::Dispatch() {
 // moment they will.
 void EngineRun::DispatchOne() {
   SteadyTime now = clock_.Now();
-  auto ready = std::find_if(queue_.begin(), queue_.end(),
-                            [&](const Job& j) { return j.not_before <= now; });
+  auto ready =
+      std::find_if(queue_.begin(), queue_.end(), [&](const Job& j) { return j.not_before <= now; });
   if (ready == queue_.end()) {
-    SteadyTime earliest = std::min_element(queue_.begin(), queue_.end(),
-                                           [](const Job& a, const Job& b) {
-                                             return a.not_before < b.not_before;
-                                           })->not_before;
+    SteadyTime earliest =
+        std::min_element(queue_.begin(), queue_.end(), [](const Job& a, const Job& b) {
+          return a.not_before < b.not_before;
+        })->not_before;
     if (in_flight_ > 0) {
       WaitForCompletion();
     } else {
@@ -215,17 +215,16 @@ bool EngineRun::QuotaAllows() {
     SleepTowards(clock_.Now() + std::chrono::duration_cast<Nanos>(next_free - wall));
     return false;
   }
-  Halt(fmt::format("daily quota of {} calls spent; next call allowed at {}",
-                   *options_.rate.per_day, FormatUtc(next_free)),
+  Halt(fmt::format("daily quota of {} calls spent; next call allowed at {}", *options_.rate.per_day,
+                   FormatUtc(next_free)),
        true);
   return false;
 }
 
 void EngineRun::Send(Job job) {
   WallTime wall = clock_.WallNow();
-  auto fetch_id = writer_->Call([&](Store& store) {
-    return store.BeginCall(job.key, job.outputsize, wall);
-  });
+  auto fetch_id =
+      writer_->Call([&](Store& store) { return store.BeginCall(job.key, job.outputsize, wall); });
   if (!fetch_id) {
     Settle(job, SeriesStatus::kFailed, fetch_id.error().message);
     Halt(fmt::format("cannot log the call: {}", fetch_id.error().message), false);
@@ -236,9 +235,8 @@ void EngineRun::Send(Job job) {
   ++summary_.results[job.index].calls;
   if (options_.rate.per_day) quota_window_.push_back(wall);
   Report(Describe(job.key));
-  asio::post(*pool_, [this, job = std::move(job), id = *fetch_id]() mutable {
-    Work(std::move(job), id);
-  });
+  asio::post(*pool_,
+             [this, job = std::move(job), id = *fetch_id]() mutable { Work(std::move(job), id); });
 }
 
 // While calls are in flight the wait ends early when one of them completes, so an answer

@@ -20,8 +20,7 @@ constexpr std::array<FunctionInfo, 9> kFunctions{{
     {Function::kWeekly, "TIME_SERIES_WEEKLY", "weekly", false, false},
     {Function::kWeeklyAdjusted, "TIME_SERIES_WEEKLY_ADJUSTED", "weekly_adjusted", true, false},
     {Function::kMonthly, "TIME_SERIES_MONTHLY", "monthly", false, false},
-    {Function::kMonthlyAdjusted, "TIME_SERIES_MONTHLY_ADJUSTED", "monthly_adjusted", true,
-     false},
+    {Function::kMonthlyAdjusted, "TIME_SERIES_MONTHLY_ADJUSTED", "monthly_adjusted", true, false},
     {Function::kIntraday, "TIME_SERIES_INTRADAY", "intraday", false, true},
     {Function::kFxDaily, "FX_DAILY", "fx_daily", false, true},
     {Function::kCryptoDaily, "DIGITAL_CURRENCY_DAILY", "crypto_daily", false, false},
@@ -62,8 +61,8 @@ std::optional<Function> ParseFunction(std::string_view name) {
 }
 
 bool IsValidInterval(std::string_view interval) {
-  return interval == "1min" || interval == "5min" || interval == "15min" ||
-         interval == "30min" || interval == "60min";
+  return interval == "1min" || interval == "5min" || interval == "15min" || interval == "30min" ||
+         interval == "60min";
 }
 
 std::string Describe(const SeriesKey& key) {

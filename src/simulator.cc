@@ -15,7 +15,6 @@
 // Not modelled: datatype=csv, GLOBAL_QUOTE/SYMBOL_SEARCH and other functions (they get the
 // unknown-function error), intraday `month`, the demo key, and a daily reset of the cap.
 #include "mdfetch/simulator.h"
-#include "mdfetch/transport.h"
 
 #include <fmt/format.h>
 #include <httplib.h>
@@ -28,6 +27,7 @@
 #include <random>
 #include <thread>
 
+#include "mdfetch/transport.h"
 #include "simulator_internal.h"
 
 namespace mdfetch {

@@ -78,8 +78,8 @@ Result<std::string> CheckSymbol(std::string_view text) {
                             Printable(text)));
   }
   if (text.size() > kMaxSymbolLength) {
-    return Fail(fmt::format("'{}' is too long (at most {} characters)", Printable(text),
-                            kMaxSymbolLength));
+    return Fail(
+        fmt::format("'{}' is too long (at most {} characters)", Printable(text), kMaxSymbolLength));
   }
   return Upper(text);
 }
@@ -110,8 +110,7 @@ Result<SeriesKey> ParseFunctionToken(std::string_view token, SeriesKey key) {
   }
   auto function = ParseFunction(name);
   if (!function) {
-    return Fail(fmt::format("unknown function '{}' (expected {})", Printable(name),
-                            kFunctionList));
+    return Fail(fmt::format("unknown function '{}' (expected {})", Printable(name), kFunctionList));
   }
   key.function = *function;
   if (*function == Function::kIntraday) {
@@ -227,8 +226,8 @@ Result<SymbolList> ReadSymbolFile(const std::string& path, const SeriesDefaults&
 
 Result<SeriesKey> ParseSeriesArgument(std::string_view text, const SeriesDefaults& defaults) {
   if (text.size() > kMaxLineLength) {
-    return Fail(fmt::format("argument is too long ({} bytes, at most {})", text.size(),
-                            kMaxLineLength));
+    return Fail(
+        fmt::format("argument is too long ({} bytes, at most {})", text.size(), kMaxLineLength));
   }
   return ParseEntry(text, defaults);
 }

@@ -1,9 +1,9 @@
 #include "mdfetch/transport.h"
 
+#include <fmt/format.h>
 #include <httplib.h>
 
 #include <atomic>
-#include <fmt/format.h>
 
 namespace mdfetch {
 namespace {

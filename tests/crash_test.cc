@@ -3,12 +3,11 @@
 // either as before (no bars) or fully stored (every bar the simulator served), and the next
 // refresh completes the job.
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
@@ -46,7 +45,8 @@ int WaitExit(pid_t pid) {
 }
 
 TEST(CrashTest, KillNineAtRandomMomentsLosesAndCorruptsNothing) {
-  auto dir = std::filesystem::path(::testing::TempDir()) / "mdfetch_crash";
+  auto dir =
+      std::filesystem::path(::testing::TempDir()) / ("mdfetch_crash_" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   std::string db = (dir / "market.db").string();
@@ -63,10 +63,10 @@ TEST(CrashTest, KillNineAtRandomMomentsLosesAndCorruptsNothing) {
   options.last_session = kLastSession;
   Simulator sim(options);
   ASSERT_TRUE(sim.Start(0));
-  const std::vector<std::string> args = {MDFETCH_BINARY, "refresh",     "--symbols", symbols,
-                                         "--db",         db,            "--base-url", sim.BaseUrl(),
-                                         "--api-key",    "K",           "--rate",     "unlimited",
-                                         "--concurrency", "2", "--sim"};
+  const std::vector<std::string> args = {MDFETCH_BINARY,  "refresh", "--symbols",  symbols,
+                                         "--db",          db,        "--base-url", sim.BaseUrl(),
+                                         "--api-key",     "K",       "--rate",     "unlimited",
+                                         "--concurrency", "2",       "--sim"};
   std::mt19937 rng(20261123);
   int kills = 0;
   for (int round = 0; round < 10; ++round) {
@@ -118,8 +118,7 @@ TEST(CrashTest, KillNineAtRandomMomentsLosesAndCorruptsNothing) {
   ASSERT_TRUE(store);
   for (const auto& name : names) {
     SeriesKey key{name, Function::kDaily, ""};
-    EXPECT_EQ(*(*store)->ReadBars(key, BarFilter{}), Simulator::History(key, kLastSession))
-        << name;
+    EXPECT_EQ(*(*store)->ReadBars(key, BarFilter{}), Simulator::History(key, kLastSession)) << name;
   }
   std::filesystem::remove_all(dir);
 }
@@ -127,7 +126,8 @@ TEST(CrashTest, KillNineAtRandomMomentsLosesAndCorruptsNothing) {
 // SIGTERM and SIGINT stop a refresh cleanly: what is stored stays stored, the rest is
 // deferred, the summary is printed, and the exit status says which signal.
 TEST(CrashTest, SignalsStopCleanlyWithTheSummary) {
-  auto dir = std::filesystem::path(::testing::TempDir()) / "mdfetch_signal";
+  auto dir = std::filesystem::path(::testing::TempDir()) /
+             ("mdfetch_signal_" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   std::string symbols = (dir / "symbols.txt").string();
@@ -141,10 +141,10 @@ TEST(CrashTest, SignalsStopCleanlyWithTheSummary) {
     std::string db = (dir / ("s" + std::to_string(sig) + ".db")).string();
     std::string out = (dir / "out.txt").string();
     int64_t before = sim.Stats().calls;
-    pid_t pid = SpawnRefresh({MDFETCH_BINARY, "refresh", "--symbols", symbols, "--db", db,
-                              "--base-url", sim.BaseUrl(), "--api-key", "K", "--rate",
-                              "unlimited", "--concurrency", "1", "--sim"},
-                             out);
+    pid_t pid = SpawnRefresh(
+        {MDFETCH_BINARY, "refresh", "--symbols", symbols, "--db", db, "--base-url", sim.BaseUrl(),
+         "--api-key", "K", "--rate", "unlimited", "--concurrency", "1", "--sim"},
+        out);
     ASSERT_GT(pid, 0);
     while (sim.Stats().calls < before + 2) std::this_thread::yield();
     kill(pid, sig);

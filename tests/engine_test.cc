@@ -2,9 +2,8 @@
 // a real Store on :memory:. No test here sleeps or touches the network.
 #include "mdfetch/engine.h"
 
-#include <gtest/gtest.h>
-
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include <map>
 #include <mutex>
@@ -123,7 +122,8 @@ class EngineTest : public ::testing::Test {
     options_.rate = *ParseRateSpec("5/min");
     options_.api_key = std::string(kKey);
     options_.jitter_seed = 7;
-    service_.SetHandler([](const std::string& target, int) { return Ok(DailyBody(SymbolOf(target), 100)); });
+    service_.SetHandler(
+        [](const std::string& target, int) { return Ok(DailyBody(SymbolOf(target), 100)); });
   }
 
   RefreshSummary Run(const std::vector<std::string>& symbols) {
@@ -222,11 +222,12 @@ TEST_F(EngineTest, PersistentThrottleMeansTheDayIsSpent) {
 TEST_F(EngineTest, DailyLimitAnswerStopsAllCallsAndRedactsTheKey) {
   service_.SetHandler([](const std::string& target, int call) {
     if (call == 1) {
-      return Ok(Info(fmt::format("We have detected your API key as {} and our standard API rate "
-                                 "limit is 25 requests per day. Please subscribe to any of the "
-                                 "premium plans at https://www.alphavantage.co/premium/ to "
-                                 "instantly remove all daily rate limits.",
-                                 kKey)));
+      return Ok(
+          Info(fmt::format("We have detected your API key as {} and our standard API rate "
+                           "limit is 25 requests per day. Please subscribe to any of the "
+                           "premium plans at https://www.alphavantage.co/premium/ to "
+                           "instantly remove all daily rate limits.",
+                           kKey)));
     }
     return Ok(DailyBody(SymbolOf(target), 100));
   });
@@ -300,9 +301,10 @@ TEST_F(EngineTest, SeriesThatKeepsFailingIsReportedWithTheLastReason) {
 TEST_F(EngineTest, ErrorMessageIsPermanentAndNamed) {
   service_.SetHandler([](const std::string& target, int) {
     if (SymbolOf(target) == "NOPE") {
-      return Ok("{\"Error Message\": \"Invalid API call. Please retry or visit the "
-                "documentation (https://www.alphavantage.co/documentation/) for "
-                "TIME_SERIES_DAILY.\"}");
+      return Ok(
+          "{\"Error Message\": \"Invalid API call. Please retry or visit the "
+          "documentation (https://www.alphavantage.co/documentation/) for "
+          "TIME_SERIES_DAILY.\"}");
     }
     return Ok(DailyBody(SymbolOf(target), 100));
   });
@@ -316,10 +318,11 @@ TEST_F(EngineTest, ErrorMessageIsPermanentAndNamed) {
 TEST_F(EngineTest, FullRefusedAsPremiumFallsBackToCompactOnce) {
   service_.SetHandler([](const std::string& target, int) {
     if (target.find("outputsize=full") != std::string::npos) {
-      return Ok(Info("Thank you for using Alpha Vantage! The outputsize=full parameter value is "
-                     "a premium feature for the TIME_SERIES_DAILY endpoint. You may subscribe "
-                     "to any of the premium plans at https://www.alphavantage.co/premium/ to "
-                     "instantly unlock all premium features"));
+      return Ok(
+          Info("Thank you for using Alpha Vantage! The outputsize=full parameter value is "
+               "a premium feature for the TIME_SERIES_DAILY endpoint. You may subscribe "
+               "to any of the premium plans at https://www.alphavantage.co/premium/ to "
+               "instantly unlock all premium features"));
     }
     return Ok(DailyBody(SymbolOf(target), 100));
   });
@@ -343,10 +346,11 @@ TEST_F(EngineTest, FullRefusedAsPremiumFallsBackToCompactOnce) {
 TEST_F(EngineTest, PremiumFunctionStopsThatFunctionAtOnce) {
   service_.SetHandler([](const std::string& target, int) {
     if (target.find("TIME_SERIES_DAILY_ADJUSTED") != std::string::npos) {
-      return Ok(Info("Thank you for using Alpha Vantage! This is a premium endpoint. You may "
-                     "subscribe to any of the premium plans at "
-                     "https://www.alphavantage.co/premium/ to instantly unlock all premium "
-                     "endpoints"));
+      return Ok(
+          Info("Thank you for using Alpha Vantage! This is a premium endpoint. You may "
+               "subscribe to any of the premium plans at "
+               "https://www.alphavantage.co/premium/ to instantly unlock all premium "
+               "endpoints"));
     }
     return Ok(DailyBody(SymbolOf(target), 100));
   });
@@ -458,9 +462,8 @@ TEST_F(EngineTest, NewDividendInACompactAdjustedAnswerRestatesTheWholeHistory) {
 
   // Tuesday: the same dividend again, now already stored: compact is enough.
   clock_.Advance(std::chrono::hours(24));
-  service_.SetHandler([&](const std::string&, int) {
-    return Ok(AdjustedBody(100, tuesday, "2026-11-20"));
-  });
+  service_.SetHandler(
+      [&](const std::string&, int) { return Ok(AdjustedBody(100, tuesday, "2026-11-20")); });
   EXPECT_EQ(engine.Run({key}).calls, 1);
 }
 

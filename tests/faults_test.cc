@@ -142,22 +142,23 @@ TEST_F(FaultsTest, ASeriesThatAlwaysFailsIsReportedAndTheRestAreStored) {
 TEST_F(FaultsTest, ARateFarAboveTheServiceLimitStillStoresEverySeriesWithFewThrottles) {
   SimOptions options;
   options.window_limit = 5;
-  options.window = 300ms;
+  options.window = 1000ms;
   StartSim(options);
   std::vector<std::string> ten(kTwelve.begin(), kTwelve.begin() + 10);
   WriteSymbols(Lines(ten));
-  // Monthly series: small answers, so the calls come as fast as --rate lets them.
-  auto run = Refresh({"--rate", "1000/s", "--function", "monthly"}, &real_clock_);
+  // Monthly series: small answers, so the calls come as fast as --rate lets them, and one
+  // at a time, so how many are throttled does not depend on how many were in flight.
+  auto run = Refresh({"--rate", "1000/s", "--function", "monthly", "--concurrency", "1"},
+                     &real_clock_);
   EXPECT_EQ(run.code, kExitOk) << run.out << run.err;
   for (const auto& s : ten) {
     EXPECT_EQ(Stored(s, Function::kMonthly), Served(s, Function::kMonthly)) << s;
   }
-  // The first calls go 1 ms apart (4 in flight) until the 6th within 300 ms is throttled.
-  // Each cool-down doubles the engine's spacing from 50 ms (100, 200, 400 ms; the calls in
-  // flight during one share it), and from 200-400 ms apart the pace stays under 5 per
-  // 300 ms: measured 2-4 throttles, 1.2-2.4 s. 8 leaves room for a slow machine, yet fails
-  // at once if the pace never adapted: at 1000/s a throttled call is repeated within a
-  // millisecond, so it would be throttled dozens of times per window.
+  // The first five calls go a millisecond apart; the sixth within the second is throttled.
+  // Each cool-down doubles the engine's spacing from 50 ms (100, 200, 400 ms), and from
+  // 200-400 ms apart the pace stays at or under 5 per second: 2-4 throttles in all. 8 leaves
+  // room for a slow machine, yet fails at once if the pace never adapted: at 1000/s a
+  // throttled call is repeated within a millisecond, dozens of times per window.
   int64_t throttled = sim_->Stats().throttled;
   EXPECT_GT(throttled, 0);
   EXPECT_LE(throttled, 8);

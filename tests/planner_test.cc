@@ -46,8 +46,8 @@ TEST(PlannerTest, FetchDuringTheSessionIsStaleAfterTheClose) {
 
 TEST(PlannerTest, WeeklyIsNotStaleEveryEvening) {
   const SeriesKey weekly{"IBM", Function::kWeekly, ""};
-  auto state = Fetched(At(2026, 11, 20, 22h));  // after Friday's close
-  EXPECT_TRUE(IsUpToDate(weekly, state, At(2026, 11, 25, 22h)));  // Wednesday
+  auto state = Fetched(At(2026, 11, 20, 22h));                     // after Friday's close
+  EXPECT_TRUE(IsUpToDate(weekly, state, At(2026, 11, 25, 22h)));   // Wednesday
   EXPECT_FALSE(IsUpToDate(weekly, state, At(2026, 11, 27, 22h)));  // after next week's close
 }
 
@@ -102,18 +102,18 @@ TEST(PlannerTest, IntradayAsksCompactOnlyWhenTheGapFitsInIt) {
   // Wednesday 2026-11-18 15:00 New York is 20:00 UTC.
   WallTime wednesday_3pm = At(2026, 11, 18, 20h);
   // Last bar Tuesday 19:55: Wednesday 04:00-15:00 is 132 bars: more than compact holds.
-  EXPECT_EQ(ChooseOutputSize(intraday, Fetched(wednesday_3pm, "2026-11-17 19:55:00"),
-                             wednesday_3pm, false),
+  EXPECT_EQ(ChooseOutputSize(intraday, Fetched(wednesday_3pm, "2026-11-17 19:55:00"), wednesday_3pm,
+                             false),
             "full");
   // Last bar Wednesday 10:00: 59 bars missing: compact.
-  EXPECT_EQ(ChooseOutputSize(intraday, Fetched(wednesday_3pm, "2026-11-18 10:00:00"),
-                             wednesday_3pm, false),
+  EXPECT_EQ(ChooseOutputSize(intraday, Fetched(wednesday_3pm, "2026-11-18 10:00:00"), wednesday_3pm,
+                             false),
             "compact");
   // With 60min bars a whole day fits.
   const SeriesKey hourly{"IBM", Function::kIntraday, "60min"};
-  EXPECT_EQ(ChooseOutputSize(hourly, Fetched(wednesday_3pm, "2026-11-17 19:00:00"),
-                             wednesday_3pm, false),
-            "compact");
+  EXPECT_EQ(
+      ChooseOutputSize(hourly, Fetched(wednesday_3pm, "2026-11-17 19:00:00"), wednesday_3pm, false),
+      "compact");
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "mdfetch/symbols.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <fstream>
 
@@ -51,10 +52,10 @@ TEST(SymbolListTest, PerLineFunctionsAndIntervals) {
       "IBM weekly\n"
       "IBM TIME_SERIES_MONTHLY_ADJUSTED\n");
   EXPECT_TRUE(list.problems.empty()) << list.problems.front();
-  EXPECT_EQ(Symbols(list), (std::vector<std::string>{"IBM", "MSFT daily_adjusted",
-                                                     "AAPL intraday:5min", "EUR/USD fx_daily",
-                                                     "BTC/EUR crypto_daily", "IBM weekly",
-                                                     "IBM monthly_adjusted"}));
+  EXPECT_EQ(Symbols(list),
+            (std::vector<std::string>{"IBM", "MSFT daily_adjusted", "AAPL intraday:5min",
+                                      "EUR/USD fx_daily", "BTC/EUR crypto_daily", "IBM weekly",
+                                      "IBM monthly_adjusted"}));
 }
 
 TEST(SymbolListTest, DefaultFunctionAppliesToBareSymbols) {
@@ -75,33 +76,43 @@ struct BadLine {
 TEST(SymbolListTest, HostileLinesAreReportedVerbatim) {
   const std::vector<BadLine> cases = {
       {"IBM$", "symbols.txt:2: 'IBM$' is not a valid symbol (letters, digits, '.', '-' only)"},
-      {"IBM&function=X", "symbols.txt:2: 'IBM&function=X' is not a valid symbol (letters, "
-                         "digits, '.', '-' only)"},
+      {"IBM&function=X",
+       "symbols.txt:2: 'IBM&function=X' is not a valid symbol (letters, "
+       "digits, '.', '-' only)"},
       {"A=B", "symbols.txt:2: 'A=B' is not a valid symbol (letters, digits, '.', '-' only)"},
       {"AB/CD", "symbols.txt:2: 'AB/CD' is not a valid symbol (letters, digits, '.', '-' only)"},
-      {"../../etc", "symbols.txt:2: '../../etc' is not a valid symbol (letters, digits, '.', "
-                    "'-' only)"},
+      {"../../etc",
+       "symbols.txt:2: '../../etc' is not a valid symbol (letters, digits, '.', "
+       "'-' only)"},
       {"'IBM'", "symbols.txt:2: ''IBM'' is not a valid symbol (letters, digits, '.', '-' only)"},
-      {"\"IBM\"", "symbols.txt:2: '\"IBM\"' is not a valid symbol (letters, digits, '.', '-' "
-                  "only)"},
+      {"\"IBM\"",
+       "symbols.txt:2: '\"IBM\"' is not a valid symbol (letters, digits, '.', '-' "
+       "only)"},
       {"IBM'; DROP TABLE bars;--", "symbols.txt:2: unexpected 'TABLE' after the function"},
-      {"IBM;DROP", "symbols.txt:2: 'IBM;DROP' is not a valid symbol (letters, digits, '.', '-' "
-                   "only)"},
-      {"I\x01" "BM", "symbols.txt:2: 'I\\x01BM' contains a control character"},
+      {"IBM;DROP",
+       "symbols.txt:2: 'IBM;DROP' is not a valid symbol (letters, digits, '.', '-' "
+       "only)"},
+      {"I\x01"
+       "BM",
+       "symbols.txt:2: 'I\\x01BM' contains a control character"},
       {"IB\x1b[31mM", "symbols.txt:2: 'IB\\x1B[31mM' contains a control character"},
       {"IBM\xff", "symbols.txt:2: line is not valid UTF-8"},
       {"\xc3\x28", "symbols.txt:2: line is not valid UTF-8"},
-      {"N\xc3\xa9STLE", "symbols.txt:2: 'N\\xC3\\xA9STLE' is not a valid symbol (letters, digits, "
-                        "'.', '-' only)"},
+      {"N\xc3\xa9STLE",
+       "symbols.txt:2: 'N\\xC3\\xA9STLE' is not a valid symbol (letters, digits, "
+       "'.', '-' only)"},
       {"ABCDEFGHIJKLM", "symbols.txt:2: 'ABCDEFGHIJKLM' is too long (at most 12 characters)"},
       {std::string(300, 'A'), "symbols.txt:2: line is too long (300 bytes, at most 256)"},
-      {"IBM daly", "symbols.txt:2: unknown function 'daly' (expected daily, daily_adjusted, "
-                   "weekly, weekly_adjusted, monthly, monthly_adjusted, intraday:INTERVAL, "
-                   "fx_daily, crypto_daily)"},
-      {"IBM intraday", "symbols.txt:2: intraday needs an interval: intraday:1min, 5min, 15min, "
-                       "30min or 60min"},
-      {"IBM intraday:7min", "symbols.txt:2: unknown interval '7min' (expected 1min, 5min, "
-                            "15min, 30min or 60min)"},
+      {"IBM daly",
+       "symbols.txt:2: unknown function 'daly' (expected daily, daily_adjusted, "
+       "weekly, weekly_adjusted, monthly, monthly_adjusted, intraday:INTERVAL, "
+       "fx_daily, crypto_daily)"},
+      {"IBM intraday",
+       "symbols.txt:2: intraday needs an interval: intraday:1min, 5min, 15min, "
+       "30min or 60min"},
+      {"IBM intraday:7min",
+       "symbols.txt:2: unknown interval '7min' (expected 1min, 5min, "
+       "15min, 30min or 60min)"},
       {"IBM daily:5min", "symbols.txt:2: daily takes no interval"},
       {"IBM daily extra", "symbols.txt:2: unexpected 'extra' after the function"},
       {"EURUSD fx_daily", "symbols.txt:2: fx_daily needs a pair like EUR/USD, not 'EURUSD'"},
@@ -131,7 +142,8 @@ TEST(SymbolListTest, MissingFileNamesThePath) {
 }
 
 TEST(SymbolListTest, ReadsAFile) {
-  std::string path = ::testing::TempDir() + "/symbols_test_list.txt";
+  std::string path =
+      ::testing::TempDir() + "/symbols_test_list_" + std::to_string(::getpid()) + ".txt";
   std::ofstream(path) << "IBM\nbad$\n";
   auto list = ReadSymbolFile(path, SeriesDefaults{});
   ASSERT_TRUE(list);
@@ -147,7 +159,8 @@ TEST(SymbolListTest, ArgumentUsesTheSameRules) {
   EXPECT_EQ(ok->symbol, "BRK-B");
   auto bad = ParseSeriesArgument("IBM&x=1", SeriesDefaults{});
   ASSERT_FALSE(bad);
-  EXPECT_EQ(bad.error().message, "'IBM&x=1' is not a valid symbol (letters, digits, '.', '-' only)");
+  EXPECT_EQ(bad.error().message,
+            "'IBM&x=1' is not a valid symbol (letters, digits, '.', '-' only)");
 }
 
 }  // namespace

@@ -6,8 +6,8 @@
 // `Error Message`, `Note` and `Information` bodies are told apart by kind (see AnswerKind).
 // Bars go straight into Bar values, never through a DOM: a scanner reads the service's
 // standard layout (hundreds of MB/s) and declines anything else, which nlohmann/json's SAX
-// interface then decodes with the same rules and precise error messages. Stateless and thread-safe; the only module that includes
-// nlohmann/json.hpp.
+// interface then decodes with the same rules and precise error messages. Stateless and thread-safe;
+// the only module that includes nlohmann/json.hpp.
 #pragma once
 
 #include <string>

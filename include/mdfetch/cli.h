@@ -13,10 +13,10 @@
 
 namespace mdfetch {
 
-inline constexpr int kExitOk = 0;           // every due series stored or already up to date
-inline constexpr int kExitFailed = 1;       // some series failed or some symbols were invalid
-inline constexpr int kExitUsage = 2;        // usage or configuration error; nothing fetched
-inline constexpr int kExitQuota = 3;        // stopped by the daily quota; the rest deferred
+inline constexpr int kExitOk = 0;             // every due series stored or already up to date
+inline constexpr int kExitFailed = 1;         // some series failed or some symbols were invalid
+inline constexpr int kExitUsage = 2;          // usage or configuration error; nothing fetched
+inline constexpr int kExitQuota = 3;          // stopped by the daily quota; the rest deferred
 inline constexpr int kExitInterrupted = 130;  // SIGINT (143 for SIGTERM)
 
 struct CliEnv {

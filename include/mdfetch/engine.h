@@ -31,12 +31,12 @@
 namespace mdfetch {
 
 struct EngineOptions {
-  RateSpec rate;             // per-window limits and the daily quota
-  int concurrency = 4;       // calls in flight at most
-  int retries = 4;           // retries of a transient fault, per series
-  bool force = false;        // fetch even series that are up to date
-  bool full = false;         // ask outputsize=full for every series that takes it
-  std::string api_key;       // sent as `apikey`, never shown, logged or stored
+  RateSpec rate;        // per-window limits and the daily quota
+  int concurrency = 4;  // calls in flight at most
+  int retries = 4;      // retries of a transient fault, per series
+  bool force = false;   // fetch even series that are up to date
+  bool full = false;    // ask outputsize=full for every series that takes it
+  std::string api_key;  // sent as `apikey`, never shown, logged or stored
   // Where answers must come from: the mdfetch simulator (true) or the real service. An
   // answer from the other kind stops the run before anything from it is stored, so
   // simulated bars never go into a real store (and the other way round).

@@ -56,13 +56,13 @@ struct SimOptions {
 };
 
 struct SimStats {
-  int64_t calls = 0;       // every GET /query received
-  int64_t served = 0;      // answered with data
-  int64_t throttled = 0;   // answered with the burst throttle
+  int64_t calls = 0;      // every GET /query received
+  int64_t served = 0;     // answered with data
+  int64_t throttled = 0;  // answered with the burst throttle
   int64_t daily_limited = 0;
   int64_t premium = 0;
-  int64_t errors = 0;      // Error Message answers
-  int64_t faults = 0;      // injected 5xx, resets, truncations, malformed bodies
+  int64_t errors = 0;  // Error Message answers
+  int64_t faults = 0;  // injected 5xx, resets, truncations, malformed bodies
   std::map<std::string, int64_t> calls_by_symbol;
 };
 
