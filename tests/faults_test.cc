@@ -148,8 +148,8 @@ TEST_F(FaultsTest, ARateFarAboveTheServiceLimitStillStoresEverySeriesWithFewThro
   WriteSymbols(Lines(ten));
   // Monthly series: small answers, so the calls come as fast as --rate lets them, and one
   // at a time, so how many are throttled does not depend on how many were in flight.
-  auto run = Refresh({"--rate", "1000/s", "--function", "monthly", "--concurrency", "1"},
-                     &real_clock_);
+  auto run =
+      Refresh({"--rate", "1000/s", "--function", "monthly", "--concurrency", "1"}, &real_clock_);
   EXPECT_EQ(run.code, kExitOk) << run.out << run.err;
   for (const auto& s : ten) {
     EXPECT_EQ(Stored(s, Function::kMonthly), Served(s, Function::kMonthly)) << s;
