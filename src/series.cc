@@ -65,6 +65,34 @@ bool IsValidInterval(std::string_view interval) {
          interval == "60min";
 }
 
+std::string OptionsText(const SeriesKey& key) {
+  std::string out;
+  if (!key.adjusted) out = "adjusted=false";
+  if (!key.extended_hours) out += out.empty() ? "extended_hours=false" : " extended_hours=false";
+  return out;
+}
+
+bool ParseOptionsText(std::string_view text, SeriesKey& key) {
+  while (!text.empty()) {
+    size_t end = text.find(' ');
+    std::string_view word = text.substr(0, end);
+    text = end == std::string_view::npos ? std::string_view{} : text.substr(end + 1);
+    size_t eq = word.find('=');
+    if (eq == std::string_view::npos) return false;
+    std::string_view name = word.substr(0, eq), value = word.substr(eq + 1);
+    bool on = EqualsIgnoreCase(value, "true");
+    if (!on && !EqualsIgnoreCase(value, "false")) return false;
+    if (EqualsIgnoreCase(name, "adjusted")) {
+      key.adjusted = on;
+    } else if (EqualsIgnoreCase(name, "extended_hours")) {
+      key.extended_hours = on;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
 std::string Describe(const SeriesKey& key) {
   std::string out = key.symbol;
   if (key.function != Function::kDaily) {
@@ -74,6 +102,10 @@ std::string Describe(const SeriesKey& key) {
   if (!key.interval.empty()) {
     out += ':';
     out += key.interval;
+  }
+  if (std::string options = OptionsText(key); !options.empty()) {
+    out += ' ';
+    out += options;
   }
   return out;
 }

@@ -124,10 +124,39 @@ Result<SeriesKey> ParseFunctionToken(std::string_view token, SeriesKey key) {
     key.interval = std::string(interval);
   } else if (!interval.empty()) {
     return Fail(fmt::format("{} takes no interval", ShortName(*function)));
+  } else {
+    key.interval.clear();  // the default function's interval is not this one's
   }
   return key;
 }
 
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// `adjusted=false`, `extended_hours=true`, ...: the intraday switches a line may set
+// (case-insensitive, like function names).
+Status ApplyOption(std::string_view token, std::set<std::string>& given, SeriesKey& key) {
+  size_t eq = token.find('=');
+  std::string name = Lower(token.substr(0, eq)), value = Lower(token.substr(eq + 1));
+  if (name != "adjusted" && name != "extended_hours") {
+    return Fail(
+        fmt::format("unknown option '{}' (expected adjusted=true|false or "
+                    "extended_hours=true|false)",
+                    Printable(token)));
+  }
+  if (value != "true" && value != "false") {
+    return Fail(fmt::format("bad value '{}' for {} (expected true or false)",
+                            Printable(token.substr(eq + 1)), name));
+  }
+  if (!given.insert(name).second) return Fail(fmt::format("{} is given twice", name));
+  (name == "adjusted" ? key.adjusted : key.extended_hours) = value == "true";
+  return {};
+}
+
+// SYMBOL [FUNCTION] [OPTION=VALUE ...]
 Result<SeriesKey> ParseEntry(std::string_view text, const SeriesDefaults& defaults) {
   if (!IsValidUtf8(text)) return Fail("line is not valid UTF-8");
   if (std::any_of(text.begin(), text.end(),
@@ -141,17 +170,33 @@ Result<SeriesKey> ParseEntry(std::string_view text, const SeriesDefaults& defaul
     while (i < text.size() && !IsSpace(text[i])) ++i;
     if (i > start) tokens.push_back(text.substr(start, i - start));
   }
-  if (tokens.size() > 2) {
-    return Fail(fmt::format("unexpected '{}' after the function", Printable(tokens[2])));
-  }
   SeriesKey key;
   key.function = defaults.function;
   if (defaults.function == Function::kIntraday) key.interval = defaults.interval;
-  if (tokens.size() == 2) {
+  size_t next = 1;
+  if (tokens.size() > 1 && tokens[1].find('=') == std::string_view::npos) {
     auto parsed = ParseFunctionToken(tokens[1], key);
     if (!parsed) return parsed;
     key = *parsed;
+    next = 2;
   }
+  key.adjusted = defaults.adjusted;
+  key.extended_hours = defaults.extended_hours;
+  std::set<std::string> given;
+  for (; next < tokens.size(); ++next) {
+    std::string_view token = tokens[next];
+    if (token.find('=') == std::string_view::npos) {
+      return Fail(fmt::format("unexpected '{}' after the function", Printable(token)));
+    }
+    if (key.function != Function::kIntraday) {
+      return Fail(
+          fmt::format("{} takes no options ('{}': adjusted= and extended_hours= are for "
+                      "intraday)",
+                      ShortName(key.function), Printable(token)));
+    }
+    if (auto ok = ApplyOption(token, given, key); !ok) return std::unexpected(ok.error());
+  }
+  if (key.function != Function::kIntraday) key.adjusted = key.extended_hours = true;
   auto symbol = (key.function == Function::kFxDaily || key.function == Function::kCryptoDaily)
                     ? CheckPair(tokens[0], key.function)
                     : CheckSymbol(tokens[0]);

@@ -58,6 +58,49 @@ TEST(SymbolListTest, PerLineFunctionsAndIntervals) {
                                       "IBM monthly_adjusted"}));
 }
 
+// The intraday switches are part of the series: the same symbol and interval with other
+// switches is another series; defaults are the service's (adjusted, extended hours).
+TEST(SymbolListTest, IntradaySwitchesArePartOfTheSeries) {
+  auto list = Parse(
+      "AAPL intraday:5min\n"
+      "AAPL intraday:5min adjusted=false\n"
+      "AAPL intraday:5min EXTENDED_HOURS=False adjusted=false\n"
+      "AAPL intraday:5min extended_hours=false\n"
+      "AAPL intraday:5min adjusted=true extended_hours=true\n");
+  EXPECT_TRUE(list.problems.empty()) << list.problems.front();
+  EXPECT_EQ(Symbols(list),
+            (std::vector<std::string>{"AAPL intraday:5min", "AAPL intraday:5min adjusted=false",
+                                      "AAPL intraday:5min adjusted=false extended_hours=false",
+                                      "AAPL intraday:5min extended_hours=false"}));
+  ASSERT_EQ(list.series.size(), 4u);
+  EXPECT_TRUE(list.series[0].adjusted && list.series[0].extended_hours);
+  EXPECT_FALSE(list.series[2].adjusted || list.series[2].extended_hours);
+}
+
+TEST(SymbolListTest, DefaultSwitchesApplyToIntradayLinesThatSetNone) {
+  SeriesDefaults defaults{.function = Function::kIntraday, .interval = "1min", .adjusted = false};
+  auto list =
+      ParseSymbolList("IBM\nMSFT adjusted=true\nTSLA daily\nNVDA intraday:5min\n", "s", defaults);
+  EXPECT_TRUE(list.problems.empty()) << list.problems.front();
+  EXPECT_EQ(Symbols(list),
+            (std::vector<std::string>{"IBM intraday:1min adjusted=false", "MSFT intraday:1min",
+                                      "TSLA", "NVDA intraday:5min adjusted=false"}));
+}
+
+TEST(SymbolListTest, OptionsTextRoundTrips) {
+  for (bool adjusted : {true, false}) {
+    for (bool extended : {true, false}) {
+      SeriesKey key{"IBM", Function::kIntraday, "5min", adjusted, extended};
+      SeriesKey back{"IBM", Function::kIntraday, "5min"};
+      ASSERT_TRUE(ParseOptionsText(OptionsText(key), back)) << OptionsText(key);
+      EXPECT_EQ(back, key);
+    }
+  }
+  SeriesKey key;
+  EXPECT_FALSE(ParseOptionsText("adjusted=maybe", key));
+  EXPECT_FALSE(ParseOptionsText("month=2024-01", key));
+}
+
 TEST(SymbolListTest, DefaultFunctionAppliesToBareSymbols) {
   auto list = ParseSymbolList("IBM\nMSFT daily\n", "s.txt",
                               SeriesDefaults{.function = Function::kWeekly, .interval = "5min"});
@@ -88,7 +131,10 @@ TEST(SymbolListTest, HostileLinesAreReportedVerbatim) {
       {"\"IBM\"",
        "symbols.txt:2: '\"IBM\"' is not a valid symbol (letters, digits, '.', '-' "
        "only)"},
-      {"IBM'; DROP TABLE bars;--", "symbols.txt:2: unexpected 'TABLE' after the function"},
+      {"IBM'; DROP TABLE bars;--",
+       "symbols.txt:2: unknown function 'DROP' (expected daily, daily_adjusted, weekly, "
+       "weekly_adjusted, monthly, monthly_adjusted, intraday:INTERVAL, fx_daily, "
+       "crypto_daily)"},
       {"IBM;DROP",
        "symbols.txt:2: 'IBM;DROP' is not a valid symbol (letters, digits, '.', '-' "
        "only)"},
@@ -115,6 +161,20 @@ TEST(SymbolListTest, HostileLinesAreReportedVerbatim) {
        "15min, 30min or 60min)"},
       {"IBM daily:5min", "symbols.txt:2: daily takes no interval"},
       {"IBM daily extra", "symbols.txt:2: unexpected 'extra' after the function"},
+      {"AAPL intraday:5min adjusted=no",
+       "symbols.txt:2: bad value 'no' for adjusted (expected true or false)"},
+      {"AAPL intraday:5min adjusted=false adjusted=true", "symbols.txt:2: adjusted is given twice"},
+      {"AAPL intraday:5min month=2024-01",
+       "symbols.txt:2: unknown option 'month=2024-01' (expected adjusted=true|false or "
+       "extended_hours=true|false)"},
+      {"AAPL intraday:5min adjusted=false extra",
+       "symbols.txt:2: unexpected 'extra' after the function"},
+      {"AAPL daily adjusted=false",
+       "symbols.txt:2: daily takes no options ('adjusted=false': adjusted= and extended_hours= "
+       "are for intraday)"},
+      {"AAPL adjusted=false",
+       "symbols.txt:2: daily takes no options ('adjusted=false': adjusted= and extended_hours= "
+       "are for intraday)"},
       {"EURUSD fx_daily", "symbols.txt:2: fx_daily needs a pair like EUR/USD, not 'EURUSD'"},
       {"BTC/ crypto_daily", "symbols.txt:2: crypto_daily needs a pair like BTC/EUR, not 'BTC/'"},
       {"EUR/US$ fx_daily", "symbols.txt:2: fx_daily needs a pair like EUR/USD, not 'EUR/US$'"},

@@ -38,17 +38,31 @@ bool TakesOutputSize(Function f);
 bool IsValidInterval(std::string_view interval);
 
 // One stored series. `symbol` is upper-case; for FX and crypto it is "FROM/TO" (e.g.
-// "EUR/USD", "BTC/EUR"). `interval` is empty except for intraday.
+// "EUR/USD", "BTC/EUR"). `interval` is empty except for intraday. `adjusted` and
+// `extended_hours` are the intraday switches of the same names (the service's defaults, true,
+// for every other function): an intraday series fetched with adjusted=false is another
+// series than the adjusted one, with other prices.
 struct SeriesKey {
   std::string symbol;
   Function function = Function::kDaily;
   std::string interval;
+  bool adjusted = true;
+  bool extended_hours = true;
 
   auto operator<=>(const SeriesKey&) const = default;
   bool operator==(const SeriesKey&) const = default;
 };
 
-// "IBM", "MSFT daily_adjusted", "AAPL intraday:5min": how a series is named to a person.
+// The intraday switches that differ from the service's defaults, as a symbol list writes them:
+// "" (adjusted, extended hours), "adjusted=false", "extended_hours=false" or
+// "adjusted=false extended_hours=false". Stored as the series' `options` column.
+std::string OptionsText(const SeriesKey& key);
+// The inverse of OptionsText (space-separated `name=true|false` words, any order); false for
+// anything else. Sets the fields of `key`.
+bool ParseOptionsText(std::string_view text, SeriesKey& key);
+
+// "IBM", "MSFT daily_adjusted", "AAPL intraday:5min", "AAPL intraday:5min adjusted=false":
+// how a series is named to a person (and written in a symbol list).
 std::string Describe(const SeriesKey& key);
 
 // One bar as the service reports it. `ts` is "YYYY-MM-DD" or "YYYY-MM-DD HH:MM:SS" in the

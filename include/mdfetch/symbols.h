@@ -3,6 +3,7 @@
 //   IBM                      # the default function (--function, default daily)
 //   msft daily_adjusted      # symbols are case-insensitive and stored upper-case
 //   AAPL intraday:5min
+//   AAPL intraday:1min adjusted=false extended_hours=false   # raw prices, 09:30-16:00 only
 //   EUR/USD fx_daily
 //   BTC/EUR crypto_daily
 //
@@ -30,10 +31,13 @@ struct SymbolList {
   std::vector<std::string> problems;  // "FILE:LINE: reason", in file order
 };
 
-// The function (and interval) a line without one gets.
+// The function (and interval) a line without one gets, and the intraday switches an
+// intraday line without them gets.
 struct SeriesDefaults {
   Function function = Function::kDaily;
   std::string interval = "5min";  // used when the default function is intraday
+  bool adjusted = true;
+  bool extended_hours = true;
 };
 
 SymbolList ParseSymbolList(std::string_view content, std::string_view file_name,
