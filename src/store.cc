@@ -67,18 +67,56 @@ CREATE TABLE fetches(
 CREATE INDEX fetches_at ON fetches(at);
 CREATE TABLE facts(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 )sql",
+    // 2: the intraday switches (adjusted=false, extended_hours=false) become part of a
+    // series' identity, and a call records the month it asked for. SQLite cannot change a
+    // table's UNIQUE constraint in place: the table is rebuilt with the same ids, with
+    // foreign keys off (see Setup), the trigger on bars recreated after.
+    R"sql(
+DROP TRIGGER bars_deleted;
+CREATE TABLE series_v2(
+  id INTEGER PRIMARY KEY,
+  symbol TEXT NOT NULL,
+  function TEXT NOT NULL,
+  interval TEXT NOT NULL DEFAULT '',
+  options TEXT NOT NULL DEFAULT '',
+  time_zone TEXT NOT NULL DEFAULT '',
+  last_refreshed TEXT NOT NULL DEFAULT '',
+  history_limited INTEGER NOT NULL DEFAULT 0,
+  needs_full INTEGER NOT NULL DEFAULT 0,
+  deferred INTEGER NOT NULL DEFAULT 0,
+  last_attempt_at INTEGER,
+  last_success_at INTEGER,
+  last_outcome TEXT NOT NULL DEFAULT '',
+  last_error TEXT NOT NULL DEFAULT '',
+  bar_count INTEGER NOT NULL DEFAULT 0,
+  UNIQUE(symbol, function, interval, options));
+INSERT INTO series_v2(id, symbol, function, interval, time_zone, last_refreshed,
+                      history_limited, needs_full, deferred, last_attempt_at, last_success_at,
+                      last_outcome, last_error, bar_count)
+  SELECT id, symbol, function, interval, time_zone, last_refreshed, history_limited,
+         needs_full, deferred, last_attempt_at, last_success_at, last_outcome, last_error,
+         bar_count FROM series;
+DROP TABLE series;
+ALTER TABLE series_v2 RENAME TO series;
+CREATE TRIGGER bars_deleted AFTER DELETE ON bars BEGIN
+  UPDATE series SET bar_count = bar_count - 1 WHERE id = old.series_id;
+END;
+ALTER TABLE fetches ADD COLUMN month TEXT NOT NULL DEFAULT '';
+CREATE INDEX fetches_series_month ON fetches(series_id, month) WHERE month != '';
+)sql",
 }};
 
-#define MDFETCH_SERIES_COLUMNS                                                          \
-  "SELECT id, symbol, function, interval, time_zone, last_refreshed, history_limited, " \
-  "needs_full, deferred, last_attempt_at, last_success_at, last_outcome, last_error, "  \
-  "bar_count, "                                                                         \
-  "(SELECT MIN(b.ts) FROM bars AS b WHERE b.series_id = s.id), "                        \
+#define MDFETCH_SERIES_COLUMNS                                                         \
+  "SELECT id, symbol, function, interval, options, time_zone, last_refreshed, "        \
+  "history_limited, "                                                                  \
+  "needs_full, deferred, last_attempt_at, last_success_at, last_outcome, last_error, " \
+  "bar_count, "                                                                        \
+  "(SELECT MIN(b.ts) FROM bars AS b WHERE b.series_id = s.id), "                       \
   "(SELECT MAX(b.ts) FROM bars AS b WHERE b.series_id = s.id) FROM series AS s "
 #define MDFETCH_BAR_COLUMNS \
   "ts, open, high, low, close, volume, adjusted_close, dividend, split_coefficient"
 #define MDFETCH_SERIES_OF_KEY \
-  "(SELECT id FROM series WHERE symbol = ?1 AND function = ?2 AND interval = ?3)"
+  "(SELECT id FROM series WHERE symbol = ?1 AND function = ?2 AND interval = ?3 AND options = ?7)"
 
 // "INSERT INTO bars(...) VALUES (?,...,?),(?,...,?),..." for kBarsPerAppend rows: bar r
 // binds parameters r * kParamsPerBar + 1 .. (r + 1) * kParamsPerBar.
@@ -109,12 +147,19 @@ constexpr std::array<SqlText, static_cast<size_t>(Sql::kCount)> kSql{{
     {Sql::kBegin, "BEGIN IMMEDIATE"},
     {Sql::kCommit, "COMMIT"},
     {Sql::kRollback, "ROLLBACK"},
-    {Sql::kSeriesId, "SELECT id FROM series WHERE symbol = ?1 AND function = ?2 AND interval = ?3"},
-    {Sql::kSeriesInsert, "INSERT INTO series(symbol, function, interval) VALUES (?1, ?2, ?3)"},
+    {Sql::kSeriesId,
+     "SELECT id FROM series WHERE symbol = ?1 AND function = ?2 AND interval = ?3 AND options = "
+     "?7"},
+    {Sql::kSeriesInsert,
+     "INSERT INTO series(symbol, function, interval, options) VALUES (?1, ?2, ?3, ?7)"},
     {Sql::kSeriesStored,
      "UPDATE series SET time_zone = ?2, last_refreshed = ?3, history_limited = ?4, "
      "needs_full = 0, deferred = 0, last_attempt_at = ?5, last_success_at = ?5, "
      "last_outcome = 'stored', last_error = '', bar_count = bar_count + ?6 WHERE id = ?1"},
+    {Sql::kSeriesBackfilled,
+     "UPDATE series SET time_zone = CASE WHEN time_zone = '' THEN ?2 ELSE time_zone END, "
+     "last_attempt_at = ?3, last_outcome = 'stored', last_error = '', "
+     "bar_count = bar_count + ?4 WHERE id = ?1"},
     {Sql::kSeriesAttempt,
      "UPDATE series SET last_attempt_at = COALESCE((SELECT at FROM fetches WHERE id = ?2), "
      "last_attempt_at), last_outcome = ?3, last_error = ?4 WHERE id = ?1"},
@@ -123,11 +168,12 @@ constexpr std::array<SqlText, static_cast<size_t>(Sql::kCount)> kSql{{
      "last_outcome = CASE WHEN ?2 THEN 'deferred' ELSE last_outcome END, "
      "last_error = CASE WHEN ?2 THEN ?3 ELSE last_error END WHERE id = ?1"},
     {Sql::kSeriesNeedsFull, "UPDATE series SET needs_full = ?2 WHERE id = ?1"},
-    {Sql::kFind, MDFETCH_SERIES_COLUMNS "WHERE symbol = ?1 AND function = ?2 AND interval = ?3"},
-    {Sql::kList, MDFETCH_SERIES_COLUMNS "ORDER BY symbol, function, interval"},
+    {Sql::kFind, MDFETCH_SERIES_COLUMNS
+     "WHERE symbol = ?1 AND function = ?2 AND interval = ?3 AND options = ?7"},
+    {Sql::kList, MDFETCH_SERIES_COLUMNS "ORDER BY symbol, function, interval, options"},
     {Sql::kDeferredList,
-     "SELECT symbol, function, interval FROM series WHERE deferred "
-     "ORDER BY symbol, function, interval"},
+     "SELECT symbol, function, interval, options FROM series WHERE deferred "
+     "ORDER BY symbol, function, interval, options"},
     {Sql::kNewestTs, "SELECT MAX(ts) FROM bars WHERE series_id = ?1"},
     {Sql::kBarAppendOne, "INSERT INTO bars(series_id, " MDFETCH_BAR_COLUMNS
                          ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"},
@@ -141,11 +187,14 @@ constexpr std::array<SqlText, static_cast<size_t>(Sql::kCount)> kSql{{
      "OR close IS NOT ?6 OR volume IS NOT ?7 OR adjusted_close IS NOT ?8 "
      "OR dividend IS NOT ?9 OR split_coefficient IS NOT ?10)"},
     {Sql::kFetchInsert,
-     "INSERT INTO fetches(at, series_id, outputsize, outcome) VALUES (?1, ?2, ?3, 'sent')"},
+     "INSERT INTO fetches(at, series_id, outputsize, month, outcome) "
+     "VALUES (?1, ?2, ?3, ?4, 'sent')"},
     {Sql::kFetchFinish,
      "UPDATE fetches SET outcome = ?2, http_status = ?3, bytes = ?4, bars_new = ?5, "
      "bars_changed = ?6, bars_unchanged = ?7, error = ?8 WHERE id = ?1"},
     {Sql::kCallTimes, "SELECT at FROM fetches WHERE at >= ?1 ORDER BY at"},
+    {Sql::kMonthStored, "SELECT MAX(at) FROM fetches WHERE series_id = " MDFETCH_SERIES_OF_KEY
+                        " AND month = ?4 AND outcome = 'stored'"},
     {Sql::kFactGet, "SELECT value FROM facts WHERE key = ?1"},
     {Sql::kFactSet,
      "INSERT INTO facts(key, value) VALUES (?1, ?2) "
@@ -157,14 +206,14 @@ constexpr std::array<SqlText, static_cast<size_t>(Sql::kCount)> kSql{{
                      " FROM bars WHERE series_id = " MDFETCH_SERIES_OF_KEY
                      " AND ts >= ?4 AND ts <= ?5 ORDER BY ts DESC LIMIT ?6) ORDER BY ts"},
     {Sql::kEachBar,
-     "SELECT s.symbol, s.function, s.interval, b.ts, b.open, b.high, b.low, b.close, "
+     "SELECT s.symbol, s.function, s.interval, s.options, b.ts, b.open, b.high, b.low, b.close, "
      "b.volume, b.adjusted_close, b.dividend, b.split_coefficient "
      "FROM series AS s JOIN bars AS b ON b.series_id = s.id "
      "WHERE (?1 IS NULL OR s.id IN (SELECT value FROM json_each(?1))) "
      "AND b.ts >= CASE WHEN ?4 > 0 THEN COALESCE((SELECT l.ts FROM bars AS l "
      "WHERE l.series_id = s.id AND l.ts >= ?2 AND l.ts <= ?3 "
      "ORDER BY l.ts DESC LIMIT 1 OFFSET ?4 - 1), ?2) ELSE ?2 END "
-     "AND b.ts <= ?3 ORDER BY s.symbol, s.function, s.interval, b.ts"},
+     "AND b.ts <= ?3 ORDER BY s.symbol, s.function, s.interval, s.options, b.ts"},
     {Sql::kIntegrity, "PRAGMA integrity_check"},
 }};
 
@@ -210,6 +259,17 @@ std::string TooNew(const std::string& path, int version) {
       version, kSchemaVersion);
 }
 
+// True when no row refers to a missing parent (migrations run with foreign keys off).
+bool ForeignKeysHold(sqlite3* db) {
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db, "PRAGMA foreign_key_check", -1, &stmt, nullptr) != SQLITE_OK) {
+    return false;
+  }
+  bool clean = sqlite3_step(stmt) == SQLITE_DONE;
+  sqlite3_finalize(stmt);
+  return clean;
+}
+
 // Brings the schema to kSchemaVersion inside one transaction, re-reading the version under
 // the write lock in case another process migrated the file meanwhile.
 Status Migrate(sqlite3* db, const std::string& path) {
@@ -222,6 +282,9 @@ Status Migrate(sqlite3* db, const std::string& path) {
       if (!ExecScript(db, kMigrations[static_cast<size_t>(next - 1)])) {
         return Fail(CannotOpen(path, db));
       }
+    }
+    if (!ForeignKeysHold(db)) {
+      return Fail(fmt::format("cannot upgrade database '{}': rows refer to missing series", path));
     }
     if (!ExecScript(db, fmt::format("PRAGMA user_version = {}", kSchemaVersion)) ||
         !ExecScript(db, "COMMIT")) {
@@ -254,12 +317,16 @@ Status Setup(sqlite3* db, const std::string& path, OpenMode mode) {
     return {};
   }
   if (!ExecScript(db, "PRAGMA journal_mode = WAL") ||
-      !ExecScript(db, "PRAGMA synchronous = NORMAL") ||
-      !ExecScript(db, "PRAGMA foreign_keys = ON")) {
+      !ExecScript(db, "PRAGMA synchronous = NORMAL")) {
     return Fail(CannotOpen(path, db));
   }
-  if (*version == kSchemaVersion) return {};
-  return Migrate(db, path);
+  // Migrations run with foreign keys off (a connection starts so): rebuilding a table that
+  // bars refer to would otherwise delete through them.
+  if (*version < kSchemaVersion) {
+    if (Status migrated = Migrate(db, path); !migrated) return migrated;
+  }
+  if (!ExecScript(db, "PRAGMA foreign_keys = ON")) return Fail(CannotOpen(path, db));
+  return {};
 }
 
 }  // namespace
@@ -304,6 +371,7 @@ Result<std::optional<int64_t>> Store::Statements::SeriesId(const SeriesKey& key)
   query.BindText(1, key.symbol);
   query.BindText(2, ShortName(key.function));
   query.BindText(3, key.interval);
+  query.BindTextCopy(7, OptionsText(key));
   int rc = query.Step();
   if (rc == SQLITE_ROW) return query.Int(0);
   if (rc != SQLITE_DONE) return Fail(Message());
@@ -318,6 +386,7 @@ Result<int64_t> Store::Statements::EnsureSeries(const SeriesKey& key) {
   query.BindText(1, key.symbol);
   query.BindText(2, ShortName(key.function));
   query.BindText(3, key.interval);
+  query.BindTextCopy(7, OptionsText(key));
   if (query.Step() != SQLITE_DONE) return Fail(Message());
   return sqlite3_last_insert_rowid(db);
 }

@@ -29,6 +29,7 @@ enum class Sql : size_t {
   kSeriesId,
   kSeriesInsert,
   kSeriesStored,
+  kSeriesBackfilled,
   kSeriesAttempt,
   kSeriesDeferred,
   kSeriesNeedsFull,
@@ -43,6 +44,7 @@ enum class Sql : size_t {
   kFetchInsert,
   kFetchFinish,
   kCallTimes,
+  kMonthStored,
   kFactGet,
   kFactSet,
   kBarsRange,
@@ -72,6 +74,11 @@ class Query {
     // A default string_view has a null data(), which SQLite would store as NULL.
     const char* data = text.data() != nullptr ? text.data() : "";
     sqlite3_bind_text64(stmt_, index, data, text.size(), SQLITE_STATIC, SQLITE_UTF8);
+  }
+  // For text that dies before the statement runs (a temporary): SQLite copies it.
+  void BindTextCopy(int index, std::string_view text) {
+    const char* data = text.data() != nullptr ? text.data() : "";
+    sqlite3_bind_text64(stmt_, index, data, text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
   }
   void BindOptional(int index, const std::optional<double>& value) {
     if (value) {

@@ -19,6 +19,7 @@ void BindKey(Query& query, const SeriesKey& key) {
   query.BindText(1, key.symbol);
   query.BindText(2, ShortName(key.function));
   query.BindText(3, key.interval);
+  query.BindTextCopy(7, OptionsText(key));
 }
 
 // Reads ts, open, high, low, close, volume, adjusted_close, dividend, split_coefficient
@@ -36,12 +37,17 @@ void ReadBar(const Query& query, int first, Bar& bar) {
   bar.split_coefficient = query.OptionalDouble(first + 8);
 }
 
-// Reads symbol, function, interval starting at `first`.
+// Reads symbol, function, interval, options starting at `first`.
 Result<SeriesKey> ReadKey(const Query& query, int first) {
   std::string_view function_name = query.TextView(first + 1);
   std::optional<Function> function = ParseFunction(function_name);
   if (!function) return Fail(fmt::format("unknown function '{}' in the database", function_name));
-  return SeriesKey{query.Text(first), *function, query.Text(first + 2)};
+  SeriesKey key{query.Text(first), *function, query.Text(first + 2)};
+  if (!ParseOptionsText(query.TextView(first + 3), key)) {
+    return Fail(
+        fmt::format("unknown series options '{}' in the database", query.TextView(first + 3)));
+  }
+  return key;
 }
 
 // Reads a row of MDFETCH_SERIES_COLUMNS (see store.cc).
@@ -51,24 +57,24 @@ Result<SeriesState> ReadSeries(const Query& query) {
   SeriesState state;
   state.id = query.Int(0);
   state.key = std::move(*key);
-  state.time_zone = query.Text(4);
-  state.last_refreshed = query.Text(5);
-  state.history_limited = query.Int(6) != 0;
-  state.needs_full = query.Int(7) != 0;
-  state.deferred = query.Int(8) != 0;
-  if (!query.IsNull(9)) state.last_attempt_at = FromMillis(query.Int(9));
-  if (!query.IsNull(10)) state.last_success_at = FromMillis(query.Int(10));
-  state.last_outcome = query.Text(11);
-  state.last_error = query.Text(12);
-  state.bar_count = query.Int(13);
-  state.first_ts = query.Text(14);
-  state.last_ts = query.Text(15);
+  state.time_zone = query.Text(5);
+  state.last_refreshed = query.Text(6);
+  state.history_limited = query.Int(7) != 0;
+  state.needs_full = query.Int(8) != 0;
+  state.deferred = query.Int(9) != 0;
+  if (!query.IsNull(10)) state.last_attempt_at = FromMillis(query.Int(10));
+  if (!query.IsNull(11)) state.last_success_at = FromMillis(query.Int(11));
+  state.last_outcome = query.Text(12);
+  state.last_error = query.Text(13);
+  state.bar_count = query.Int(14);
+  state.first_ts = query.Text(15);
+  state.last_ts = query.Text(16);
   return state;
 }
 
 bool SameKey(const Query& query, const SeriesKey& key) {
   return query.TextView(0) == key.symbol && query.TextView(2) == key.interval &&
-         query.TextView(1) == ShortName(key.function);
+         query.TextView(1) == ShortName(key.function) && query.TextView(3) == OptionsText(key);
 }
 
 }  // namespace
@@ -134,6 +140,18 @@ Result<std::vector<WallTime>> Store::CallTimesSince(WallTime since) {
   return times;
 }
 
+Result<std::optional<WallTime>> Store::MonthStoredAt(const SeriesKey& key, std::string_view month) {
+  Query query = stmts_->Use(Sql::kMonthStored);
+  BindKey(query, key);
+  query.BindText(4, month);
+  if (query.Step() != SQLITE_ROW) {
+    return Fail(
+        fmt::format("reading the call log of {} failed: {}", Describe(key), stmts_->Message()));
+  }
+  if (query.IsNull(0)) return std::optional<WallTime>();
+  return std::optional<WallTime>(FromMillis(query.Int(0)));
+}
+
 Result<std::vector<Bar>> Store::ReadBars(const SeriesKey& key, const BarFilter& filter) {
   Query query = stmts_->Use(filter.last > 0 ? Sql::kBarsLast : Sql::kBarsRange);
   BindKey(query, key);
@@ -179,7 +197,7 @@ Status Store::ForEachBar(std::span<const SeriesKey> keys, const BarFilter& filte
       key = std::move(*next);
       first = false;
     }
-    ReadBar(query, 3, bar);
+    ReadBar(query, 4, bar);
     if (!row(key, bar)) return Fail("export stopped: write failed");
   }
   if (rc != SQLITE_DONE) return Fail("reading bars failed: " + stmts_->Message());

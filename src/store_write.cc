@@ -140,21 +140,30 @@ Status Store::Statements::CompleteFetch(int64_t fetch_id, const CallRecord& reco
 
 Result<StoreCounts> Store::StoreAnswer(int64_t fetch_id, const SeriesKey& key,
                                        const SeriesMeta& meta, std::span<const Bar> bars,
-                                       bool history_limited, const CallRecord& record,
-                                       WallTime at) {
+                                       bool history_limited, const CallRecord& record, WallTime at,
+                                       StoreScope scope) {
   auto stored = stmts_->InTransaction([&]() -> Result<StoreCounts> {
     Result<int64_t> series_id = stmts_->EnsureSeries(key);
     if (!series_id) return std::unexpected(series_id.error());
     Result<StoreCounts> counts = stmts_->UpsertBars(*series_id, bars);
     if (!counts) return counts;
-    Query series = stmts_->Use(Sql::kSeriesStored);
-    series.BindInt(1, *series_id);
-    series.BindText(2, meta.time_zone);
-    series.BindText(3, meta.last_refreshed);
-    series.BindInt(4, history_limited ? 1 : 0);
-    series.BindInt(5, ToMillis(at));
-    series.BindInt(6, counts->added);
-    if (series.Step() != SQLITE_DONE) return Fail(stmts_->Message());
+    if (scope == StoreScope::kBackfill) {
+      Query series = stmts_->Use(Sql::kSeriesBackfilled);
+      series.BindInt(1, *series_id);
+      series.BindText(2, meta.time_zone);
+      series.BindInt(3, ToMillis(at));
+      series.BindInt(4, counts->added);
+      if (series.Step() != SQLITE_DONE) return Fail(stmts_->Message());
+    } else {
+      Query series = stmts_->Use(Sql::kSeriesStored);
+      series.BindInt(1, *series_id);
+      series.BindText(2, meta.time_zone);
+      series.BindText(3, meta.last_refreshed);
+      series.BindInt(4, history_limited ? 1 : 0);
+      series.BindInt(5, ToMillis(at));
+      series.BindInt(6, counts->added);
+      if (series.Step() != SQLITE_DONE) return Fail(stmts_->Message());
+    }
     CallRecord fetch = record;
     if (fetch.outcome.empty()) fetch.outcome = "stored";
     if (Status done = stmts_->CompleteFetch(fetch_id, fetch, *counts); !done) {
@@ -165,7 +174,8 @@ Result<StoreCounts> Store::StoreAnswer(int64_t fetch_id, const SeriesKey& key,
   return InContext(std::move(stored), "storing " + Describe(key));
 }
 
-Result<int64_t> Store::BeginCall(const SeriesKey& key, std::string_view outputsize, WallTime at) {
+Result<int64_t> Store::BeginCall(const SeriesKey& key, std::string_view outputsize, WallTime at,
+                                 std::string_view month) {
   auto logged = stmts_->InTransaction([&]() -> Result<int64_t> {
     Result<int64_t> series_id = stmts_->EnsureSeries(key);
     if (!series_id) return series_id;
@@ -173,6 +183,7 @@ Result<int64_t> Store::BeginCall(const SeriesKey& key, std::string_view outputsi
     query.BindInt(1, ToMillis(at));
     query.BindInt(2, *series_id);
     query.BindText(3, outputsize);
+    query.BindText(4, month);
     if (query.Step() != SQLITE_DONE) return Fail(stmts_->Message());
     return sqlite3_last_insert_rowid(db_);
   });

@@ -195,13 +195,14 @@ TEST_F(StoreTest, ReadOnlyOpenOfEmptyDatabaseSaysThereIsNoData) {
 }
 
 TEST_F(StoreTest, NewerSchemaIsRefused) {
-  { RawDb(path_).Exec("PRAGMA user_version = 2"); }
+  { RawDb(path_).Exec(fmt::format("PRAGMA user_version = {}", kSchemaVersion + 1)); }
   for (OpenMode mode : {OpenMode::kReadWrite, OpenMode::kReadOnly}) {
     Result<std::unique_ptr<Store>> store = Store::Open(path_, mode);
     ASSERT_FALSE(store);
-    EXPECT_EQ(store.error().message, "database '" + path_ +
-                                         "' has schema version 2, newer than this mdfetch "
-                                         "understands (1)");
+    EXPECT_EQ(store.error().message,
+              fmt::format("database '{}' has schema version {}, newer than this mdfetch "
+                          "understands ({})",
+                          path_, kSchemaVersion + 1, kSchemaVersion));
   }
 }
 

@@ -3,14 +3,19 @@
 //
 // Schema (PRAGMA user_version = kSchemaVersion; opening an older file migrates it, a newer
 // one is refused):
-//   series(id, symbol, function, interval, time_zone, last_refreshed, history_limited,
-//          needs_full, deferred, last_attempt_at, last_success_at, last_outcome, last_error,
-//          bar_count)                             -- bar_count: rows of the series in `bars`
+//   series(id, symbol, function, interval, options, time_zone, last_refreshed,
+//          history_limited, needs_full, deferred, last_attempt_at, last_success_at,
+//          last_outcome, last_error, bar_count,
+//          UNIQUE(symbol, function, interval, options))
+//          -- options: OptionsText(key), "" or e.g. "adjusted=false" (intraday switches)
+//          -- bar_count: rows of the series in `bars`
 //   bars(series_id, ts, open, high, low, close, volume, adjusted_close, dividend,
 //        split_coefficient, PRIMARY KEY(series_id, ts)) WITHOUT ROWID
 //        + trigger bars_deleted: a deleted bar lowers its series' bar_count
 //   fetches(id, at, series_id, outputsize, outcome, http_status, bytes, bars_new,
-//           bars_changed, bars_unchanged, error)   -- one row per call sent to the service
+//           bars_changed, bars_unchanged, error, month)
+//           -- one row per call sent to the service; month: "YYYY-MM" of an intraday
+//              backfill call, else ""
 //   facts(key PRIMARY KEY, value)                  -- what was learnt about the key
 // Times (`at`, `last_*_at`) are Unix milliseconds, UTC. The API key is never stored.
 // series.bar_count saves counting bars on every Find/ListSeries: StoreAnswer raises it by the
@@ -42,7 +47,7 @@ struct sqlite3;
 
 namespace mdfetch {
 
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 enum class OpenMode { kReadWrite, kReadOnly };
 
@@ -63,6 +68,12 @@ struct SeriesState {
   std::string first_ts;      // empty when no bars
   std::string last_ts;
 };
+
+// What a stored answer stands for. kLatest: the series' newest bars, which makes the series
+// fresh (last_success_at, last_refreshed, history_limited; needs_full and deferred cleared).
+// kBackfill: an older stretch (an intraday `month`), which adds and revises bars but leaves
+// the series' freshness as it was, so the next refresh still fetches what is new.
+enum class StoreScope { kLatest, kBackfill };
 
 // How one successful call changed a series.
 struct StoreCounts {
@@ -109,17 +120,24 @@ class Store {
 
   // ---- the call log and the daily quota ----
   // Logs a call before it is sent, durably (its own transaction), so that a crash can
-  // never make a spent call uncounted. Returns the fetch id.
-  Result<int64_t> BeginCall(const SeriesKey& key, std::string_view outputsize, WallTime at);
+  // never make a spent call uncounted. `month` is the intraday month asked for ("" for
+  // none). Returns the fetch id.
+  Result<int64_t> BeginCall(const SeriesKey& key, std::string_view outputsize, WallTime at,
+                            std::string_view month = {});
   // Records the outcome of a call that stored nothing, and the series' last attempt/outcome.
   Status FinishCall(int64_t fetch_id, const SeriesKey& key, const CallRecord& record);
   // Stores a successful answer in one transaction: creates the series if needed, upserts
   // every bar (a bar that comes back different is updated, an identical one is left as it
   // is), sets time_zone/last_refreshed/history_limited, clears needs_full and deferred,
-  // stamps last_success_at = at, and completes the fetch row with the counts.
+  // stamps last_success_at = at, and completes the fetch row with the counts. With
+  // StoreScope::kBackfill only the bars, the bar count, last_attempt_at and an unset
+  // time_zone change (history_limited is ignored).
   Result<StoreCounts> StoreAnswer(int64_t fetch_id, const SeriesKey& key, const SeriesMeta& meta,
                                   std::span<const Bar> bars, bool history_limited,
-                                  const CallRecord& record, WallTime at);
+                                  const CallRecord& record, WallTime at,
+                                  StoreScope scope = StoreScope::kLatest);
+  // When the newest call for `month` ("YYYY-MM") of the series was stored; nullopt if none.
+  Result<std::optional<WallTime>> MonthStoredAt(const SeriesKey& key, std::string_view month);
   // Times of calls logged at or after `since`, oldest first.
   Result<std::vector<WallTime>> CallTimesSince(WallTime since);
 
