@@ -59,11 +59,24 @@ minutes IntervalLength(const SeriesKey& key) {
   return minutes(n > 0 ? n : 5);
 }
 
+// The New York hours an intraday series has bars for: 04:00-20:00 with extended hours,
+// else the regular session 09:30-16:00.
+struct Session {
+  minutes open;
+  minutes close;
+};
+
+Session SessionOf(const SeriesKey& key) {
+  if (key.extended_hours) return {hours(4), hours(20)};
+  return {hours(9) + minutes(30), hours(16)};
+}
+
 WallTime LatestIntradayBoundary(const SeriesKey& key, WallTime now) {
   Date today = std::chrono::floor<days>(now + NewYorkOffset(now));
+  const Session session = SessionOf(key);
   if (IsTradingDay(today)) {
-    WallTime open = NewYorkTime(today, hours(4));
-    WallTime close = NewYorkTime(today, hours(20));
+    WallTime open = NewYorkTime(today, session.open);
+    WallTime close = NewYorkTime(today, session.close);
     if (now >= open && now < close) {
       auto step = IntervalLength(key);
       return open + std::chrono::floor<minutes>(now - open) / step * step;
@@ -71,24 +84,25 @@ WallTime LatestIntradayBoundary(const SeriesKey& key, WallTime now) {
     if (now >= close) return close;
   }
   Date previous = PreviousTradingDay(today);
-  return NewYorkTime(previous, hours(20));
+  return NewYorkTime(previous, session.close);
 }
 
-// Extended-hours intervals (04:00-20:00 New York, trading days) that started after the
-// bar `last_ts` ("YYYY-MM-DD HH:MM:SS", New York time) and have ended by `now`.
+// Intervals of the series' session (trading days) that started after the bar `last_ts`
+// ("YYYY-MM-DD HH:MM:SS", New York time) and have ended by `now`.
 int IntradayBarsSince(const SeriesKey& key, const std::string& last_ts, WallTime now) {
   auto day = ParseDate(last_ts);
   if (!day || last_ts.size() < 16) return kCompactBars;  // unknown: ask full
   minutes step = IntervalLength(key);
+  const Session session = SessionOf(key);
   minutes last_local = hours(std::atoi(last_ts.substr(11, 2).c_str())) +
                        minutes(std::atoi(last_ts.substr(14, 2).c_str()));
   int64_t bars = 0;
   for (sys_days d = sys_days(*day); d <= std::chrono::floor<days>(now) && bars < kCompactBars;
        d += days(1)) {
     if (!IsTradingDay(Date{d})) continue;
-    WallTime open = NewYorkTime(Date{d}, hours(4));
-    WallTime close = NewYorkTime(Date{d}, hours(20));
-    if (d == sys_days(*day)) open = NewYorkTime(Date{d}, last_local + step);
+    WallTime open = NewYorkTime(Date{d}, session.open);
+    WallTime close = NewYorkTime(Date{d}, session.close);
+    if (d == sys_days(*day)) open = NewYorkTime(Date{d}, std::max(session.open, last_local + step));
     WallTime end = std::min(close, now);
     if (end > open) bars += std::chrono::floor<minutes>(end - open) / step;
   }
@@ -127,6 +141,31 @@ bool IsUpToDate(const SeriesKey& key, const SeriesState& state, WallTime now) {
   // Refreshed"; during the session it is a date and time).
   if (*state.last_success_at >= latest + kPublicationLag) return true;
   return state.last_ts >= FormatDate(LastSessionDate(now)) && state.last_refreshed.size() == 10;
+}
+
+std::optional<std::chrono::year_month> ParseMonth(std::string_view text) {
+  if (text.size() != 7 || text[4] != '-') return std::nullopt;
+  unsigned digits[7] = {};
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (i == 4) continue;
+    if (text[i] < '0' || text[i] > '9') return std::nullopt;
+    digits[i] = static_cast<unsigned>(text[i] - '0');
+  }
+  const int year =
+      static_cast<int>(digits[0] * 1000 + digits[1] * 100 + digits[2] * 10 + digits[3]);
+  const std::chrono::year_month ym{std::chrono::year(year),
+                                   std::chrono::month(digits[5] * 10 + digits[6])};
+  if (!ym.ok()) return std::nullopt;
+  return ym;
+}
+
+bool IsMonthUpToDate(const SeriesKey& key, std::string_view month, WallTime stored_at,
+                     WallTime now) {
+  auto ym = ParseMonth(month);
+  if (!ym) return false;
+  Date next_first = (*ym + std::chrono::months(1)) / std::chrono::day(1);
+  WallTime month_end = NewYorkTime(next_first, hours(0));
+  return stored_at >= std::min(month_end, LatestPossibleBar(key, now));
 }
 
 std::string ChooseOutputSize(const SeriesKey& key, const std::optional<SeriesState>& state,

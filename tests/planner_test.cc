@@ -76,12 +76,6 @@ TEST(PlannerTest, OutputSizeFullForNewSeriesAndWideGaps) {
             "");
 }
 
-}  // namespace
-}  // namespace mdfetch
-
-namespace mdfetch {
-namespace {
-
 TEST(PlannerTest, RunRightAfterTheCloseDoesNotSkipTheDaysBarAllEvening) {
   // Fetched Friday 16:05 New York (21:05 UTC) before the final bar was published: the answer
   // held Thursday's bar only.
@@ -114,6 +108,44 @@ TEST(PlannerTest, IntradayAsksCompactOnlyWhenTheGapFitsInIt) {
   EXPECT_EQ(
       ChooseOutputSize(hourly, Fetched(wednesday_3pm, "2026-11-17 19:00:00"), wednesday_3pm, false),
       "compact");
+}
+
+TEST(PlannerTest, RegularHoursSeriesCountOnlyTheSession) {
+  const SeriesKey regular{"IBM", Function::kIntraday, "5min", true, false};
+  WallTime wednesday_3pm = At(2026, 11, 18, 20h);
+  // Last bar Tuesday 15:55, the session's last: Wednesday 09:30-15:00 is 66 bars: compact
+  // (with extended hours the same gap is 132 bars, see above).
+  EXPECT_EQ(ChooseOutputSize(regular, Fetched(wednesday_3pm, "2026-11-17 15:55:00"), wednesday_3pm,
+                             false),
+            "compact");
+  // At 17:00 New York the regular session is over: its last possible bar ended at 16:00.
+  WallTime wednesday_5pm = At(2026, 11, 18, 22h);
+  EXPECT_EQ(LatestPossibleBar(regular, wednesday_5pm), At(2026, 11, 18, 21h));
+  const SeriesKey extended{"IBM", Function::kIntraday, "5min"};
+  EXPECT_EQ(LatestPossibleBar(extended, wednesday_5pm), At(2026, 11, 18, 22h));
+  // Before 09:30 the latest possible bar is the previous session's end.
+  EXPECT_EQ(LatestPossibleBar(regular, At(2026, 11, 18, 14h)), At(2026, 11, 17, 21h));
+}
+
+TEST(PlannerTest, MonthsParseStrictly) {
+  EXPECT_EQ(ParseMonth("2024-03"), std::chrono::year{2024} / std::chrono::March);
+  for (const char* bad : {"2024-13", "2024-00", "2024-3", "24-03", "2024/03", "2024-03-01", ""}) {
+    EXPECT_FALSE(ParseMonth(bad).has_value()) << bad;
+  }
+}
+
+TEST(PlannerTest, AMonthStoredAfterItEndedIsNeverDueAgain) {
+  const SeriesKey key{"IBM", Function::kIntraday, "5min"};
+  WallTime now = At(2026, 11, 18, 20h);
+  // March 2024 ends at midnight New York on April 1 (04:00 UTC, daylight time).
+  EXPECT_FALSE(IsMonthUpToDate(key, "2024-03", At(2024, 3, 29, 23h), now));
+  EXPECT_FALSE(IsMonthUpToDate(key, "2024-03", At(2024, 4, 1, 3h), now));
+  EXPECT_TRUE(IsMonthUpToDate(key, "2024-03", At(2024, 4, 1, 4h), now));
+  EXPECT_TRUE(IsMonthUpToDate(key, "2024-03", At(2026, 1, 1, 0h), now));
+  // The month in progress is up to date until its next possible bar.
+  WallTime two_fifty = At(2026, 11, 18, 19h + 50min);
+  EXPECT_TRUE(IsMonthUpToDate(key, "2026-11", two_fifty, At(2026, 11, 18, 19h + 54min)));
+  EXPECT_FALSE(IsMonthUpToDate(key, "2026-11", two_fifty, At(2026, 11, 18, 19h + 55min)));
 }
 
 }  // namespace

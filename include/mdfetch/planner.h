@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "mdfetch/clock.h"
 #include "mdfetch/series.h"
@@ -23,14 +24,25 @@ inline constexpr auto kPublicationLag = std::chrono::hours(1);
 //  - weekly / monthly (and adjusted): the close of the last trading day of the latest
 //    finished week / month (the in-progress period's bar is not worth a call every evening);
 //  - fx_daily: the latest 22:00 UTC on a weekday; crypto_daily: the latest 00:00 UTC;
-//  - intraday: the start of the current interval during extended hours (04:00-20:00 New
-//    York on trading days), else the 20:00 end of the latest session.
+//  - intraday: the start of the current interval during the series' hours (04:00-20:00 New
+//    York on trading days with extended hours, else 09:30-16:00), else the end of the
+//    latest session.
 WallTime LatestPossibleBar(const SeriesKey& key, WallTime now);
 
 // True when a call cannot bring anything new: the series was fetched successfully after
 // LatestPossibleBar(key, now) (for daily series: at least kPublicationLag after the close,
 // or its answer already held the session's final bar).
 bool IsUpToDate(const SeriesKey& key, const SeriesState& state, WallTime now);
+
+// "YYYY-MM" as a month; nullopt for anything else ("2024-1", "2024-13").
+std::optional<std::chrono::year_month> ParseMonth(std::string_view text);
+
+// For an intraday backfill of `month` ("YYYY-MM") last stored at `stored_at`: true when that
+// answer already held every bar the month can have, i.e. it was stored after the month ended
+// (midnight New York after its last day) or, for the month in progress, after
+// LatestPossibleBar(key, now).
+bool IsMonthUpToDate(const SeriesKey& key, std::string_view month, WallTime stored_at,
+                     WallTime now);
 
 // "compact" or "full" for functions that take `outputsize`, "" for the others. Full when
 // asked (`force_full`), when the series is new or has no bars, when it is marked needs_full,
