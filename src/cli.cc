@@ -14,6 +14,18 @@ constexpr const char* kExitCodes =
     "symbols were invalid; 2 usage or configuration error, nothing fetched; 3 stopped by the "
     "daily quota, the rest deferred (3 wins over 1); 130/143 interrupted by SIGINT/SIGTERM.";
 
+// The intraday switches, named like the service's parameters.
+void AddSwitchOptions(CLI::App& cmd, std::string& adjusted, std::string& extended_hours,
+                      const std::string& which) {
+  cmd.add_option("--adjusted", adjusted,
+                 "intraday prices adjusted for splits and dividends, true or false; " + which)
+      ->check(CLI::IsMember({"true", "false"}));
+  cmd.add_option(
+         "--extended-hours", extended_hours,
+         "intraday bars from 04:00 to 20:00 New York (true) or 09:30-16:00 only (false); " + which)
+      ->check(CLI::IsMember({"true", "false"}));
+}
+
 void AddFetchOptions(CLI::App& cmd, RefreshArgs& a) {
   cmd.add_option("--db", a.db,
                  "SQLite database (default $MDFETCH_DB, else data/market.db; "
@@ -33,6 +45,8 @@ void AddFetchOptions(CLI::App& cmd, RefreshArgs& a) {
                  "function for symbols that name none (daily, daily_adjusted, weekly, ...)")
       ->capture_default_str();
   cmd.add_option("--interval", a.interval, "interval for --function intraday (default 5min)");
+  AddSwitchOptions(cmd, a.adjusted, a.extended_hours,
+                   "for intraday series that set none (default true)");
   cmd.add_flag("--full", a.full, "ask outputsize=full (the whole history) for every series");
   cmd.add_flag("--force", a.force, "fetch even series that are up to date");
   cmd.add_flag("--sim", a.sim,
@@ -44,6 +58,7 @@ void AddReadOptions(CLI::App& cmd, ReadArgs& a, bool range) {
   cmd.add_option("--db", a.db, "SQLite database (default $MDFETCH_DB, else data/market.db)");
   cmd.add_option("--function", a.function, "which of a symbol's series")->capture_default_str();
   cmd.add_option("--interval", a.interval, "intraday interval (1min, 5min, ...)");
+  AddSwitchOptions(cmd, a.adjusted, a.extended_hours, "which intraday series (default true)");
   if (range) {
     cmd.add_option("--from", a.from, "first date, YYYY-MM-DD (inclusive)");
     cmd.add_option("--to", a.to, "last date, YYYY-MM-DD (inclusive)");
@@ -60,7 +75,9 @@ std::string ResolveDb(const std::string& flag, CliEnv& env, const char* fallback
   return fallback;
 }
 
-Result<SeriesDefaults> ResolveDefaults(const std::string& function, const std::string& interval) {
+Result<SeriesDefaults> ResolveDefaults(const std::string& function, const std::string& interval,
+                                       const std::string& adjusted,
+                                       const std::string& extended_hours) {
   auto f = ParseFunction(function);
   if (!f) {
     return Fail(
@@ -79,6 +96,8 @@ Result<SeriesDefaults> ResolveDefaults(const std::string& function, const std::s
     }
     defaults.interval = interval;
   }
+  defaults.adjusted = adjusted != "false";
+  defaults.extended_hours = extended_hours != "false";
   return defaults;
 }
 
@@ -99,9 +118,17 @@ int RunCli(int argc, const char* const* argv, CliEnv& env) {
   AddFetchOptions(*cmd_refresh, refresh);
 
   auto* cmd_fetch = app.add_subcommand("fetch", "fetch the named symbols only");
-  cmd_fetch->add_option("symbols", fetch.symbols, "symbols (IBM, BRK-B, TSCO.LON, ...)")
+  cmd_fetch
+      ->add_option("symbols", fetch.symbols,
+                   "symbols, each like a symbol-list line (IBM, \"AAPL intraday:5min\", ...)")
       ->required();
   AddFetchOptions(*cmd_fetch, fetch);
+  cmd_fetch
+      ->add_option("--month", fetch.months,
+                   "backfill intraday months: YYYY-MM or a range YYYY-MM..YYYY-MM (repeatable); "
+                   "one call per series and month, months already stored whole are skipped")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
 
   auto* cmd_query = app.add_subcommand("query", "print the stored bars of one symbol");
   cmd_query->add_option("symbol", query.symbols, "the symbol")->required()->expected(1);

@@ -36,6 +36,9 @@ struct RefreshArgs {
   bool sim = false;
   std::string function = "daily";
   std::string interval;
+  std::string adjusted;             // "true"/"false" for intraday series that set none; "" = true
+  std::string extended_hours;       // likewise
+  std::vector<std::string> months;  // fetch --month: YYYY-MM or YYYY-MM..YYYY-MM
 };
 
 struct ReadArgs {
@@ -49,6 +52,8 @@ struct ReadArgs {
   std::string output = "-";
   std::string function = "daily";
   std::string interval;
+  std::string adjusted;  // "" = not given (true, the service's default)
+  std::string extended_hours;
 };
 
 struct SimArgs {
@@ -77,7 +82,9 @@ void PrintError(CliEnv& env, fmt::format_string<Args...> format, Args&&... args)
 // --db, else $MDFETCH_DB, else `fallback`.
 std::string ResolveDb(const std::string& flag, CliEnv& env, const char* fallback);
 
-// --function/--interval into the defaults a symbol gets.
-Result<SeriesDefaults> ResolveDefaults(const std::string& function, const std::string& interval);
+// --function/--interval/--adjusted/--extended-hours into the defaults a symbol gets.
+Result<SeriesDefaults> ResolveDefaults(const std::string& function, const std::string& interval,
+                                       const std::string& adjusted = {},
+                                       const std::string& extended_hours = {});
 
 }  // namespace mdfetch

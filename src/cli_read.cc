@@ -1,10 +1,12 @@
 // The read side: `query`, `export`, `list` and `quota`, on read-only connections that WAL
 // lets run beside a refresh.
+#include <fmt/ranges.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <set>
 
 #include "cli_commands.h"
 #include "mdfetch/market_calendar.h"
@@ -79,7 +81,7 @@ Result<BarFilter> MakeFilter(const ReadArgs& args) {
 }
 
 Result<std::vector<SeriesKey>> ParseKeys(const ReadArgs& args) {
-  auto defaults = ResolveDefaults(args.function, args.interval);
+  auto defaults = ResolveDefaults(args.function, args.interval, args.adjusted, args.extended_hours);
   if (!defaults) return std::unexpected(defaults.error());
   std::vector<SeriesKey> keys;
   for (const auto& text : args.symbols) {
@@ -112,8 +114,13 @@ void PrintTable(CliEnv& env, const std::vector<Bar>& bars, bool adjusted) {
 
 void PrintJson(CliEnv& env, const SeriesKey& key, const std::vector<Bar>& bars) {
   // Symbols and timestamps hold only [A-Z0-9./: -]: nothing to escape.
-  std::string out = fmt::format("{{\"symbol\":\"{}\",\"function\":\"{}\",\"bars\":[", key.symbol,
-                                ShortName(key.function));
+  std::string out =
+      fmt::format("{{\"symbol\":\"{}\",\"function\":\"{}\",", key.symbol, ShortName(key.function));
+  if (key.function == Function::kIntraday) {
+    out += fmt::format("\"interval\":\"{}\",\"adjusted\":{},\"extended_hours\":{},", key.interval,
+                       key.adjusted, key.extended_hours);
+  }
+  out += "\"bars\":[";
   auto num = [](const std::optional<double>& v) { return v ? fmt::format("{}", *v) : "null"; };
   for (size_t i = 0; i < bars.size(); ++i) {
     const Bar& b = bars[i];
@@ -128,6 +135,43 @@ void PrintJson(CliEnv& env, const SeriesKey& key, const std::vector<Bar>& bars) 
   }
   out += "]}\n";
   std::fputs(out.c_str(), env.out);
+}
+
+// The series `export --all` writes: every one of the function, narrowed by --interval,
+// --adjusted and --extended-hours when given. The CSV names only the symbol, so intraday
+// series of several intervals or switches cannot share it: that is an error naming them.
+Result<std::vector<SeriesKey>> SelectAll(const std::vector<SeriesState>& series,
+                                         const ReadArgs& args, Function function) {
+  std::vector<SeriesKey> keys;
+  std::set<std::string> variants;
+  for (const auto& s : series) {
+    const SeriesKey& key = s.key;
+    if (key.function != function) continue;
+    if (!args.interval.empty() && key.interval != args.interval) continue;
+    if (!args.adjusted.empty() && key.adjusted != (args.adjusted == "true")) continue;
+    if (!args.extended_hours.empty() && key.extended_hours != (args.extended_hours == "true")) {
+      continue;
+    }
+    keys.push_back(key);
+    std::string variant = key.interval;
+    if (std::string options = OptionsText(key); !options.empty()) variant += " " + options;
+    variants.insert(variant);
+  }
+  if (variants.size() > 1) {
+    return Fail(
+        fmt::format("export --all: the stored {} series are of several kinds ({}); choose one with "
+                    "--interval, --adjusted or --extended-hours",
+                    ShortName(function), fmt::join(variants, ", ")));
+  }
+  return keys;
+}
+
+// "intraday:5min adjusted=false": the function column of `list`.
+std::string FunctionColumn(const SeriesKey& key) {
+  std::string out(ShortName(key.function));
+  if (!key.interval.empty()) out += ":" + key.interval;
+  if (std::string options = OptionsText(key); !options.empty()) out += " " + options;
+  return out;
 }
 
 }  // namespace
@@ -196,10 +240,12 @@ int RunExport(const ReadArgs& args, CliEnv& env) {
       PrintError(env, "{}", series.error().message);
       return kExitFailed;
     }
-    for (const auto& s : *series) {
-      if (s.key.function == function && (args.interval.empty() || s.key.interval == args.interval))
-        keys->push_back(s.key);
+    auto selected = SelectAll(*series, args, function);
+    if (!selected) {
+      PrintError(env, "{}", selected.error().message);
+      return kExitUsage;
     }
+    *keys = std::move(*selected);
   } else {
     for (const auto& key : *keys) {
       auto state = (*store)->Find(key);
@@ -277,8 +323,7 @@ int RunList(const ReadArgs& args, CliEnv& env) {
   std::string out = fmt::format("{:<12} {:<18} {:>7} {:<19} {:<19} {:<20} {}\n", "symbol",
                                 "function", "bars", "first", "last", "last fetch (UTC)", "outcome");
   for (const auto& s : *series) {
-    std::string function(ShortName(s.key.function));
-    if (!s.key.interval.empty()) function += ":" + s.key.interval;
+    std::string function = FunctionColumn(s.key);
     std::string outcome = s.last_outcome.empty() ? "-" : s.last_outcome;
     if (!s.last_error.empty()) outcome += ": " + s.last_error;
     if (s.history_limited) outcome += " (history limited to compact)";

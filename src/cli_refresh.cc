@@ -12,6 +12,7 @@
 
 #include "cli_commands.h"
 #include "mdfetch/engine.h"
+#include "mdfetch/market_calendar.h"
 #include "mdfetch/planner.h"
 #include "mdfetch/redact.h"
 #include "mdfetch/simulator.h"
@@ -110,7 +111,7 @@ struct Target {
 };
 
 Result<Target> CollectSeries(const RefreshArgs& args) {
-  auto defaults = ResolveDefaults(args.function, args.interval);
+  auto defaults = ResolveDefaults(args.function, args.interval, args.adjusted, args.extended_hours);
   if (!defaults) return std::unexpected(defaults.error());
   Target target;
   if (!args.fetch) {
@@ -132,6 +133,44 @@ Result<Target> CollectSeries(const RefreshArgs& args) {
   return target;
 }
 
+// --month values as a list of "YYYY-MM", in the order given, each once. The service has
+// intraday months from 2000-01 to the current one (in New York).
+Result<std::vector<std::string>> ExpandMonths(const std::vector<std::string>& specs, WallTime now) {
+  using std::chrono::year_month;
+  const year_month first{std::chrono::year(2000), std::chrono::January};
+  const Date today = std::chrono::floor<std::chrono::days>(now + NewYorkOffset(now));
+  const year_month current{today.year(), today.month()};
+  auto month_text = [](year_month ym) {
+    return fmt::format("{:04}-{:02}", static_cast<int>(ym.year()),
+                       static_cast<unsigned>(ym.month()));
+  };
+  std::vector<std::string> months;
+  std::set<std::string> seen;
+  for (const std::string& spec : specs) {
+    size_t dots = spec.find("..");
+    std::string_view from_text = std::string_view(spec).substr(0, dots);
+    std::string_view to_text =
+        dots == std::string::npos ? from_text : std::string_view(spec).substr(dots + 2);
+    auto from = ParseMonth(from_text);
+    auto to = ParseMonth(to_text);
+    if (!from || !to) {
+      return Fail(
+          fmt::format("bad --month '{}': expected YYYY-MM or YYYY-MM..YYYY-MM", Printable(spec)));
+    }
+    if (*to < *from) return Fail(fmt::format("--month {} runs backwards", Printable(spec)));
+    if (*from < first) {
+      return Fail(fmt::format("--month {}: intraday history starts at 2000-01", Printable(spec)));
+    }
+    if (*to > current) {
+      return Fail(fmt::format("--month {}: {} has not begun", Printable(spec), month_text(*to)));
+    }
+    for (year_month ym = *from; ym <= *to; ym += std::chrono::months(1)) {
+      if (seen.insert(month_text(ym)).second) months.push_back(month_text(ym));
+    }
+  }
+  return months;
+}
+
 void PrintSummary(CliEnv& env, const std::string& db, const RefreshSummary& s, bool sim) {
   fmt::print(env.out,
              "{}: {} series: {} stored, {} up to date, {} failed, {} deferred; {} calls ({} "
@@ -141,7 +180,7 @@ void PrintSummary(CliEnv& env, const std::string& db, const RefreshSummary& s, b
              s.retries, s.BarsAdded(), s.BarsChanged());
   for (const auto& r : s.results) {
     if (r.status == SeriesStatus::kFailed || r.status == SeriesStatus::kDeferred) {
-      fmt::print(env.out, "  {} {}: {}\n", SeriesStatusName(r.status), Describe(r.key), r.reason);
+      fmt::print(env.out, "  {} {}: {}\n", SeriesStatusName(r.status), Describe(r), r.reason);
     } else if (r.history_limited && r.status == SeriesStatus::kStored) {
       fmt::print(env.out,
                  "  limited {}: only the latest {} bars (outputsize=full is premium for this "
@@ -197,6 +236,20 @@ int RunRefresh(const RefreshArgs& args, CliEnv& env) {
     PrintError(env, "{}", target.error().message);
     return kExitUsage;
   }
+  auto months = ExpandMonths(args.months, env.clock->WallNow());
+  if (!months) {
+    PrintError(env, "{}", months.error().message);
+    return kExitUsage;
+  }
+  for (const SeriesKey& key : target->series) {
+    if (!months->empty() && key.function != Function::kIntraday) {
+      PrintError(env,
+                 "--month backfills intraday series; {} is not one (name it like \"{} "
+                 "intraday:5min\", or pass --function intraday)",
+                 Describe(key), key.symbol);
+      return kExitUsage;
+    }
+  }
   std::string db = ResolveDb(args.db, env, args.sim ? kDemoDb : kDefaultDb);
   if (auto ok = PrepareDbPath(db); !ok) {
     PrintError(env, "{}", ok.error().message);
@@ -243,6 +296,7 @@ int RunRefresh(const RefreshArgs& args, CliEnv& env) {
                         .retries = args.retries,
                         .force = args.force,
                         .full = args.full,
+                        .months = *months,
                         .api_key = api_key,
                         .simulated = args.sim};
   Engine engine(*env.clock, *transports, **store, options);

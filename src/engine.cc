@@ -59,8 +59,14 @@ Engine::Engine(Clock& clock, TransportFactory transports, Store& store, EngineOp
 
 void Engine::RequestStop() { stop_.store(true); }
 
+std::string Describe(const SeriesResult& result) {
+  std::string out = Describe(result.key);
+  if (!result.month.empty()) out += " month=" + result.month;
+  return out;
+}
+
 std::string Engine::BuildTarget(const SeriesKey& key, std::string_view outputsize,
-                                std::string_view api_key) {
+                                std::string_view api_key, std::string_view month) {
   std::string target = fmt::format("/query?function={}", ApiName(key.function));
   auto add = [&](std::string_view name, std::string_view value) {
     target += fmt::format("&{}={}", name, UrlEncode(value));
@@ -76,7 +82,12 @@ std::string Engine::BuildTarget(const SeriesKey& key, std::string_view outputsiz
   } else {
     add("symbol", symbol);
   }
-  if (key.function == Function::kIntraday) add("interval", key.interval);
+  if (key.function == Function::kIntraday) {
+    add("interval", key.interval);
+    if (!key.adjusted) add("adjusted", "false");
+    if (!key.extended_hours) add("extended_hours", "false");
+    if (!month.empty()) add("month", month);
+  }
   if (!outputsize.empty()) add("outputsize", outputsize);
   add("apikey", api_key);
   return target;

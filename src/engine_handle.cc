@@ -48,7 +48,8 @@ void EngineRun::Work(Job job, int64_t fetch_id) {
   Result<HttpResponse> response = Fail("call cancelled");
   if (!stop_.load()) {
     Transport* transport = transports_->Borrow();
-    response = transport->Get(Engine::BuildTarget(job.key, job.outputsize, options_.api_key));
+    response =
+        transport->Get(Engine::BuildTarget(job.key, job.outputsize, options_.api_key, job.month));
     transports_->Return(transport);
   }
 
@@ -93,8 +94,9 @@ void EngineRun::Work(Job job, int64_t fetch_id) {
                                HasNewCorporateAction(answer.bars, c.job.known_last);
       writer_->Post([this, c = std::move(c), answer = std::move(answer), record, fetch_id,
                      wall = clock_.WallNow()](Store& store) mutable {
-        auto counts = store.StoreAnswer(fetch_id, c.job.key, answer.meta, answer.bars,
-                                        c.job.history_limited, record, wall);
+        auto counts = store.StoreAnswer(
+            fetch_id, c.job.key, answer.meta, answer.bars, c.job.history_limited, record, wall,
+            c.job.month.empty() ? StoreScope::kLatest : StoreScope::kBackfill);
         if (counts) {
           c.kind = Kind::kStored;
           c.counts = *counts;
@@ -166,7 +168,7 @@ void EngineRun::HandleAnswer(Completion& c) {
   if (c.answer != AnswerKind::kThrottle) throttle_streak_start_.reset();
   switch (c.answer) {
     case AnswerKind::kErrorMessage:
-      if (c.job.outputsize == "full" && !c.job.restated) {
+      if (c.job.outputsize == "full" && !c.job.restated && c.job.month.empty()) {
         // Some listings fail `full` (deep history that fails the service's QA) while
         // compact works: try compact once before calling the symbol invalid.
         c.job.outputsize = "compact";
@@ -235,8 +237,20 @@ void EngineRun::HandlePremium(Completion& c) {
       job.outputsize = "compact";
       job.history_limited = true;
     };
-    for (Job& job : queue_) {
-      if (job.key.function == function && job.outputsize == "full") to_compact(job);
+    // A backfill month is nothing without the whole month: it fails instead.
+    for (auto it = queue_.begin(); it != queue_.end();) {
+      if (it->key.function != function || it->outputsize != "full") {
+        ++it;
+      } else if (!it->month.empty()) {
+        Settle(*it, SeriesStatus::kFailed, kMonthNeedsFull);
+        it = queue_.erase(it);
+      } else {
+        to_compact(*it++);
+      }
+    }
+    if (!c.job.month.empty()) {
+      Settle(c.job, SeriesStatus::kFailed, kMonthNeedsFull);
+      return;
     }
     to_compact(c.job);
     c.job.not_before = SteadyTime{};

@@ -58,48 +58,20 @@ void EngineRun::Plan(const std::vector<SeriesKey>& series) {
   std::set<SeriesKey> deferred;
   if (auto d = store_.DeferredSeries()) deferred.insert(d->begin(), d->end());
   std::vector<Job> first, rest;
-  for (size_t i = 0; i < series.size(); ++i) {
-    const SeriesKey& key = series[i];
-    summary_.results.emplace_back().key = key;
-    Job job;
-    job.index = i;
-    job.key = key;
-    auto state = store_.Find(key);
-    if (!state) {
-      Settle(job, SeriesStatus::kFailed, state.error().message);
-      continue;
+  const std::vector<std::string> latest{""};
+  const std::vector<std::string>& months = options_.months.empty() ? latest : options_.months;
+  for (const SeriesKey& key : series) {
+    for (const std::string& month : months) {
+      Job job;
+      job.index = summary_.results.size();
+      job.key = key;
+      job.month = month;
+      SeriesResult& result = summary_.results.emplace_back();
+      result.key = key;
+      result.month = month;
+      if (!PlanJob(job, now)) continue;
+      (deferred.contains(key) && month.empty() ? first : rest).push_back(std::move(job));
     }
-    if (!options_.force) {
-      if (auto learnt = Fact(FactKey("premium", key.function), options_.premium_memory)) {
-        Settle(job, SeriesStatus::kFailed,
-               fmt::format("{} is premium-only for this key (answered {}); not called, "
-                           "--force tries again",
-                           ShortName(key.function), *learnt));
-        continue;
-      }
-      if (*state && IsUpToDate(key, **state, now)) {
-        summary_.results[i].history_limited = (*state)->history_limited;
-        Settle(job, SeriesStatus::kUpToDate, "");
-        continue;
-      }
-    } else {
-      job.forced = *state && IsUpToDate(key, **state, now);
-    }
-    job.outputsize = ChooseOutputSize(key, *state, now, options_.full);
-    if (*state) {
-      job.known_last = (*state)->last_ts;
-      // Limited stays limited until a full answer is stored.
-      job.history_limited = (*state)->history_limited && job.outputsize != "full";
-    }
-    if (!full_refused_.contains(key.function) &&
-        Fact(FactKey("full_refused", key.function), options_.premium_memory)) {
-      full_refused_.insert(key.function);
-    }
-    if (job.outputsize == "full" && !options_.full && full_refused_.contains(key.function)) {
-      job.outputsize = "compact";
-      job.history_limited = true;
-    }
-    (deferred.contains(key) ? first : rest).push_back(std::move(job));
   }
   for (auto* part : {&first, &rest}) {
     for (auto& job : *part) queue_.push_back(std::move(job));
@@ -116,6 +88,70 @@ void EngineRun::Plan(const std::vector<SeriesKey>& series) {
     quota_window_.assign(times->begin(), times->end());
   }
   SeedLimiter(now);
+}
+
+// Decides whether `job` needs a call, and with which outputsize; settles it when it does not.
+bool EngineRun::PlanJob(Job& job, WallTime now) {
+  const SeriesKey& key = job.key;
+  auto state = store_.Find(key);
+  if (!state) {
+    Settle(job, SeriesStatus::kFailed, state.error().message);
+    return false;
+  }
+  if (!options_.force) {
+    if (auto learnt = Fact(FactKey("premium", key.function), options_.premium_memory)) {
+      Settle(job, SeriesStatus::kFailed,
+             fmt::format("{} is premium-only for this key (answered {}); not called, "
+                         "--force tries again",
+                         ShortName(key.function), *learnt));
+      return false;
+    }
+  }
+  if (!full_refused_.contains(key.function) &&
+      Fact(FactKey("full_refused", key.function), options_.premium_memory)) {
+    full_refused_.insert(key.function);
+  }
+  if (!job.month.empty()) return PlanMonth(job, now);
+  bool up_to_date = *state && IsUpToDate(key, **state, now);
+  if (up_to_date && !options_.force) {
+    summary_.results[job.index].history_limited = (*state)->history_limited;
+    Settle(job, SeriesStatus::kUpToDate, "");
+    return false;
+  }
+  job.forced = up_to_date;
+  job.outputsize = ChooseOutputSize(key, *state, now, options_.full);
+  if (*state) {
+    job.known_last = (*state)->last_ts;
+    // Limited stays limited until a full answer is stored.
+    job.history_limited = (*state)->history_limited && job.outputsize != "full";
+  }
+  if (job.outputsize == "full" && !options_.full && full_refused_.contains(key.function)) {
+    job.outputsize = "compact";
+    job.history_limited = true;
+  }
+  return true;
+}
+
+// A backfill month is asked whole (outputsize=full); once stored after the month's last
+// possible bar it cannot change, so it is never fetched again without --force.
+bool EngineRun::PlanMonth(Job& job, WallTime now) {
+  auto stored_at = store_.MonthStoredAt(job.key, job.month);
+  if (!stored_at) {
+    Settle(job, SeriesStatus::kFailed, stored_at.error().message);
+    return false;
+  }
+  bool up_to_date = *stored_at && IsMonthUpToDate(job.key, job.month, **stored_at, now);
+  if (up_to_date && !options_.force) {
+    Settle(job, SeriesStatus::kUpToDate, "");
+    return false;
+  }
+  job.forced = up_to_date;
+  job.outputsize = "full";
+  if (!options_.force && full_refused_.contains(job.key.function)) {
+    Settle(job, SeriesStatus::kFailed, kMonthNeedsFull);
+    return false;
+  }
+  return true;
 }
 
 // The calls of earlier runs still count against the --rate windows: a `fetch` started right
@@ -223,8 +259,8 @@ bool EngineRun::QuotaAllows() {
 
 void EngineRun::Send(Job job) {
   WallTime wall = clock_.WallNow();
-  auto fetch_id =
-      writer_->Call([&](Store& store) { return store.BeginCall(job.key, job.outputsize, wall); });
+  auto fetch_id = writer_->Call(
+      [&](Store& store) { return store.BeginCall(job.key, job.outputsize, wall, job.month); });
   if (!fetch_id) {
     Settle(job, SeriesStatus::kFailed, fetch_id.error().message);
     Halt(fmt::format("cannot log the call: {}", fetch_id.error().message), false);
@@ -234,7 +270,7 @@ void EngineRun::Send(Job job) {
   ++summary_.calls;
   ++summary_.results[job.index].calls;
   if (options_.rate.per_day) quota_window_.push_back(wall);
-  Report(Describe(job.key));
+  Report(Describe(summary_.results[job.index]));
   asio::post(*pool_,
              [this, job = std::move(job), id = *fetch_id]() mutable { Work(std::move(job), id); });
 }
@@ -295,7 +331,7 @@ void EngineRun::Settle(const Job& job, SeriesStatus status, std::string reason) 
   result.reason = std::move(reason);
   if (job.history_limited) result.history_limited = true;
   ++settled_;
-  Report(Describe(job.key));
+  Report(Describe(result));
 }
 
 void EngineRun::Halt(std::string reason, bool quota) {
@@ -313,8 +349,9 @@ void EngineRun::DeferOrFailQueued() {
     queue_.pop_front();
     if (halt_is_quota_ || stop_.load()) {
       // A series queued only by --force was up to date: it does not jump the next run's
-      // queue ahead of series that are really behind.
-      if (!job.forced) {
+      // queue ahead of series that are really behind. A backfill month is not the series'
+      // business: the same `fetch --month` again picks up the months left.
+      if (!job.forced && job.month.empty()) {
         writer_->Post([key = job.key, reason = halt_reason_](Store& store) {
           (void)store.SetDeferred(key, true, reason);
         });

@@ -30,6 +30,10 @@ inline std::string FactKey(std::string_view kind, Function f) {
   return std::string(kind) + ":" + std::string(ShortName(f));
 }
 
+// Why a backfill month cannot be fetched on this key.
+inline constexpr const char* kMonthNeedsFull =
+    "a whole month needs outputsize=full, which is premium for this key";
+
 class EngineRun {
  public:
   EngineRun(Clock& clock, const TransportFactory& transports, Store& store,
@@ -43,6 +47,7 @@ class EngineRun {
   struct Job {
     size_t index = 0;  // into summary_.results
     SeriesKey key;
+    std::string month;  // "YYYY-MM" of an intraday backfill, "" for the latest bars
     std::string outputsize;
     bool history_limited = false;
     int attempts = 0;        // transient failures so far
@@ -65,6 +70,8 @@ class EngineRun {
   };
 
   void Plan(const std::vector<SeriesKey>& series);
+  bool PlanJob(Job& job, WallTime now);
+  bool PlanMonth(Job& job, WallTime now);
   void Dispatch();
   void DispatchOne();
   void Send(Job job);

@@ -343,6 +343,34 @@ TEST_F(EngineTest, FullRefusedAsPremiumFallsBackToCompactOnce) {
   EXPECT_NE(service_.Requests().back().target.find("outputsize=compact"), std::string::npos);
 }
 
+// A backfill month is the whole month or nothing: when `full` is premium it fails, with no
+// compact call (which would store only the month's last 100 bars).
+TEST_F(EngineTest, BackfillMonthsFailWhenFullIsPremium) {
+  service_.SetHandler([](const std::string&, int) {
+    return Ok(
+        Info("Thank you for using Alpha Vantage! The outputsize=full parameter value is "
+             "a premium feature for the TIME_SERIES_INTRADAY endpoint. You may subscribe "
+             "to any of the premium plans at https://www.alphavantage.co/premium/ to "
+             "instantly unlock all premium features"));
+  });
+  options_.months = {"2024-03", "2024-04", "2024-05"};
+  options_.rate = *ParseRateSpec("unlimited");
+  options_.concurrency = 1;
+  Engine engine(clock_, service_.Factory(), *store_, options_);
+  const SeriesKey key{"IBM", Function::kIntraday, "5min"};
+  auto summary = engine.Run({key});
+  EXPECT_EQ(summary.calls, 1);
+  ASSERT_EQ(summary.results.size(), 3u);
+  for (const auto& r : summary.results) {
+    EXPECT_EQ(r.status, SeriesStatus::kFailed) << r.month;
+    EXPECT_EQ(r.reason, "a whole month needs outputsize=full, which is premium for this key");
+  }
+  EXPECT_EQ(Describe(summary.results[1]), "IBM intraday:5min month=2024-04");
+  // Known from now on: the next backfill spends no call.
+  Engine again(clock_, service_.Factory(), *store_, options_);
+  EXPECT_EQ(again.Run({key}).calls, 0);
+}
+
 TEST_F(EngineTest, PremiumFunctionStopsThatFunctionAtOnce) {
   service_.SetHandler([](const std::string& target, int) {
     if (target.find("TIME_SERIES_DAILY_ADJUSTED") != std::string::npos) {
@@ -477,6 +505,16 @@ TEST(EngineTargetTest, EveryValueIsUrlEncoded) {
   EXPECT_EQ(Engine::BuildTarget({"IBM", Function::kIntraday, "5min"}, "compact", "k"),
             "/query?function=TIME_SERIES_INTRADAY&symbol=IBM&interval=5min&outputsize=compact&"
             "apikey=k");
+}
+
+TEST(EngineTargetTest, IntradaySwitchesAndMonthAreSentWhenNotTheDefaults) {
+  EXPECT_EQ(Engine::BuildTarget({"IBM", Function::kIntraday, "1min", false, false}, "full", "k",
+                                "2024-03"),
+            "/query?function=TIME_SERIES_INTRADAY&symbol=IBM&interval=1min&adjusted=false&"
+            "extended_hours=false&month=2024-03&outputsize=full&apikey=k");
+  EXPECT_EQ(Engine::BuildTarget({"IBM", Function::kIntraday, "1min", true, false}, "compact", "k"),
+            "/query?function=TIME_SERIES_INTRADAY&symbol=IBM&interval=1min&extended_hours=false&"
+            "outputsize=compact&apikey=k");
 }
 
 }  // namespace

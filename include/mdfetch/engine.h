@@ -36,6 +36,11 @@ struct EngineOptions {
   int retries = 4;      // retries of a transient fault, per series
   bool force = false;   // fetch even series that are up to date
   bool full = false;    // ask outputsize=full for every series that takes it
+  // Intraday months to backfill ("YYYY-MM"): each series (all intraday) is fetched once per
+  // month with `month` and outputsize=full, its bars added without touching the series'
+  // freshness; a month stored after it ended is not fetched again (unless `force`).
+  // Empty: fetch each series' latest bars.
+  std::vector<std::string> months;
   std::string api_key;  // sent as `apikey`, never shown, logged or stored
   // Where answers must come from: the mdfetch simulator (true) or the real service. An
   // answer from the other kind stops the run before anything from it is stored, so
@@ -55,6 +60,7 @@ std::string_view SeriesStatusName(SeriesStatus status);
 
 struct SeriesResult {
   SeriesKey key;
+  std::string month;  // the month backfilled, "" for the latest bars
   SeriesStatus status = SeriesStatus::kFailed;
   std::string reason;  // why it failed or was deferred (redacted); empty otherwise
   StoreCounts counts;
@@ -62,8 +68,11 @@ struct SeriesResult {
   int calls = 0;
 };
 
+// "AAPL intraday:5min" or, for a backfill, "AAPL intraday:5min month=2024-03".
+std::string Describe(const SeriesResult& result);
+
 struct RefreshSummary {
-  std::vector<SeriesResult> results;  // in the order the series were given
+  std::vector<SeriesResult> results;  // in the order the series (and months) were given
   int64_t calls = 0;                  // calls sent to the service in this run
   int64_t throttled = 0;              // answers that said "slow down"
   int64_t retries = 0;                // calls repeated after a transient fault
@@ -99,8 +108,9 @@ class Engine {
   void RequestStop();
 
   // The query string for one call, with every value URL-encoded (exposed for tests).
+  // Intraday switches are sent only when they differ from the service's defaults.
   static std::string BuildTarget(const SeriesKey& key, std::string_view outputsize,
-                                 std::string_view api_key);
+                                 std::string_view api_key, std::string_view month = {});
 
  private:
   Clock& clock_;
