@@ -143,22 +143,6 @@ bool IsUpToDate(const SeriesKey& key, const SeriesState& state, WallTime now) {
   return state.last_ts >= FormatDate(LastSessionDate(now)) && state.last_refreshed.size() == 10;
 }
 
-std::optional<std::chrono::year_month> ParseMonth(std::string_view text) {
-  if (text.size() != 7 || text[4] != '-') return std::nullopt;
-  unsigned digits[7] = {};
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (i == 4) continue;
-    if (text[i] < '0' || text[i] > '9') return std::nullopt;
-    digits[i] = static_cast<unsigned>(text[i] - '0');
-  }
-  const int year =
-      static_cast<int>(digits[0] * 1000 + digits[1] * 100 + digits[2] * 10 + digits[3]);
-  const std::chrono::year_month ym{std::chrono::year(year),
-                                   std::chrono::month(digits[5] * 10 + digits[6])};
-  if (!ym.ok()) return std::nullopt;
-  return ym;
-}
-
 bool IsMonthUpToDate(const SeriesKey& key, std::string_view month, WallTime stored_at,
                      WallTime now) {
   auto ym = ParseMonth(month);

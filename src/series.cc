@@ -65,6 +65,21 @@ bool IsValidInterval(std::string_view interval) {
          interval == "60min";
 }
 
+std::optional<std::chrono::year_month> ParseMonth(std::string_view text) {
+  if (text.size() != 7 || text[4] != '-') return std::nullopt;
+  int value[2] = {0, 0};
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (i == 4) continue;
+    if (text[i] < '0' || text[i] > '9') return std::nullopt;
+    int& v = value[i < 4 ? 0 : 1];
+    v = v * 10 + (text[i] - '0');
+  }
+  const std::chrono::year_month ym{std::chrono::year(value[0]),
+                                   std::chrono::month(static_cast<unsigned>(value[1]))};
+  if (!ym.ok()) return std::nullopt;
+  return ym;
+}
+
 std::string OptionsText(const SeriesKey& key) {
   std::string out;
   if (!key.adjusted) out = "adjusted=false";

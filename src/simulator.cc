@@ -2,6 +2,8 @@
 // - GET /query with function, symbol (from_symbol/to_symbol for FX_DAILY, symbol/market for
 //   DIGITAL_CURRENCY_DAILY), outputsize, interval and apikey; answers are HTTP 200 JSON in the
 //   service's layout, the refusals carry the service's exact texts (ALPHAVANTAGE.md §4.1).
+// - Intraday `adjusted`, `extended_hours` and `month` as simulator.h describes (compact = the
+//   newest 100 bars of the month, full = all of it); the meta data does not mention them.
 // - Checks in the service's order: apikey, then injected faults, then the sliding-window
 //   throttle, the daily cap, premium functions, the free key's outputsize=full refusal, an
 //   unknown function or symbol, and finally data. Throttled calls do not count toward the
@@ -13,7 +15,7 @@
 //   "reset" and "truncation" both send headers promising the full Content-Length, then make
 //   the provider fail, which closes the socket: a cpp-httplib client sees Error::Read.
 // Not modelled: datatype=csv, GLOBAL_QUOTE/SYMBOL_SEARCH and other functions (they get the
-// unknown-function error), intraday `month`, the demo key, and a daily reset of the cap.
+// unknown-function error), intraday `entitlement`, the demo key, and a daily reset of the cap.
 #include "mdfetch/simulator.h"
 
 #include <fmt/format.h>
@@ -64,6 +66,9 @@ struct Call {
   SeriesKey key;  // symbol upper-case, "FROM/TO" for FX and crypto
   OutputSize size = OutputSize::kCompact;
   std::string apikey;
+  Date last_session;          // of the simulator when the call arrived
+  std::string month;          // intraday `month`, empty when absent
+  bool valid_options = true;  // intraday `adjusted`, `extended_hours` and `month`
 };
 
 std::string Upper(std::string text) {
@@ -76,8 +81,34 @@ std::string Pair(const httplib::Request& req, const char* from, const char* to) 
   return a.empty() || b.empty() ? std::string() : Upper(a) + "/" + Upper(b);
 }
 
-Call ParseCall(const httplib::Request& req) {
+// An intraday switch: absent = true (the service's default), else true/false in any case.
+bool ParseSwitch(const httplib::Request& req, const char* name, bool& value) {
+  if (!req.has_param(name)) return true;
+  const std::string text = Upper(req.get_param_value(name));
+  if (text != "TRUE" && text != "FALSE") return false;
+  value = text == "TRUE";
+  return true;
+}
+
+// The service takes any month since 2000-01; the simulator has none after its last session.
+bool ValidMonth(const httplib::Request& req, Date last_session) {
+  if (!req.has_param("month")) return true;
+  const auto month = ParseMonth(req.get_param_value("month"));
+  return month && *month >= std::chrono::year(2000) / std::chrono::January &&
+         *month <= last_session.year() / last_session.month();
+}
+
+void ParseIntradayOptions(const httplib::Request& req, Call& call) {
+  call.key.interval = req.get_param_value("interval");
+  call.month = req.get_param_value("month");
+  call.valid_options = ParseSwitch(req, "adjusted", call.key.adjusted) &&
+                       ParseSwitch(req, "extended_hours", call.key.extended_hours) &&
+                       ValidMonth(req, call.last_session);
+}
+
+Call ParseCall(const httplib::Request& req, Date last_session) {
   Call call;
+  call.last_session = last_session;
   call.function_name = req.get_param_value("function");
   call.apikey = req.get_param_value("apikey");
   call.size =
@@ -94,7 +125,7 @@ Call ParseCall(const httplib::Request& req) {
   } else {
     call.key.symbol = Upper(req.get_param_value("symbol"));
   }
-  if (f == Function::kIntraday) call.key.interval = req.get_param_value("interval");
+  if (f == Function::kIntraday) ParseIntradayOptions(req, call);
   return call;
 }
 
@@ -134,7 +165,8 @@ struct Simulator::Impl {
 };
 
 void Simulator::Impl::Handle(const httplib::Request& req, httplib::Response& res) {
-  const Call call = ParseCall(req);
+  const Call call = ParseCall(
+      req, options.last_session.value_or(LastSessionDate(std::chrono::system_clock::now())));
   std::chrono::milliseconds delay{0};
   const Outcome outcome = Decide(call, delay);
   if (delay > std::chrono::milliseconds(0)) std::this_thread::sleep_for(delay);
@@ -228,7 +260,7 @@ ContentKind Simulator::Impl::Classify(const Call& call) const {
   if (call.size == OutputSize::kFull && options.full_refused_symbols.contains(symbol)) {
     return ContentKind::kInvalidCall;
   }
-  if (f == Function::kIntraday && !IsValidInterval(call.key.interval)) {
+  if (f == Function::kIntraday && (!IsValidInterval(call.key.interval) || !call.valid_options)) {
     return ContentKind::kInvalidCall;
   }
   return ContentKind::kData;
@@ -247,9 +279,7 @@ std::string Simulator::Impl::ContentBody(const Call& call) const {
     case ContentKind::kData:
       break;
   }
-  const Date last =
-      options.last_session.value_or(LastSessionDate(std::chrono::system_clock::now()));
-  const std::vector<Bar> bars = History(call.key, last);
+  const std::vector<Bar> bars = History(call.key, call.last_session, call.month);
   std::span<const Bar> served(bars);
   if (TakesOutputSize(call.key.function) && call.size == OutputSize::kCompact &&
       served.size() > kCompactBars) {

@@ -4,6 +4,11 @@
 // 2000-01-03 whose step on a day depends only on (symbol, day) and the previous close, so a
 // day's bar does not change when the last session moves forward. Prices are rounded to the
 // decimals the service prints, so the served text parses back to exactly these doubles.
+//
+// Intraday bars walk within each day from that day's daily open; the served series is either
+// those raw prices (adjusted=false) or them scaled by the dividends paid after the bar's day
+// (adjusted=true), computed from the same daily walk and dividend schedule that the adjusted
+// daily, weekly and monthly series serve.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -13,6 +18,7 @@
 #include <vector>
 
 #include "mdfetch/simulator.h"
+#include "simulator_internal.h"
 
 namespace mdfetch {
 namespace {
@@ -21,11 +27,13 @@ using std::chrono::days;
 using std::chrono::sys_days;
 
 constexpr Date kFirstSession{std::chrono::year(2000), std::chrono::January, std::chrono::day(3)};
-constexpr int kCryptoDays = 350;               // DIGITAL_CURRENCY_DAILY's depth in 2026
-constexpr days kIntradayDepth{30};             // intraday `full` without `month`
-constexpr int kExtendedOpenMinute = 4 * 60;    // 04:00 New York
-constexpr int kExtendedCloseMinute = 20 * 60;  // 20:00; bars are labelled by their start
-constexpr double kReversion = 0.002;           // keeps a 26-year walk within sane prices
+constexpr int kCryptoDays = 350;                 // DIGITAL_CURRENCY_DAILY's depth in 2026
+constexpr days kIntradayDepth{30};               // intraday `full` without `month`
+constexpr int kExtendedOpenMinute = 4 * 60;      // 04:00 New York
+constexpr int kExtendedCloseMinute = 20 * 60;    // 20:00; bars are labelled by their start
+constexpr int kRegularOpenMinute = 9 * 60 + 30;  // 09:30, the regular session
+constexpr int kRegularCloseMinute = 16 * 60;     // 16:00
+constexpr double kReversion = 0.002;             // keeps a 26-year walk within sane prices
 
 // Which days an asset trades on.
 enum class Days { kTradingDays, kWeekdays, kEveryDay };
@@ -163,21 +171,44 @@ bool IsExDividendDay(sys_days day) {
   return true;
 }
 
-// Adjusted fields: adjusted close == close (no splits), a quarterly dividend for three
-// symbols in four.
-void AddAdjustment(std::string_view symbol, std::vector<DayBar>& bars, bool with_split) {
+// The dividend paid on each day of `daily` (0 on most): a quarterly dividend for three
+// symbols in four, a fixed yield of the previous close.
+std::vector<double> Dividends(std::string_view symbol, const std::vector<DayBar>& daily) {
   Draws draws(Finalize(Fnv1a(symbol) ^ 0xd1d1d1d1ull));
   const bool pays = draws.Unit() < 0.75;
   const double quarterly_yield = 0.002 + 0.006 * draws.Unit();
+  std::vector<double> out(daily.size(), 0.0);
+  if (!pays) return out;
+  for (size_t i = 1; i < daily.size(); ++i) {
+    if (IsExDividendDay(daily[i].day)) out[i] = Round(daily[i - 1].bar.close * quarterly_yield, 4);
+  }
+  return out;
+}
+
+// Adjusted fields: adjusted close == close (no splits) and the dividends.
+void AddAdjustment(std::string_view symbol, std::vector<DayBar>& bars, bool with_split) {
+  const std::vector<double> dividends = Dividends(symbol, bars);
   for (size_t i = 0; i < bars.size(); ++i) {
     Bar& bar = bars[i].bar;
     bar.adjusted_close = bar.close;
-    bar.dividend = 0.0;
-    if (pays && i > 0 && IsExDividendDay(bars[i].day)) {
-      bar.dividend = Round(bars[i - 1].bar.close * quarterly_yield, 4);
-    }
+    bar.dividend = dividends[i];
     if (with_split) bar.split_coefficient = 1.0;
   }
+}
+
+// What the prices of day i are multiplied by in an adjusted intraday series: the product over
+// the ex-dividend days D after day i (up to the last day of `daily`) of
+// 1 - dividend_D / close of the day before D. 1 from the latest ex-dividend day on.
+std::vector<double> DividendFactors(std::string_view symbol, const std::vector<DayBar>& daily) {
+  const std::vector<double> dividends = Dividends(symbol, daily);
+  std::vector<double> factors(daily.size());
+  double running = 1.0;
+  for (size_t i = daily.size(); i-- > 0;) {
+    factors[i] = running;
+    // dividends[0] is 0, so daily[i - 1] exists whenever a dividend is paid.
+    if (dividends[i] > 0) running *= 1.0 - dividends[i] / daily[i - 1].bar.close;
+  }
+  return factors;
 }
 
 sys_days WeekOf(sys_days day) { return day - days(std::chrono::weekday{day}.iso_encoding() - 1); }
@@ -224,33 +255,85 @@ int IntervalMinutes(std::string_view interval) {
   return minutes > 0 ? minutes : 5;
 }
 
-// Extended-hours bars (04:00-19:55 for 5min) on the trading days of the last 30 calendar
-// days, each day walking from that day's daily open. Not reconciled with the daily high/low.
-std::vector<Bar> Intraday(const SeriesKey& key, Date last) {
-  const int step = IntervalMinutes(key.interval);
-  const uint64_t seed = Fnv1a(key.symbol) ^ Finalize(Fnv1a(key.interval));
-  const std::vector<DayBar> daily = Walk(kEquity, key.symbol, last);
-  const Model model{0, 0, 0.002 * std::sqrt(step), 4, Days::kTradingDays};
-  std::vector<Bar> out;
-  for (const DayBar& day : daily) {
-    if (day.day <= sys_days{last} - kIntradayDepth) continue;
-    double price = day.bar.open;
-    const double volume_base =
-        *day.bar.volume * step / (kExtendedCloseMinute - kExtendedOpenMinute);
-    for (int minute = kExtendedOpenMinute; minute < kExtendedCloseMinute; minute += step) {
-      Draws draws(DaySeed(seed, day.day) ^ Finalize(static_cast<uint64_t>(minute)));
-      Bar bar = NextBar(model, draws, price, price, volume_base);
-      bar.ts = fmt::format("{} {:02}:{:02}:00", day.bar.ts, minute / 60, minute % 60);
-      price = bar.close;
-      out.push_back(std::move(bar));
+// The days an intraday answer covers, both ends included: the 30 calendar days up to `last`
+// without a month, else the days of `month` up to `last`. nullopt for a malformed month.
+struct DayRange {
+  sys_days first, last;
+};
+
+std::optional<DayRange> IntradayDays(Date last, std::string_view month) {
+  if (month.empty()) return DayRange{sys_days{last} - kIntradayDepth + days(1), sys_days{last}};
+  const auto ym = ParseMonth(month);
+  if (!ym) return std::nullopt;
+  const sys_days month_end{ym->year() / ym->month() / std::chrono::last};
+  return DayRange{sys_days{ym->year() / ym->month() / 1}, std::min(month_end, sys_days{last})};
+}
+
+// Rounding is monotonic and `factor` positive, so low <= open, close <= high survives.
+void Adjust(Bar& bar, double factor) {
+  bar.open = Round(bar.open * factor, 4);
+  bar.high = Round(bar.high * factor, 4);
+  bar.low = Round(bar.low * factor, 4);
+  bar.close = Round(bar.close * factor, 4);
+}
+
+struct IntradayDay {
+  int step;             // minutes per bar
+  uint64_t seed;        // of (symbol, interval)
+  bool extended_hours;  // 04:00-20:00, else only bars starting in [09:30, 16:00)
+  double factor;        // dividend adjustment of this day's prices, 1 for raw
+};
+
+// One day's bars, walking from the day's daily open through every extended-hours bar: the
+// regular-hours series skips bars but not steps of the walk, so its bars equal the
+// extended-hours ones at the same times (for 60min bars, 10:00 to 15:00).
+void AppendDay(const IntradayDay& how, const DayBar& day, std::vector<Bar>& out) {
+  const Model model{0, 0, 0.002 * std::sqrt(how.step), 4, Days::kTradingDays};
+  double price = day.bar.open;
+  const double volume_base =
+      *day.bar.volume * how.step / (kExtendedCloseMinute - kExtendedOpenMinute);
+  for (int minute = kExtendedOpenMinute; minute < kExtendedCloseMinute; minute += how.step) {
+    Draws draws(DaySeed(how.seed, day.day) ^ Finalize(static_cast<uint64_t>(minute)));
+    Bar bar = NextBar(model, draws, price, price, volume_base);
+    price = bar.close;  // the walk goes on in raw prices
+    if (!how.extended_hours && (minute < kRegularOpenMinute || minute >= kRegularCloseMinute)) {
+      continue;
     }
+    bar.ts = fmt::format("{} {:02}:{:02}:00", day.bar.ts, minute / 60, minute % 60);
+    if (how.factor != 1.0) Adjust(bar, how.factor);
+    out.push_back(std::move(bar));
+  }
+}
+
+// Intraday bars on the trading days of IntradayDays(last, month). Not reconciled with the
+// daily high/low.
+std::vector<Bar> Intraday(const SeriesKey& key, Date last, std::string_view month) {
+  const auto range = IntradayDays(last, month);
+  if (!range) return {};
+  const std::vector<DayBar> daily = Walk(kEquity, key.symbol, last);
+  // Dividends up to `last` adjust every served month, as the service rewrites old prices.
+  const std::vector<double> factors =
+      key.adjusted ? DividendFactors(key.symbol, daily) : std::vector<double>();
+  IntradayDay how{IntervalMinutes(key.interval), Fnv1a(key.symbol) ^ Finalize(Fnv1a(key.interval)),
+                  key.extended_hours, 1.0};
+  const auto before = [](const DayBar& d, sys_days day) { return d.day < day; };
+  const auto begin = std::lower_bound(daily.begin(), daily.end(), range->first, before);
+  const auto end = std::lower_bound(begin, daily.end(), range->last + days(1), before);
+  const int minutes = key.extended_hours ? kExtendedCloseMinute - kExtendedOpenMinute
+                                         : kRegularCloseMinute - kRegularOpenMinute;
+  std::vector<Bar> out;
+  out.reserve(static_cast<size_t>(end - begin) * static_cast<size_t>(minutes / how.step + 1));
+  for (auto it = begin; it != end; ++it) {
+    if (key.adjusted) how.factor = factors[static_cast<size_t>(it - daily.begin())];
+    AppendDay(how, *it, out);
   }
   return out;
 }
 
 }  // namespace
 
-std::vector<Bar> Simulator::History(const SeriesKey& key, Date last_session) {
+std::vector<Bar> Simulator::History(const SeriesKey& key, Date last_session,
+                                    std::string_view month) {
   if (!last_session.ok()) return {};
   switch (key.function) {
     case Function::kDaily:
@@ -271,7 +354,7 @@ std::vector<Bar> Simulator::History(const SeriesKey& key, Date last_session) {
       return Aggregate(daily, weekly ? &WeekOf : &MonthOf);
     }
     case Function::kIntraday:
-      return Intraday(key, last_session);
+      return Intraday(key, last_session, month);
     case Function::kFxDaily:
       return Bars(Walk(kFx, key.symbol, last_session));
     case Function::kCryptoDaily: {

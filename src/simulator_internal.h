@@ -1,7 +1,10 @@
-// Private to the simulator (simulator*.cc): the service's answers as text.
+// Private to the simulator (simulator*.cc): the service's answers as text, and the intraday
+// `month` parameter.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>

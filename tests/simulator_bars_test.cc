@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <fstream>
+#include <map>
 #include <span>
 #include <sstream>
 #include <string>
@@ -171,6 +172,183 @@ TEST(SimulatorBarsTest, IntradayCoversExtendedHoursOfTheLast30Days) {
   EXPECT_EQ(bars[bars.size() - 192].ts, "2026-05-15 04:00:00");
   EXPECT_EQ(H("IBM", Function::kIntraday, kLast, "60min").back().ts, "2026-05-15 19:00:00");
   for (const Bar& b : bars) EXPECT_LE(b.low, std::min(b.open, b.close)) << b.ts;
+}
+
+SeriesKey IntradayKey(std::string symbol, std::string interval, bool adjusted = true,
+                      bool extended_hours = true) {
+  SeriesKey key{std::move(symbol), Function::kIntraday, std::move(interval)};
+  key.adjusted = adjusted;
+  key.extended_hours = extended_hours;
+  return key;
+}
+
+std::vector<Bar> Intraday(const SeriesKey& key, std::string_view month = {}, Date last = kLast) {
+  return Simulator::History(key, last, month);
+}
+
+// The distinct "YYYY-MM-DD" days of intraday bars, oldest first.
+std::vector<std::string> DaysOf(const std::vector<Bar>& bars) {
+  std::vector<std::string> out;
+  for (const Bar& b : bars) {
+    if (out.empty() || out.back() != b.ts.substr(0, 10)) out.push_back(b.ts.substr(0, 10));
+  }
+  return out;
+}
+
+// The trading days from `first` through `last`, by the project's market calendar.
+std::vector<std::string> TradingDays(Date first, Date last) {
+  std::vector<std::string> out;
+  for (sys_days d{first}; d <= sys_days{last}; d += days(1)) {
+    if (IsTradingDay(Date{d})) out.push_back(FormatDate(Date{d}));
+  }
+  return out;
+}
+
+double Round4(double v) { return std::round(v * 1e4) / 1e4; }
+
+// day -> the product of (1 - dividend / previous daily close) over the ex-dividend days after
+// it, from what TIME_SERIES_DAILY_ADJUSTED serves up to `last`: what adjusted intraday
+// prices of that day are multiplied by.
+std::map<std::string, double> DividendFactors(const std::string& symbol, Date last = kLast) {
+  const auto daily = H(symbol, Function::kDailyAdjusted, last);
+  std::map<std::string, double> out;
+  double factor = 1.0;
+  for (size_t i = daily.size(); i-- > 0;) {
+    out[daily[i].ts] = factor;
+    if (*daily[i].dividend > 0) factor *= 1.0 - *daily[i].dividend / daily[i - 1].close;
+  }
+  return out;
+}
+
+TEST(SimulatorBarsTest, IntradayMonthCoversExactlyItsTradingDays) {
+  ASSERT_FALSE(IsTradingDay(D(2024, 3, 29)));  // Good Friday
+  const auto march = Intraday(IntradayKey("KO", "5min"), "2024-03");
+  ASSERT_FALSE(march.empty());
+  EXPECT_EQ(march.front().ts, "2024-03-01 04:00:00");
+  EXPECT_EQ(march.back().ts, "2024-03-28 19:55:00");
+  const auto march_days = TradingDays(D(2024, 3, 1), D(2024, 3, 31));
+  EXPECT_EQ(DaysOf(march), march_days);
+  EXPECT_EQ(march.size(), march_days.size() * 192);
+  // The month in progress ends with the last session.
+  const auto may = Intraday(IntradayKey("KO", "60min"), "2026-05");
+  ASSERT_FALSE(may.empty());
+  EXPECT_EQ(may.front().ts, "2026-05-01 04:00:00");
+  EXPECT_EQ(may.back().ts, "2026-05-15 19:00:00");
+  EXPECT_EQ(DaysOf(may), TradingDays(D(2026, 5, 1), kLast));
+  EXPECT_EQ(Intraday(IntradayKey("KO", "5min"), "2000-01").front().ts, "2000-01-03 04:00:00");
+  for (const std::string_view none : {"2026-06", "1999-12", "2024-13", "2024-3", "2024-03-01"}) {
+    EXPECT_TRUE(Intraday(IntradayKey("KO", "5min"), none).empty()) << none;
+  }
+}
+
+TEST(SimulatorBarsTest, IntradayMonthsAgreeWithTheTrailing30Days) {
+  const SeriesKey key = IntradayKey("KO", "15min");
+  const auto trailing = Intraday(key);
+  ASSERT_EQ(trailing.front().ts, "2026-04-16 04:00:00");
+  std::vector<Bar> months;
+  for (const Bar& b : Intraday(key, "2026-04")) {
+    if (b.ts >= trailing.front().ts) months.push_back(b);
+  }
+  const auto may = Intraday(key, "2026-05");
+  months.insert(months.end(), may.begin(), may.end());
+  EXPECT_EQ(months, trailing);
+}
+
+TEST(SimulatorBarsTest, RegularHoursAreTheExtendedBarsFrom0930To1600) {
+  for (const std::string interval : {"1min", "5min", "15min", "30min", "60min"}) {
+    const auto extended = Intraday(IntradayKey("KO", interval), "2024-03");
+    std::vector<Bar> in_session;
+    for (const Bar& b : extended) {
+      const std::string time = b.ts.substr(11);
+      if (time >= "09:30:00" && time < "16:00:00") in_session.push_back(b);
+    }
+    const auto regular = Intraday(IntradayKey("KO", interval, true, false), "2024-03");
+    ASSERT_FALSE(regular.empty()) << interval;
+    EXPECT_EQ(regular, in_session) << interval;
+    EXPECT_EQ(DaysOf(regular), DaysOf(extended)) << interval;
+  }
+  const auto five = Intraday(IntradayKey("KO", "5min", false, false), "2024-03");
+  EXPECT_EQ(five.front().ts, "2024-03-01 09:30:00");
+  EXPECT_EQ(five.back().ts, "2024-03-28 15:55:00");
+  EXPECT_EQ(five.size(), DaysOf(five).size() * 78);
+  // Hourly bars start on the hour, so the session has the 10:00 to 15:00 bars.
+  const auto hourly = Intraday(IntradayKey("KO", "60min", true, false), "2024-03");
+  EXPECT_EQ(hourly.front().ts, "2024-03-01 10:00:00");
+  EXPECT_EQ(hourly.back().ts, "2024-03-28 15:00:00");
+  EXPECT_EQ(hourly.size(), DaysOf(hourly).size() * 6);
+}
+
+// KO pays quarterly; its latest ex-dividend day before kLast is Monday 2026-05-11.
+TEST(SimulatorBarsTest, AdjustedIntradayIsRawScaledByTheLaterDividends) {
+  const auto factors = DividendFactors("KO");
+  ASSERT_LT(factors.at("2026-05-08"), 1.0);
+  ASSERT_EQ(factors.at("2026-05-11"), 1.0);
+  for (const std::string_view month : {"", "2024-03"}) {
+    const auto adjusted = Intraday(IntradayKey("KO", "5min"), month);
+    const auto raw = Intraday(IntradayKey("KO", "5min", false), month);
+    ASSERT_EQ(adjusted.size(), raw.size());
+    int scaled = 0, equal = 0;
+    for (size_t i = 0; i < raw.size(); ++i) {
+      const Bar& a = adjusted[i];
+      const Bar& r = raw[i];
+      ASSERT_EQ(a.ts, r.ts);
+      EXPECT_EQ(a.volume, r.volume) << a.ts;
+      EXPECT_LE(a.low, std::min(a.open, a.close)) << a.ts;
+      EXPECT_GE(a.high, std::max(a.open, a.close)) << a.ts;
+      const double f = factors.at(a.ts.substr(0, 10));
+      if (a.ts >= "2026-05-11") {
+        EXPECT_EQ(a, r);
+        ++equal;
+        continue;
+      }
+      ++scaled;
+      EXPECT_NE(a.close, r.close) << a.ts;
+      EXPECT_EQ(a.open, Round4(r.open * f)) << a.ts;
+      EXPECT_EQ(a.high, Round4(r.high * f)) << a.ts;
+      EXPECT_EQ(a.low, Round4(r.low * f)) << a.ts;
+      EXPECT_EQ(a.close, Round4(r.close * f)) << a.ts;
+    }
+    EXPECT_GT(scaled, 0) << month;
+    EXPECT_EQ(equal > 0, month.empty()) << month;
+  }
+}
+
+TEST(SimulatorBarsTest, AdjustedIntradayIsRewrittenAtEachExDividendDay) {
+  // 2024-05-10 was KO's first ex-dividend day after March 2024.
+  const SeriesKey adjusted = IntradayKey("KO", "30min");
+  const SeriesKey raw = IntradayKey("KO", "30min", false);
+  EXPECT_EQ(Intraday(raw, "2024-03", D(2024, 5, 9)), Intraday(raw, "2024-03", D(2024, 5, 10)));
+  EXPECT_EQ(Intraday(adjusted, "2024-03", D(2024, 5, 9)), Intraday(raw, "2024-03"));
+  EXPECT_NE(Intraday(adjusted, "2024-03", D(2024, 5, 10)), Intraday(raw, "2024-03"));
+}
+
+TEST(SimulatorBarsTest, SymbolWithoutDividendsHasEqualAdjustedAndRawIntraday) {
+  for (const Bar& b : H("IBM", Function::kDailyAdjusted)) ASSERT_EQ(*b.dividend, 0.0) << b.ts;
+  EXPECT_EQ(Intraday(IntradayKey("IBM", "5min")), Intraday(IntradayKey("IBM", "5min", false)));
+  EXPECT_EQ(Intraday(IntradayKey("IBM", "1min"), "2024-03"),
+            Intraday(IntradayKey("IBM", "1min", false), "2024-03"));
+}
+
+TEST(SimulatorBarsTest, IntradayIsPinned) {
+  // Raw values taken from the simulator before it modelled `adjusted`, when it served only
+  // raw prices: adjusted=false must keep serving exactly those. IBM pays no dividend, so its
+  // default (adjusted) series kept its values too.
+  const auto raw = Intraday(IntradayKey("KO", "5min", false));
+  const Bar* ko = Find(raw, "2026-04-20 10:00:00");
+  ASSERT_NE(ko, nullptr);
+  EXPECT_EQ(*ko, (Bar{"2026-04-20 10:00:00", 406.1585, 410.0401, 405.8241, 409.5667, 27738.0}));
+  const auto ibm = Intraday(IntradayKey("IBM", "5min"));
+  const Bar* bar = Find(ibm, "2026-05-15 10:00:00");
+  ASSERT_NE(bar, nullptr);
+  EXPECT_EQ(*bar, (Bar{"2026-05-15 10:00:00", 118.3472, 119.0364, 118.0961, 118.9806, 10765.0}));
+  // KO's default series changed with `adjusted`: its one ex-dividend day after 2026-04-20 up
+  // to kLast is 2026-05-11 (dividend 2.6834, previous close 392.6151), so this bar is the raw
+  // one times 1 - 2.6834 / 392.6151 = 0.99316..., rounded to 4 decimals.
+  const auto adjusted = Intraday(IntradayKey("KO", "5min"));
+  const Bar* ko_adjusted = Find(adjusted, "2026-04-20 10:00:00");
+  ASSERT_NE(ko_adjusted, nullptr);
+  EXPECT_EQ(*ko_adjusted,
+            (Bar{"2026-04-20 10:00:00", 403.3825, 407.2376, 403.0504, 406.7674, 27738.0}));
 }
 
 // The first `count` lines of `text` with every run of digits shown as '#' and the free-text

@@ -21,6 +21,9 @@ const Date kLast = D(2026, 5, 15);  // a Friday
 constexpr std::string_view kInvalidDaily =
     "Invalid API call. Please retry or visit the documentation "
     "(https://www.alphavantage.co/documentation/) for TIME_SERIES_DAILY.";
+constexpr std::string_view kInvalidIntraday =
+    "Invalid API call. Please retry or visit the documentation "
+    "(https://www.alphavantage.co/documentation/) for TIME_SERIES_INTRADAY.";
 
 class SimulatorTest : public ::testing::Test {
  protected:
@@ -157,6 +160,77 @@ TEST_F(SimulatorTest, IntradayCompactIsNewest100BarsWithIntervalMeta) {
                     "Error Message"),
             "Invalid API call. Please retry or visit the documentation "
             "(https://www.alphavantage.co/documentation/) for TIME_SERIES_INTRADAY.");
+}
+
+SeriesKey IntradayKey(std::string symbol, bool adjusted = true, bool extended_hours = true) {
+  SeriesKey key{std::move(symbol), Function::kIntraday, "5min"};
+  key.adjusted = adjusted;
+  key.extended_hours = extended_hours;
+  return key;
+}
+
+constexpr std::string_view kKo5min = "function=TIME_SERIES_INTRADAY&symbol=KO&interval=5min";
+
+TEST_F(SimulatorTest, IntradayMonthFullIsTheWholeMonthAndCompactItsNewest100Bars) {
+  StartSim();
+  const auto history = Simulator::History(IntradayKey("KO"), kLast, "2024-03");
+  ASSERT_EQ(history.back().ts, "2024-03-28 19:55:00");  // 2024-03-29 was Good Friday
+  const auto full = GetJson(std::string(kKo5min) + "&month=2024-03&outputsize=full&apikey=K");
+  ExpectSeriesEquals(full.at("Time Series (5min)"), history);
+  const ordered_json meta = {
+      {"1. Information", "Intraday (5min) open, high, low, close prices and volume"},
+      {"2. Symbol", "KO"},
+      {"3. Last Refreshed", "2024-03-28 19:55:00"},
+      {"4. Interval", "5min"},
+      {"5. Output Size", "Full size"},
+      {"6. Time Zone", "US/Eastern"}};
+  EXPECT_EQ(full.at("Meta Data"), meta);
+  const auto compact = GetJson(std::string(kKo5min) + "&month=2024-03&apikey=K");
+  ExpectSeriesEquals(compact.at("Time Series (5min)"),
+                     std::vector<Bar>(history.end() - 100, history.end()));
+  EXPECT_EQ(compact.at("Meta Data").at("5. Output Size"), "Compact");
+  EXPECT_EQ(sim_->Stats().served, 2);
+}
+
+TEST_F(SimulatorTest, IntradaySwitchesSelectTheSeries) {
+  StartSim();
+  // KO's ex-dividend day 2026-05-11 lies in the 30 days, so its raw and adjusted bars differ.
+  const auto raw_regular = Simulator::History(IntradayKey("KO", false, false), kLast);
+  ASSERT_NE(raw_regular, Simulator::History(IntradayKey("KO", true, false), kLast));
+  const auto body = GetJson(std::string(kKo5min) +
+                            "&adjusted=false&extended_hours=false&outputsize=full&apikey=K");
+  ExpectSeriesEquals(body.at("Time Series (5min)"), raw_regular);
+  EXPECT_EQ(body.at("Meta Data").size(), 6u);
+  // Values in any case; explicit `true` is the default.
+  const auto raw = GetJson(std::string(kKo5min) + "&adjusted=FALSE&outputsize=full&apikey=K");
+  ExpectSeriesEquals(raw.at("Time Series (5min)"),
+                     Simulator::History(IntradayKey("KO", false), kLast));
+  const auto defaults =
+      GetJson(std::string(kKo5min) + "&adjusted=True&extended_hours=true&outputsize=full&apikey=K");
+  ExpectSeriesEquals(defaults.at("Time Series (5min)"),
+                     Simulator::History(IntradayKey("KO"), kLast));
+  EXPECT_EQ(sim_->Stats().served, 3);
+}
+
+TEST_F(SimulatorTest, BadIntradayMonthOrSwitchIsAnInvalidCall) {
+  StartSim();
+  const std::string query = std::string(kKo5min) + "&apikey=K";
+  const std::vector<std::string> bad = {
+      "&month=2024-13", "&month=1999-12",    "&month=2026-06",
+      "&month=2024-3",  "&month=",           "&adjusted=maybe",
+      "&adjusted=",     "&extended_hours=1", "&month=2024-03&extended_hours=no"};
+  for (const std::string& param : bad) {
+    EXPECT_EQ(Message(GetJson(query + param), "Error Message"), kInvalidIntraday) << param;
+  }
+  EXPECT_EQ(sim_->Stats().errors, static_cast<int64_t>(bad.size()));
+  EXPECT_EQ(sim_->Stats().served, 0);
+  // The first and the last month are served, and other functions ignore the three.
+  EXPECT_TRUE(GetJson(query + "&month=2000-01").contains("Time Series (5min)"));
+  EXPECT_TRUE(GetJson(query + "&month=2026-05").contains("Time Series (5min)"));
+  EXPECT_TRUE(GetJson("function=TIME_SERIES_DAILY&symbol=KO&month=2024-13&adjusted=maybe&apikey=K")
+                  .contains("Time Series (Daily)"));
+  EXPECT_EQ(sim_->Stats().served, 3);
+  EXPECT_EQ(sim_->Stats().errors, static_cast<int64_t>(bad.size()));
 }
 
 TEST_F(SimulatorTest, AdjustedAnswersNameTheirFieldsLikeTheService) {

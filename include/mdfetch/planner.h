@@ -34,9 +34,6 @@ WallTime LatestPossibleBar(const SeriesKey& key, WallTime now);
 // or its answer already held the session's final bar).
 bool IsUpToDate(const SeriesKey& key, const SeriesState& state, WallTime now);
 
-// "YYYY-MM" as a month; nullopt for anything else ("2024-1", "2024-13").
-std::optional<std::chrono::year_month> ParseMonth(std::string_view text);
-
 // For an intraday backfill of `month` ("YYYY-MM") last stored at `stored_at`: true when that
 // answer already held every bar the month can have, i.e. it was stored after the month ended
 // (midnight New York after its last day) or, for the month in progress, after

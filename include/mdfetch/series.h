@@ -2,6 +2,7 @@
 // and what a bar is. Pure values, no I/O, thread-compatible.
 #pragma once
 
+#include <chrono>
 #include <compare>
 #include <optional>
 #include <string>
@@ -36,6 +37,11 @@ bool TakesOutputSize(Function f);
 
 // Intraday intervals accepted by the service: 1min, 5min, 15min, 30min, 60min.
 bool IsValidInterval(std::string_view interval);
+
+// The `month` of TIME_SERIES_INTRADAY: exactly "YYYY-MM" with a month 01-12, else nullopt
+// ("2024-3", "2024-13", "2024-03-01" are not months). Says nothing of the range the service
+// accepts.
+std::optional<std::chrono::year_month> ParseMonth(std::string_view text);
 
 // One stored series. `symbol` is upper-case; for FX and crypto it is "FROM/TO" (e.g.
 // "EUR/USD", "BTC/EUR"). `interval` is empty except for intraday. `adjusted` and

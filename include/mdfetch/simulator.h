@@ -1,11 +1,20 @@
 // The Alpha Vantage simulator: a cpp-httplib server on loopback that answers GET /query the
 // way the service does, throttles the way it does, and injects faults on request.
 //
-// Bars are deterministic: History(key, last_session) is the same for the same arguments in
-// every process, so a test can compare what was stored with what was served, bar for bar.
+// Bars are deterministic: History(key, last_session, month) is the same for the same arguments
+// in every process, so a test can compare what was stored with what was served, bar for bar.
 // Daily bars exist for every US trading day (market_calendar.h) from 2000-01-03 to the
 // simulator's last session date; weekly and monthly bars aggregate them, keyed by the last
 // trading day of the week or month. Every refusal is HTTP 200 with the service's JSON body.
+//
+// TIME_SERIES_INTRADAY is modelled with the service's switches (ALPHAVANTAGE.md §1):
+// - bars are labelled by their start, 04:00-20:00 New York on trading days; with
+//   `extended_hours=false` only the bars starting in [09:30, 16:00), with the same values;
+// - `adjusted=true` (the default) scales open/high/low/close by the dividends paid after the
+//   bar's day up to the last session (the dividends TIME_SERIES_DAILY_ADJUSTED serves), so
+//   old bars are rewritten at each ex-dividend day; `adjusted=false` gives the raw prices;
+// - `month=YYYY-MM` (2000-01 up to the month of the last session) serves that month instead
+//   of the trailing 30 calendar days. Any other value of these three is an invalid call.
 //
 // Thread-safe: Start() serves on a background thread; Stats() may be read at any time.
 #pragma once
@@ -16,6 +25,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "mdfetch/market_calendar.h"
@@ -84,7 +94,13 @@ class Simulator {
 
   // The bars the simulator serves for `key` in a full answer whose last session is
   // `last_session`, oldest first. A compact answer is the newest 100 of these.
-  static std::vector<Bar> History(const SeriesKey& key, Date last_session);
+  // For intraday, `key.adjusted` and `key.extended_hours` select the series as the query
+  // parameters of the same names do, and `month` ("YYYY-MM") is the `month` parameter: empty
+  // = the trading days of the 30 calendar days up to `last_session`, else every trading day
+  // of that month up to `last_session` (no bars for a month after it, before 2000-01, or not
+  // written YYYY-MM). Other functions ignore `month` and the two switches.
+  static std::vector<Bar> History(const SeriesKey& key, Date last_session,
+                                  std::string_view month = {});
 
  private:
   struct Impl;
