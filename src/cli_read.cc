@@ -192,8 +192,10 @@ int RunQuery(const ReadArgs& args, CliEnv& env) {
   const SeriesKey& key = keys->front();
   auto state = (*store)->Find(key);
   if (!state || !*state || (*state)->bar_count == 0) {
-    PrintError(env, "no bars for {} in {} (fetch it first: mdfetch fetch {})", Describe(key), db,
-               key.symbol);
+    // The fetch command that names the same series: quoted when it has several words.
+    std::string name = Describe(key);
+    std::string argument = name.find(' ') == std::string::npos ? name : "\"" + name + "\"";
+    PrintError(env, "no bars for {} in {} (fetch it first: mdfetch fetch {})", name, db, argument);
     return kExitFailed;
   }
   auto bars = (*store)->ReadBars(key, *filter);

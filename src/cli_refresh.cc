@@ -172,10 +172,17 @@ Result<std::vector<std::string>> ExpandMonths(const std::vector<std::string>& sp
 }
 
 void PrintSummary(CliEnv& env, const std::string& db, const RefreshSummary& s, bool sim) {
+  // A backfill settles each month of each series: "6 months of 3 series".
+  std::set<SeriesKey> keys;
+  for (const auto& r : s.results) keys.insert(r.key);
+  bool backfill = std::any_of(s.results.begin(), s.results.end(),
+                              [](const SeriesResult& r) { return !r.month.empty(); });
+  std::string what = backfill ? fmt::format("{} months of {} series", s.results.size(), keys.size())
+                              : fmt::format("{} series", s.results.size());
   fmt::print(env.out,
-             "{}: {} series: {} stored, {} up to date, {} failed, {} deferred; {} calls ({} "
+             "{}: {}: {} stored, {} up to date, {} failed, {} deferred; {} calls ({} "
              "throttled, {} retried); {} bars added, {} changed\n",
-             db, s.results.size(), s.Count(SeriesStatus::kStored), s.Count(SeriesStatus::kUpToDate),
+             db, what, s.Count(SeriesStatus::kStored), s.Count(SeriesStatus::kUpToDate),
              s.Count(SeriesStatus::kFailed), s.Count(SeriesStatus::kDeferred), s.calls, s.throttled,
              s.retries, s.BarsAdded(), s.BarsChanged());
   for (const auto& r : s.results) {
