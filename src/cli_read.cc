@@ -3,6 +3,7 @@
 #include <fmt/ranges.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -322,16 +323,20 @@ int RunList(const ReadArgs& args, CliEnv& env) {
     PrintError(env, "{}", series.error().message);
     return kExitFailed;
   }
-  std::string out = fmt::format("{:<12} {:<18} {:>7} {:<19} {:<19} {:<20} {}\n", "symbol",
-                                "function", "bars", "first", "last", "last fetch (UTC)", "outcome");
+  // The function column is as wide as its longest entry ("intraday:5min adjusted=false ...").
+  size_t width = 18;
+  for (const auto& s : *series) width = std::max(width, FunctionColumn(s.key).size());
+  std::string out =
+      fmt::format("{:<12} {:<{}} {:>7} {:<19} {:<19} {:<20} {}\n", "symbol", "function", width,
+                  "bars", "first", "last", "last fetch (UTC)", "outcome");
   for (const auto& s : *series) {
-    std::string function = FunctionColumn(s.key);
     std::string outcome = s.last_outcome.empty() ? "-" : s.last_outcome;
     if (!s.last_error.empty()) outcome += ": " + s.last_error;
     if (s.history_limited) outcome += " (history limited to compact)";
-    out += fmt::format("{:<12} {:<18} {:>7} {:<19} {:<19} {:<20} {}\n", s.key.symbol, function,
-                       s.bar_count, s.first_ts.empty() ? "-" : s.first_ts,
-                       s.last_ts.empty() ? "-" : s.last_ts, FormatWhen(s.last_attempt_at), outcome);
+    out += fmt::format("{:<12} {:<{}} {:>7} {:<19} {:<19} {:<20} {}\n", s.key.symbol,
+                       FunctionColumn(s.key), width, s.bar_count,
+                       s.first_ts.empty() ? "-" : s.first_ts, s.last_ts.empty() ? "-" : s.last_ts,
+                       FormatWhen(s.last_attempt_at), outcome);
   }
   if (series->empty()) out += "(no series stored yet)\n";
   std::fputs(out.c_str(), env.out);
