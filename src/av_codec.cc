@@ -344,13 +344,19 @@ std::optional<Answer> DecodeFast(Function function, std::string_view body) {
 }  // namespace internal
 
 std::string_view AnswerKindName(AnswerKind kind) {
-  static constexpr std::array<std::string_view, 7> kNames = {
-      "data", "error message", "throttle", "daily limit", "premium", "key rejected", "malformed"};
+  static constexpr std::array<std::string_view, 10> kNames = {
+      "data",         "error message", "throttle",   "daily limit", "premium",
+      "premium full", "key rejected",  "incomplete", "malformed",   "mismatch"};
   const auto index = static_cast<size_t>(kind);
   return index < kNames.size() ? kNames[index] : "unknown";
 }
 
-Answer DecodeAnswer(Function function, std::string_view body) {
+bool IsTransient(AnswerKind kind) {
+  return kind == AnswerKind::kThrottle || kind == AnswerKind::kIncomplete;
+}
+
+Answer DecodeAnswer(const Request& request, std::string_view body) {
+  const Function function = request.key.function;
   if (std::optional<Answer> answer = internal::DecodeFast(function, body)) {
     return std::move(*answer);
   }
@@ -365,7 +371,11 @@ AnswerKind ClassifyNotice(std::string_view text) {
   static constexpr std::array<std::string_view, 4> kPremium = {
       "is a premium endpoint", "is a premium feature", "premium endpoint.", "premium feature."};
   for (const std::string_view phrase : kPremium) {
-    if (ContainsNoCase(text, phrase)) return AnswerKind::kPremium;
+    if (!ContainsNoCase(text, phrase)) continue;
+    // "The outputsize=full parameter value is a premium feature for the TIME_SERIES_DAILY
+    // endpoint" refuses one parameter value; "This is a premium endpoint" the function.
+    return ContainsNoCase(text, "outputsize=full") ? AnswerKind::kPremiumFull
+                                                   : AnswerKind::kPremium;
   }
   if ((ContainsNoCase(text, "rate limit is") && ContainsNoCase(text, "per day")) ||
       ContainsNoCase(text, "daily rate limit")) {

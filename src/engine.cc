@@ -65,34 +65,6 @@ std::string Describe(const SeriesResult& result) {
   return out;
 }
 
-std::string Engine::BuildTarget(const SeriesKey& key, std::string_view outputsize,
-                                std::string_view api_key, std::string_view month) {
-  std::string target = fmt::format("/query?function={}", ApiName(key.function));
-  auto add = [&](std::string_view name, std::string_view value) {
-    target += fmt::format("&{}={}", name, UrlEncode(value));
-  };
-  std::string_view symbol = key.symbol;
-  size_t slash = symbol.find('/');
-  if (key.function == Function::kFxDaily && slash != std::string_view::npos) {
-    add("from_symbol", symbol.substr(0, slash));
-    add("to_symbol", symbol.substr(slash + 1));
-  } else if (key.function == Function::kCryptoDaily && slash != std::string_view::npos) {
-    add("symbol", symbol.substr(0, slash));
-    add("market", symbol.substr(slash + 1));
-  } else {
-    add("symbol", symbol);
-  }
-  if (key.function == Function::kIntraday) {
-    add("interval", key.interval);
-    if (!key.adjusted) add("adjusted", "false");
-    if (!key.extended_hours) add("extended_hours", "false");
-    if (!month.empty()) add("month", month);
-  }
-  if (!outputsize.empty()) add("outputsize", outputsize);
-  add("apikey", api_key);
-  return target;
-}
-
 RefreshSummary Engine::Run(const std::vector<SeriesKey>& series,
                            const std::function<void(const Progress&)>& on_progress) {
   EngineRun run(clock_, transports_, store_, options_, stop_, on_progress);

@@ -28,6 +28,12 @@ std::string_view OutcomeName(AnswerKind kind) {
       return "key_rejected";
     case AnswerKind::kMalformed:
       return "malformed";
+    case AnswerKind::kPremiumFull:
+      return "premium";
+    case AnswerKind::kIncomplete:
+      return "incomplete";
+    case AnswerKind::kMismatch:
+      return "mismatch";
   }
   return "?";
 }
@@ -49,7 +55,7 @@ void EngineRun::Work(Job job, int64_t fetch_id) {
   if (!stop_.load()) {
     Transport* transport = transports_->Borrow();
     response =
-        transport->Get(Engine::BuildTarget(job.key, job.outputsize, options_.api_key, job.month));
+        transport->Get(BuildTarget(Request{job.key, job.outputsize, job.month}, options_.api_key));
     transports_->Return(transport);
   }
 
@@ -86,11 +92,12 @@ void EngineRun::Work(Job job, int64_t fetch_id) {
   } else {
     record.http_status = 200;
     record.bytes = static_cast<int64_t>(response->body.size());
-    Answer answer = DecodeAnswer(c.job.key.function, response->body);
+    Answer answer = DecodeAnswer(Request{c.job.key, c.job.outputsize, c.job.month}, response->body);
     response->body = std::string();  // the bars are all that is kept from here on
     if (answer.kind == AnswerKind::kData) {
       record.outcome = "stored";
-      c.new_corporate_action = IsAdjusted(c.job.key.function) && c.job.outputsize == "compact" &&
+      c.new_corporate_action = IsAdjusted(c.job.key.function) &&
+                               c.job.outputsize == OutputSize::kCompact &&
                                HasNewCorporateAction(answer.bars, c.job.known_last);
       writer_->Post([this, c = std::move(c), answer = std::move(answer), record, fetch_id,
                      wall = clock_.WallNow()](Store& store) mutable {
@@ -108,7 +115,8 @@ void EngineRun::Work(Job job, int64_t fetch_id) {
       });
       return;
     }
-    c.kind = answer.kind == AnswerKind::kMalformed ? Kind::kTransient : Kind::kAnswer;
+    c.kind = IsTransient(answer.kind) && answer.kind != AnswerKind::kThrottle ? Kind::kTransient
+                                                                              : Kind::kAnswer;
     c.answer = answer.kind;
     c.message = Redact(answer.message, options_.api_key);
     record.outcome = OutcomeName(answer.kind);
@@ -137,7 +145,7 @@ void EngineRun::Handle(Completion& c) {
         // Every older adjusted close is now stale: restate the whole history, now if the
         // quota allows, else first thing next run (needs_full is persisted).
         writer_->Post([key = c.job.key](Store& store) { (void)store.SetNeedsFull(key, true); });
-        c.job.outputsize = "full";
+        c.job.outputsize = OutputSize::kFull;
         c.job.restated = true;
         c.job.attempts = 0;
         c.job.not_before = SteadyTime{};
@@ -168,10 +176,10 @@ void EngineRun::HandleAnswer(Completion& c) {
   if (c.answer != AnswerKind::kThrottle) throttle_streak_start_.reset();
   switch (c.answer) {
     case AnswerKind::kErrorMessage:
-      if (c.job.outputsize == "full" && !c.job.restated && c.job.month.empty()) {
+      if (c.job.outputsize == OutputSize::kFull && !c.job.restated && c.job.month.empty()) {
         // Some listings fail `full` (deep history that fails the service's QA) while
         // compact works: try compact once before calling the symbol invalid.
-        c.job.outputsize = "compact";
+        c.job.outputsize = OutputSize::kCompact;
         c.job.history_limited = true;
         c.job.not_before = SteadyTime{};
         queue_.push_front(std::move(c.job));
@@ -208,6 +216,7 @@ void EngineRun::HandleAnswer(Completion& c) {
       queue_.push_front(std::move(c.job));
       return;
     case AnswerKind::kPremium:
+    case AnswerKind::kPremiumFull:
       HandlePremium(c);
       return;
     case AnswerKind::kKeyRejected:
@@ -215,6 +224,8 @@ void EngineRun::HandleAnswer(Completion& c) {
       Halt(fmt::format("the service rejected the API key: {}", c.message), false);
       return;
     case AnswerKind::kData:
+    case AnswerKind::kIncomplete:
+    case AnswerKind::kMismatch:
     case AnswerKind::kMalformed:
       Retry(std::move(c.job), c.message);
       return;
@@ -228,18 +239,18 @@ void EngineRun::HandlePremium(Completion& c) {
   Function function = c.job.key.function;
   // "The outputsize=full parameter value is a premium feature" refuses the parameter;
   // "This is a premium endpoint" refuses the function, whatever the parameters.
-  if (c.job.outputsize == "full" && c.message.find("outputsize") != std::string::npos) {
+  if (c.answer == AnswerKind::kPremiumFull && c.job.outputsize == OutputSize::kFull) {
     writer_->Post([key = FactKey("full_refused", function), now_ms](Store& store) {
       (void)store.SetFact(key, now_ms);
     });
     full_refused_.insert(function);
     auto to_compact = [](Job& job) {
-      job.outputsize = "compact";
+      job.outputsize = OutputSize::kCompact;
       job.history_limited = true;
     };
     // A backfill month is nothing without the whole month: it fails instead.
     for (auto it = queue_.begin(); it != queue_.end();) {
-      if (it->key.function != function || it->outputsize != "full") {
+      if (it->key.function != function || it->outputsize != OutputSize::kFull) {
         ++it;
       } else if (!it->month.empty()) {
         Settle(*it, SeriesStatus::kFailed, kMonthNeedsFull);

@@ -123,10 +123,11 @@ bool EngineRun::PlanJob(Job& job, WallTime now) {
   if (*state) {
     job.known_last = (*state)->last_ts;
     // Limited stays limited until a full answer is stored.
-    job.history_limited = (*state)->history_limited && job.outputsize != "full";
+    job.history_limited = (*state)->history_limited && job.outputsize != OutputSize::kFull;
   }
-  if (job.outputsize == "full" && !options_.full && full_refused_.contains(key.function)) {
-    job.outputsize = "compact";
+  if (job.outputsize == OutputSize::kFull && !options_.full &&
+      full_refused_.contains(key.function)) {
+    job.outputsize = OutputSize::kCompact;
     job.history_limited = true;
   }
   return true;
@@ -146,7 +147,7 @@ bool EngineRun::PlanMonth(Job& job, WallTime now) {
     return false;
   }
   job.forced = up_to_date;
-  job.outputsize = "full";
+  job.outputsize = OutputSize::kFull;
   if (!options_.force && full_refused_.contains(job.key.function)) {
     Settle(job, SeriesStatus::kFailed, kMonthNeedsFull);
     return false;

@@ -48,7 +48,7 @@ class EngineRun {
     size_t index = 0;  // into summary_.results
     SeriesKey key;
     std::string month;  // "YYYY-MM" of an intraday backfill, "" for the latest bars
-    std::string outputsize;
+    OutputSize outputsize = OutputSize::kNone;
     bool history_limited = false;
     int attempts = 0;        // transient failures so far
     std::string known_last;  // the newest bar stored before this run ("" if none)

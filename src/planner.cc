@@ -152,12 +152,12 @@ bool IsMonthUpToDate(const SeriesKey& key, std::string_view month, WallTime stor
   return stored_at >= std::min(month_end, LatestPossibleBar(key, now));
 }
 
-std::string ChooseOutputSize(const SeriesKey& key, const std::optional<SeriesState>& state,
-                             WallTime now, bool force_full) {
-  if (!TakesOutputSize(key.function)) return "";
-  if (force_full || !state || state->bar_count == 0 || state->needs_full) return "full";
+OutputSize ChooseOutputSize(const SeriesKey& key, const std::optional<SeriesState>& state,
+                            WallTime now, bool force_full) {
+  if (!TakesOutputSize(key.function)) return OutputSize::kNone;
+  if (force_full || !state || state->bar_count == 0 || state->needs_full) return OutputSize::kFull;
   auto last = ParseDate(state->last_ts);
-  if (!last) return "full";
+  if (!last) return OutputSize::kFull;
   Date latest = LastSessionDate(now);
   int missing = 0;
   switch (key.function) {
@@ -176,7 +176,7 @@ std::string ChooseOutputSize(const SeriesKey& key, const std::optional<SeriesSta
       missing = TradingDaysBetween(*last, latest);
   }
   // Leave a margin: the service's calendar and ours may differ by a day or two.
-  return missing <= kCompactBars - 5 ? "compact" : "full";
+  return missing <= kCompactBars - 5 ? OutputSize::kCompact : OutputSize::kFull;
 }
 
 }  // namespace mdfetch

@@ -48,6 +48,18 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
 
 std::string_view ApiName(Function f) { return Info(f).api; }
 std::string_view ShortName(Function f) { return Info(f).short_name; }
+
+std::string_view OutputSizeName(OutputSize size) {
+  switch (size) {
+    case OutputSize::kNone:
+      return "";
+    case OutputSize::kCompact:
+      return "compact";
+    case OutputSize::kFull:
+      return "full";
+  }
+  return "";
+}
 bool IsAdjusted(Function f) { return Info(f).adjusted; }
 bool TakesOutputSize(Function f) { return Info(f).outputsize; }
 

@@ -35,7 +35,6 @@
 namespace mdfetch {
 namespace {
 
-using sim::OutputSize;
 using Steady = std::chrono::steady_clock;
 
 constexpr size_t kCompactBars = 100;

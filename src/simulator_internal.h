@@ -13,8 +13,6 @@
 
 namespace mdfetch::sim {
 
-enum class OutputSize { kCompact, kFull };
-
 // A whole data answer for `key`: "Meta Data" first, then the series newest first, with the
 // service's 4-space indentation and per-function meta and field names. `bars` is oldest first.
 std::string RenderSeries(const SeriesKey& key, OutputSize size, std::span<const Bar> bars);

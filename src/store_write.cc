@@ -174,7 +174,7 @@ Result<StoreCounts> Store::StoreAnswer(int64_t fetch_id, const SeriesKey& key,
   return InContext(std::move(stored), "storing " + Describe(key));
 }
 
-Result<int64_t> Store::BeginCall(const SeriesKey& key, std::string_view outputsize, WallTime at,
+Result<int64_t> Store::BeginCall(const SeriesKey& key, OutputSize outputsize, WallTime at,
                                  std::string_view month) {
   auto logged = stmts_->InTransaction([&]() -> Result<int64_t> {
     Result<int64_t> series_id = stmts_->EnsureSeries(key);
@@ -182,7 +182,7 @@ Result<int64_t> Store::BeginCall(const SeriesKey& key, std::string_view outputsi
     Query query = stmts_->Use(Sql::kFetchInsert);
     query.BindInt(1, ToMillis(at));
     query.BindInt(2, *series_id);
-    query.BindText(3, outputsize);
+    query.BindText(3, OutputSizeName(outputsize));
     query.BindText(4, month);
     if (query.Step() != SQLITE_DONE) return Fail(stmts_->Message());
     return sqlite3_last_insert_rowid(db_);

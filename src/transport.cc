@@ -117,18 +117,4 @@ Result<TransportFactory> MakeHttpTransportFactory(const std::string& base_url,
   });
 }
 
-std::string UrlEncode(std::string_view value) {
-  std::string out;
-  out.reserve(value.size());
-  for (char c : value) {
-    auto u = static_cast<unsigned char>(c);
-    if (std::isalnum(u) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += c;
-    } else {
-      out += fmt::format("%{:02X}", u);
-    }
-  }
-  return out;
-}
-
 }  // namespace mdfetch

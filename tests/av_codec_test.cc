@@ -25,6 +25,12 @@
 namespace mdfetch {
 namespace {
 
+// The answer to a call of `function` (the checks against the request's symbol and interval
+// are tested on their own).
+Answer Decode(Function function, std::string_view body) {
+  return DecodeAnswer(Request{SeriesKey{"", function, ""}}, body);
+}
+
 std::string ReadSample(const std::string& name) {
   std::ifstream in(std::string(MDFETCH_TEST_DATA_DIR) + "/" + name, std::ios::binary);
   EXPECT_TRUE(in.good()) << "cannot open " << name;
@@ -97,14 +103,14 @@ TEST(AvCodecSampleTest, EverySampleFileIsClassified) {
       {"14_TIME_SERIES_INTRADAY_5min.csv", Function::kIntraday, AnswerKind::kMalformed},
   };
   for (const Row& row : rows) {
-    const Answer answer = DecodeAnswer(row.function, ReadSample(row.file));
+    const Answer answer = Decode(row.function, ReadSample(row.file));
     EXPECT_EQ(AnswerKindName(answer.kind), AnswerKindName(row.kind)) << row.file;
     EXPECT_EQ(answer.bars.empty(), row.kind != AnswerKind::kData) << row.file;
   }
 }
 
 TEST(AvCodecSampleTest, DailyCompactHas100BarsOldestFirst) {
-  const Answer a = DecodeAnswer(Function::kDaily, ReadSample("01_TIME_SERIES_DAILY.json"));
+  const Answer a = Decode(Function::kDaily, ReadSample("01_TIME_SERIES_DAILY.json"));
   ASSERT_EQ(a.kind, AnswerKind::kData) << a.message;
   EXPECT_EQ(a.message, "");
   ASSERT_EQ(a.bars.size(), 100u);
@@ -123,7 +129,7 @@ TEST(AvCodecSampleTest, DailyCompactHas100BarsOldestFirst) {
 
 TEST(AvCodecSampleTest, DailyAdjustedHasAdjustedCloseDividendAndSplit) {
   const Answer a =
-      DecodeAnswer(Function::kDailyAdjusted, ReadSample("02_TIME_SERIES_DAILY_ADJUSTED.json"));
+      Decode(Function::kDailyAdjusted, ReadSample("02_TIME_SERIES_DAILY_ADJUSTED.json"));
   ASSERT_EQ(a.kind, AnswerKind::kData) << a.message;
   ASSERT_EQ(a.bars.size(), 2u);
   const Bar& first = a.bars.front();
@@ -143,8 +149,7 @@ TEST(AvCodecSampleTest, DailyAdjustedHasAdjustedCloseDividendAndSplit) {
 }
 
 TEST(AvCodecSampleTest, IntradayHasDatetimesAndInterval) {
-  const Answer a =
-      DecodeAnswer(Function::kIntraday, ReadSample("03_TIME_SERIES_INTRADAY_1min.json"));
+  const Answer a = Decode(Function::kIntraday, ReadSample("03_TIME_SERIES_INTRADAY_1min.json"));
   ASSERT_EQ(a.kind, AnswerKind::kData) << a.message;
   ASSERT_EQ(a.bars.size(), 100u);
   ExpectBar(a.bars.front(), "2018-06-01 14:21:00", 100.3975, 100.4558, 100.385, 100.455, 67726);
@@ -159,7 +164,7 @@ TEST(AvCodecSampleTest, IntradayHasDatetimesAndInterval) {
 
 TEST(AvCodecSampleTest, WeeklyAdjustedHasNoSplitCoefficient) {
   const Answer a =
-      DecodeAnswer(Function::kWeeklyAdjusted, ReadSample("04_TIME_SERIES_WEEKLY_ADJUSTED.json"));
+      Decode(Function::kWeeklyAdjusted, ReadSample("04_TIME_SERIES_WEEKLY_ADJUSTED.json"));
   ASSERT_EQ(a.kind, AnswerKind::kData) << a.message;
   ASSERT_EQ(a.bars.size(), 2u);
   ExpectBar(a.bars.front(), "2020-05-01", 125.56, 129.31, 121.39, 121.87, 26502989);
@@ -177,7 +182,7 @@ TEST(AvCodecSampleTest, WeeklyAdjustedHasNoSplitCoefficient) {
 
 TEST(AvCodecSampleTest, MonthlyAdjustedKeysPartialMonthByLatestDay) {
   const Answer a =
-      DecodeAnswer(Function::kMonthlyAdjusted, ReadSample("05_TIME_SERIES_MONTHLY_ADJUSTED.json"));
+      Decode(Function::kMonthlyAdjusted, ReadSample("05_TIME_SERIES_MONTHLY_ADJUSTED.json"));
   ASSERT_EQ(a.kind, AnswerKind::kData) << a.message;
   ASSERT_EQ(a.bars.size(), 2u);
   ExpectBar(a.bars.front(), "2020-04-30", 106.36, 129.31, 104.521, 125.56, 130400316);
@@ -193,7 +198,7 @@ TEST(AvCodecSampleTest, MonthlyAdjustedKeysPartialMonthByLatestDay) {
 }
 
 TEST(AvCodecSampleTest, FxDailyJoinsPairAndHasNoVolume) {
-  const Answer a = DecodeAnswer(Function::kFxDaily, ReadSample("06_FX_DAILY.json"));
+  const Answer a = Decode(Function::kFxDaily, ReadSample("06_FX_DAILY.json"));
   ASSERT_EQ(a.kind, AnswerKind::kData) << a.message;
   ASSERT_EQ(a.bars.size(), 2u);
   ExpectBar(a.bars.front(), "2020-05-05", 1.0904, 1.0926, 1.0825, 1.084, std::nullopt);
@@ -205,8 +210,7 @@ TEST(AvCodecSampleTest, FxDailyJoinsPairAndHasNoVolume) {
 }
 
 TEST(AvCodecSampleTest, CryptoDailyJoinsCodeAndMarket) {
-  const Answer a =
-      DecodeAnswer(Function::kCryptoDaily, ReadSample("07_DIGITAL_CURRENCY_DAILY.json"));
+  const Answer a = Decode(Function::kCryptoDaily, ReadSample("07_DIGITAL_CURRENCY_DAILY.json"));
   ASSERT_EQ(a.kind, AnswerKind::kData) << a.message;
   ASSERT_EQ(a.bars.size(), 3u);
   ExpectBar(a.bars.front(), "2025-08-22", 96856.83, 100149.0, 96171.51, 99313.95, 260.30828027);
@@ -217,36 +221,33 @@ TEST(AvCodecSampleTest, CryptoDailyJoinsCodeAndMarket) {
 }
 
 TEST(AvCodecSampleTest, OtherEndpointsAreNotSeries) {
-  EXPECT_EQ(DecodeAnswer(Function::kDaily, ReadSample("08_GLOBAL_QUOTE.json")).message,
+  EXPECT_EQ(Decode(Function::kDaily, ReadSample("08_GLOBAL_QUOTE.json")).message,
             "no time series in answer (keys: Global Quote)");
-  EXPECT_EQ(DecodeAnswer(Function::kDaily, ReadSample("09_SYMBOL_SEARCH.json")).message,
+  EXPECT_EQ(Decode(Function::kDaily, ReadSample("09_SYMBOL_SEARCH.json")).message,
             "no time series in answer (keys: bestMatches)");
 }
 
 TEST(AvCodecSampleTest, RefusalSamplesKeepTheServiceText) {
-  const Answer error =
-      DecodeAnswer(Function::kDaily, ReadSample("10_ERROR_MESSAGE_invalid_call.json"));
+  const Answer error = Decode(Function::kDaily, ReadSample("10_ERROR_MESSAGE_invalid_call.json"));
   EXPECT_EQ(error.kind, AnswerKind::kErrorMessage);
   EXPECT_EQ(error.message,
             "Invalid API call. Please retry or visit the documentation "
             "(https://www.alphavantage.co/documentation/) for BOP.");
-  const Answer note =
-      DecodeAnswer(Function::kDaily, ReadSample("11_NOTE_throttle_5min_500day.json"));
+  const Answer note = Decode(Function::kDaily, ReadSample("11_NOTE_throttle_5min_500day.json"));
   EXPECT_EQ(note.kind, AnswerKind::kThrottle);
   EXPECT_TRUE(note.message.starts_with("Thank you for using Alpha Vantage! Our standard API"));
-  const Answer info =
-      DecodeAnswer(Function::kDaily, ReadSample("12_INFORMATION_throttle_2025.json"));
+  const Answer info = Decode(Function::kDaily, ReadSample("12_INFORMATION_throttle_2025.json"));
   EXPECT_EQ(info.kind, AnswerKind::kThrottle);
   EXPECT_TRUE(info.message.ends_with("instantly unlock all premium endpoints"));
 }
 
 TEST(AvCodecSampleTest, CsvAnswersAreNotJson) {
   const Answer daily =
-      DecodeAnswer(Function::kDailyAdjusted, ReadSample("13_TIME_SERIES_DAILY_ADJUSTED.csv"));
+      Decode(Function::kDailyAdjusted, ReadSample("13_TIME_SERIES_DAILY_ADJUSTED.csv"));
   EXPECT_EQ(daily.kind, AnswerKind::kMalformed);
   EXPECT_EQ(daily.message, "not JSON: syntax error at byte 2");
   const Answer intraday =
-      DecodeAnswer(Function::kIntraday, ReadSample("14_TIME_SERIES_INTRADAY_5min.csv"));
+      Decode(Function::kIntraday, ReadSample("14_TIME_SERIES_INTRADAY_5min.csv"));
   EXPECT_EQ(intraday.kind, AnswerKind::kMalformed);
   EXPECT_EQ(intraday.message, "not JSON: syntax error at byte 2");
 }
@@ -262,7 +263,7 @@ TEST(AvCodecMalformedTest, TruncatedDailyBodyIsNeverData) {
   for (size_t cut = 1; cut < body.size(); cut += (cut < 1500 ? 1 : 61)) cuts.push_back(cut);
   for (const size_t cut : {size_t{5120}, body.size() - 2, body.size() - 1}) cuts.push_back(cut);
   for (const size_t cut : cuts) {
-    const Answer a = DecodeAnswer(Function::kDaily, std::string_view(body).substr(0, cut));
+    const Answer a = Decode(Function::kDaily, std::string_view(body).substr(0, cut));
     ASSERT_EQ(a.kind, AnswerKind::kMalformed) << "cut at " << cut;
     ASSERT_EQ(a.message, "truncated JSON at byte " + std::to_string(cut));
     ASSERT_TRUE(a.bars.empty());
@@ -270,46 +271,41 @@ TEST(AvCodecMalformedTest, TruncatedDailyBodyIsNeverData) {
 }
 
 TEST(AvCodecMalformedTest, NonJsonBodiesSayWhere) {
-  EXPECT_EQ(DecodeAnswer(Function::kDaily, "<html><body>Application Error</body></html>").message,
+  EXPECT_EQ(Decode(Function::kDaily, "<html><body>Application Error</body></html>").message,
             "not JSON: syntax error at byte 1");
-  EXPECT_EQ(DecodeAnswer(Function::kDaily, R"j({"a": 1} x)j").message,
+  EXPECT_EQ(Decode(Function::kDaily, R"j({"a": 1} x)j").message,
             "not JSON: syntax error at byte 10");
-  EXPECT_EQ(DecodeAnswer(Function::kDaily, "").message, "empty body");
-  EXPECT_EQ(DecodeAnswer(Function::kDaily, " \r\n").message, "empty body");
+  EXPECT_EQ(Decode(Function::kDaily, "").message, "empty body");
+  EXPECT_EQ(Decode(Function::kDaily, " \r\n").message, "empty body");
 }
 
 TEST(AvCodecMalformedTest, TopLevelValueMustBeAnObject) {
-  EXPECT_EQ(DecodeAnswer(Function::kDaily, "[1, 2]").message,
-            "answer is a JSON array, not an object");
-  EXPECT_EQ(DecodeAnswer(Function::kDaily, R"j("Time Series (Daily)")j").message,
+  EXPECT_EQ(Decode(Function::kDaily, "[1, 2]").message, "answer is a JSON array, not an object");
+  EXPECT_EQ(Decode(Function::kDaily, R"j("Time Series (Daily)")j").message,
             "answer is a JSON string, not an object");
-  EXPECT_EQ(DecodeAnswer(Function::kDaily, "42").message,
-            "answer is a JSON integer, not an object");
-  EXPECT_EQ(DecodeAnswer(Function::kDaily, "null").message, "answer is a JSON null, not an object");
+  EXPECT_EQ(Decode(Function::kDaily, "42").message, "answer is a JSON integer, not an object");
+  EXPECT_EQ(Decode(Function::kDaily, "null").message, "answer is a JSON null, not an object");
 }
 
 TEST(AvCodecMalformedTest, ObjectWithoutSeriesListsAtMostFiveKeys) {
-  EXPECT_EQ(DecodeAnswer(Function::kDaily, "{}").message,
-            "no time series in answer (empty object)");
-  EXPECT_EQ(
-      DecodeAnswer(Function::kDaily, R"j({"foo": 1, "bar": {"Time Series (Daily)": {}}})j").message,
-      "no time series in answer (keys: foo, bar)");
-  EXPECT_EQ(DecodeAnswer(Function::kDaily,
-                         R"j({"a": 1, "b": [], "c": {}, "d": null, "e": "x", "f": 2, "g": 3})j")
+  EXPECT_EQ(Decode(Function::kDaily, "{}").message, "no time series in answer (empty object)");
+  EXPECT_EQ(Decode(Function::kDaily, R"j({"foo": 1, "bar": {"Time Series (Daily)": {}}})j").message,
+            "no time series in answer (keys: foo, bar)");
+  EXPECT_EQ(Decode(Function::kDaily,
+                   R"j({"a": 1, "b": [], "c": {}, "d": null, "e": "x", "f": 2, "g": 3})j")
                 .message,
             "no time series in answer (keys: a, b, c, d, e, ...)");
   // A series key whose value is not an object is no series.
-  EXPECT_EQ(DecodeAnswer(Function::kDaily, R"j({"Time Series (Daily)": "none"})j").message,
+  EXPECT_EQ(Decode(Function::kDaily, R"j({"Time Series (Daily)": "none"})j").message,
             "no time series in answer (keys: Time Series (Daily))");
-  EXPECT_EQ(
-      DecodeAnswer(Function::kDaily, R"j({"Time Series (Daily)": [{"1. open": 1}]})j").message,
-      "no time series in answer (keys: Time Series (Daily))");
-  EXPECT_EQ(DecodeAnswer(Function::kDaily, R"j({"Global Quote": {}})j").message,
+  EXPECT_EQ(Decode(Function::kDaily, R"j({"Time Series (Daily)": [{"1. open": 1}]})j").message,
+            "no time series in answer (keys: Time Series (Daily))");
+  EXPECT_EQ(Decode(Function::kDaily, R"j({"Global Quote": {}})j").message,
             "no time series in answer (keys: Global Quote)");
 }
 
 TEST(AvCodecMalformedTest, EmptySeriesIsMalformed) {
-  const Answer a = DecodeAnswer(Function::kDaily, DailyBody({}));
+  const Answer a = Decode(Function::kDaily, DailyBody({}));
   EXPECT_EQ(a.kind, AnswerKind::kMalformed);
   EXPECT_EQ(a.message, "empty time series");
 }
@@ -317,13 +313,13 @@ TEST(AvCodecMalformedTest, EmptySeriesIsMalformed) {
 TEST(AvCodecMalformedTest, MessagesQuoteAtMostFortyCharacters) {
   const std::string long_value(500, '7');
   const Answer bad_number =
-      DecodeAnswer(Function::kDaily, DailyBody({OhlcBar("2018-06-08", "12x" + long_value)}));
+      Decode(Function::kDaily, DailyBody({OhlcBar("2018-06-08", "12x" + long_value)}));
   EXPECT_EQ(bad_number.message,
             "bar 2018-06-08: '12x" + std::string(37, '7') + "...' is not a number in 'close'");
-  const Answer bad_ts = DecodeAnswer(Function::kDaily, DailyBody({OhlcBar(long_value, "1")}));
+  const Answer bad_ts = Decode(Function::kDaily, DailyBody({OhlcBar(long_value, "1")}));
   EXPECT_EQ(bad_ts.message, "bad timestamp '" + std::string(40, '7') + "...'");
   const std::string long_key(300, 'k');
-  const Answer no_series = DecodeAnswer(Function::kDaily, "{" + JsonString(long_key) + ": 1}");
+  const Answer no_series = Decode(Function::kDaily, "{" + JsonString(long_key) + ": 1}");
   EXPECT_EQ(no_series.message, "no time series in answer (keys: " + std::string(40, 'k') + "...)");
 }
 
@@ -332,57 +328,56 @@ TEST(AvCodecMalformedTest, MessagesQuoteAtMostFortyCharacters) {
 TEST(AvCodecBarTest, MissingRequiredFieldNamesBarAndField) {
   const std::string bar =
       R"j("2018-06-08": {"1. open": "1", "2. high": "2", "3. low": "0.5", "5. volume": "7"})j";
-  const Answer a = DecodeAnswer(Function::kDaily, DailyBody({bar}));
+  const Answer a = Decode(Function::kDaily, DailyBody({bar}));
   EXPECT_EQ(a.kind, AnswerKind::kMalformed);
   EXPECT_EQ(a.message, "bar 2018-06-08: missing close");
   EXPECT_TRUE(a.bars.empty());
   const std::string no_open = R"j("2018-06-08": {"2. high": "2", "4. close": "1"})j";
-  EXPECT_EQ(DecodeAnswer(Function::kDaily, DailyBody({no_open})).message,
-            "bar 2018-06-08: missing open");
+  EXPECT_EQ(Decode(Function::kDaily, DailyBody({no_open})).message, "bar 2018-06-08: missing open");
 }
 
 TEST(AvCodecBarTest, ValueThatIsNotANumberFailsTheWholeAnswer) {
   const std::string bad =
       R"j("2018-06-08": {"1. open": "abc", "2. high": "2", "3. low": "0.5", "4. close": "1"})j";
-  const Answer a = DecodeAnswer(Function::kDaily, DailyBody({OhlcBar("2018-06-09", "1"), bad}));
+  const Answer a = Decode(Function::kDaily, DailyBody({OhlcBar("2018-06-09", "1"), bad}));
   EXPECT_EQ(a.kind, AnswerKind::kMalformed);
   EXPECT_EQ(a.message, "bar 2018-06-08: 'abc' is not a number in 'open'");
   EXPECT_TRUE(a.bars.empty());
   for (const char* value : {"", "1.5 ", " 1.5", "+1", "nan", "inf", "-", "0x10"}) {
-    const Answer b = DecodeAnswer(Function::kDaily, DailyBody({OhlcBar("2018-06-08", value)}));
+    const Answer b = Decode(Function::kDaily, DailyBody({OhlcBar("2018-06-08", value)}));
     EXPECT_EQ(b.kind, AnswerKind::kMalformed) << value;
     EXPECT_EQ(b.message, "bar 2018-06-08: '" + std::string(value) + "' is not a number in 'close'");
   }
   const std::string null_volume = R"j("2018-06-08": {"1. open": "1", "2. high": "2",
       "3. low": "0.5", "4. close": "1", "5. volume": null})j";
-  EXPECT_EQ(DecodeAnswer(Function::kDaily, DailyBody({null_volume})).message,
+  EXPECT_EQ(Decode(Function::kDaily, DailyBody({null_volume})).message,
             "bar 2018-06-08: 'null' is not a number in 'volume'");
   const std::string object_dividend = R"j("2018-06-08": {"1. open": "1", "2. high": "2",
       "3. low": "0.5", "4. close": "1", "7. dividend amount": {}})j";
-  EXPECT_EQ(DecodeAnswer(Function::kDaily, DailyBody({object_dividend})).message,
+  EXPECT_EQ(Decode(Function::kDaily, DailyBody({object_dividend})).message,
             "bar 2018-06-08: '{...}' is not a number in 'dividend amount'");
 }
 
 TEST(AvCodecBarTest, TimestampMustBeDateOrDatetime) {
-  EXPECT_EQ(DecodeAnswer(Function::kDaily, DailyBody({OhlcBar("xyz", "1")})).message,
+  EXPECT_EQ(Decode(Function::kDaily, DailyBody({OhlcBar("xyz", "1")})).message,
             "bad timestamp 'xyz'");
   for (const char* ts : {"2018-6-08", "2018-06-08T10:00:00", "2018-06-08 10:00", "2018/06/08",
                          "2018-06-0a", " 2018-06-08", "2018-06-08 10:00:0x", ""}) {
-    const Answer a = DecodeAnswer(Function::kDaily, DailyBody({OhlcBar(ts, "1")}));
+    const Answer a = Decode(Function::kDaily, DailyBody({OhlcBar(ts, "1")}));
     EXPECT_EQ(a.kind, AnswerKind::kMalformed) << ts;
     EXPECT_EQ(a.message, "bad timestamp '" + std::string(ts) + "'");
   }
   const Answer ok =
-      DecodeAnswer(Function::kIntraday,
-                   "{" + Series("Time Series (5min)", {OhlcBar("2018-06-08 09:35:00", "1")}) + "}");
+      Decode(Function::kIntraday,
+             "{" + Series("Time Series (5min)", {OhlcBar("2018-06-08 09:35:00", "1")}) + "}");
   ASSERT_EQ(ok.kind, AnswerKind::kData) << ok.message;
   EXPECT_EQ(ok.bars.at(0).ts, "2018-06-08 09:35:00");
 }
 
 TEST(AvCodecBarTest, DuplicateTimestampKeepsTheLastOne) {
-  const Answer a = DecodeAnswer(
-      Function::kDaily, DailyBody({OhlcBar("2018-06-08", "1"), OhlcBar("2018-06-07", "2"),
-                                   OhlcBar("2018-06-08", "3"), OhlcBar("2018-06-08", "4")}));
+  const Answer a =
+      Decode(Function::kDaily, DailyBody({OhlcBar("2018-06-08", "1"), OhlcBar("2018-06-07", "2"),
+                                          OhlcBar("2018-06-08", "3"), OhlcBar("2018-06-08", "4")}));
   ASSERT_EQ(a.kind, AnswerKind::kData) << a.message;
   ASSERT_EQ(a.bars.size(), 2u);
   EXPECT_EQ(a.bars[0].ts, "2018-06-07");
@@ -392,15 +387,15 @@ TEST(AvCodecBarTest, DuplicateTimestampKeepsTheLastOne) {
 }
 
 TEST(AvCodecBarTest, BarsComeOutAscendingWhateverTheBodyOrder) {
-  const Answer mixed = DecodeAnswer(
-      Function::kDaily, DailyBody({OhlcBar("2018-06-07", "2"), OhlcBar("2018-06-09", "3"),
-                                   OhlcBar("2018-06-05", "1")}));
+  const Answer mixed =
+      Decode(Function::kDaily, DailyBody({OhlcBar("2018-06-07", "2"), OhlcBar("2018-06-09", "3"),
+                                          OhlcBar("2018-06-05", "1")}));
   ASSERT_EQ(mixed.bars.size(), 3u);
   EXPECT_EQ(mixed.bars[0].close, 1.0);
   EXPECT_EQ(mixed.bars[1].close, 2.0);
   EXPECT_EQ(mixed.bars[2].close, 3.0);
-  const Answer ascending = DecodeAnswer(
-      Function::kDaily, DailyBody({OhlcBar("2018-06-05", "1"), OhlcBar("2018-06-07", "2")}));
+  const Answer ascending =
+      Decode(Function::kDaily, DailyBody({OhlcBar("2018-06-05", "1"), OhlcBar("2018-06-07", "2")}));
   ASSERT_EQ(ascending.bars.size(), 2u);
   EXPECT_EQ(ascending.bars[0].ts, "2018-06-05");
   EXPECT_EQ(ascending.bars[1].ts, "2018-06-07");
@@ -409,7 +404,7 @@ TEST(AvCodecBarTest, BarsComeOutAscendingWhateverTheBodyOrder) {
 TEST(AvCodecBarTest, BareJsonNumbersAreAccepted) {
   const std::string bar = R"j("2025-08-24": {"1. open": 97883.18, "2. high": "98040.37",
       "3. low": 97854, "4. close": -1.5e2, "5. volume": 12345678901234567890})j";
-  const Answer a = DecodeAnswer(Function::kDaily, DailyBody({bar}));
+  const Answer a = Decode(Function::kDaily, DailyBody({bar}));
   ASSERT_EQ(a.kind, AnswerKind::kData) << a.message;
   ExpectBar(a.bars.at(0), "2025-08-24", 97883.18, 98040.37, 97854, -150, 12345678901234567890.0);
 }
@@ -418,7 +413,7 @@ TEST(AvCodecBarTest, KeepsFullPrecisionAndIgnoresUnknownFields) {
   const std::string bar = R"j("2018-06-08": {"1. open": "298.85821743109733", "2. high": "300",
       "3. low": "218.2", "4. close": "1.0", "9. mystery": "n/a", "10. extra": {"x": [1]},
       "11. flag": true})j";
-  const Answer a = DecodeAnswer(Function::kDaily, DailyBody({bar}));
+  const Answer a = Decode(Function::kDaily, DailyBody({bar}));
   ASSERT_EQ(a.kind, AnswerKind::kData) << a.message;
   ExpectBar(a.bars.at(0), "2018-06-08", 298.85821743109733, 300, 218.2, 1.0, std::nullopt);
 }
@@ -433,7 +428,7 @@ TEST(AvCodecBarTest, Pre2024CryptoTakesMarketCurrencyAndIgnoresMarketCap) {
       "3a. low (CNY)": "69000.3", "3b. low (USD)": "9800.3",
       "4a. close (CNY)": "70500.4", "4b. close (USD)": "9950.4",
       "5. volume": "1234.5", "6. market cap (USD)": "12283447.8"}}})j";
-  const Answer a = DecodeAnswer(Function::kCryptoDaily, body);
+  const Answer a = Decode(Function::kCryptoDaily, body);
   ASSERT_EQ(a.kind, AnswerKind::kData) << a.message;
   ExpectBar(a.bars.at(0), "2020-05-08", 70000.1, 71000.2, 69000.3, 70500.4, 1234.5);
   EXPECT_EQ(a.meta.symbol, "BTC/CNY");
@@ -441,11 +436,11 @@ TEST(AvCodecBarTest, Pre2024CryptoTakesMarketCurrencyAndIgnoresMarketCap) {
 }
 
 TEST(AvCodecBarTest, BarThatIsNotAnObjectIsMalformed) {
-  EXPECT_EQ(DecodeAnswer(Function::kDaily, DailyBody({R"j("2018-06-08": "1.5")j"})).message,
+  EXPECT_EQ(Decode(Function::kDaily, DailyBody({R"j("2018-06-08": "1.5")j"})).message,
             "bar 2018-06-08: not an object");
-  EXPECT_EQ(DecodeAnswer(Function::kDaily, DailyBody({R"j("2018-06-08": [1])j"})).message,
+  EXPECT_EQ(Decode(Function::kDaily, DailyBody({R"j("2018-06-08": [1])j"})).message,
             "bar 2018-06-08: not an object");
-  EXPECT_EQ(DecodeAnswer(Function::kDaily, DailyBody({R"j("2018-06-08": 7)j"})).message,
+  EXPECT_EQ(Decode(Function::kDaily, DailyBody({R"j("2018-06-08": 7)j"})).message,
             "bar 2018-06-08: not an object");
 }
 
@@ -469,7 +464,7 @@ TEST(AvCodecKeyTest, EachFunctionFindsItsSeriesKey) {
   };
   for (const Row& row : rows) {
     const std::string body = "{" + Series(row.key, {OhlcBar("2020-01-02", "5")}) + "}";
-    const Answer a = DecodeAnswer(row.function, body);
+    const Answer a = Decode(row.function, body);
     ASSERT_EQ(a.kind, AnswerKind::kData) << row.key << ": " << a.message;
     EXPECT_EQ(a.bars.at(0).close, 5.0) << row.key;
   }
@@ -478,11 +473,11 @@ TEST(AvCodecKeyTest, EachFunctionFindsItsSeriesKey) {
 TEST(AvCodecKeyTest, LookAlikeSeriesKeyIsAcceptedButExactKeyWins) {
   const std::string odd = Series("Time Series FX (Weekly)", {OhlcBar("2020-01-03", "1")});
   const std::string exact = Series("Time Series FX (Daily)", {OhlcBar("2020-01-02", "2")});
-  const Answer only_odd = DecodeAnswer(Function::kFxDaily, "{" + odd + "}");
+  const Answer only_odd = Decode(Function::kFxDaily, "{" + odd + "}");
   ASSERT_EQ(only_odd.kind, AnswerKind::kData) << only_odd.message;
   EXPECT_EQ(only_odd.bars.at(0).close, 1.0);
   for (const std::string& body : {"{" + odd + ", " + exact + "}", "{" + exact + ", " + odd + "}"}) {
-    const Answer a = DecodeAnswer(Function::kFxDaily, body);
+    const Answer a = Decode(Function::kFxDaily, body);
     ASSERT_EQ(a.kind, AnswerKind::kData) << a.message;
     ASSERT_EQ(a.bars.size(), 1u) << body;
     EXPECT_EQ(a.bars[0].close, 2.0) << body;
@@ -495,7 +490,7 @@ TEST(AvCodecKeyTest, MetaFieldsMatchByNameNotNumber) {
       "8. Nested": {"2. Symbol": "WRONG"}, "3. Information": "Intraday (5min)"}, )j" +
                            Series("Time Series (5min)", {OhlcBar("2020-05-08 09:30:00", "1")}) +
                            "}";
-  const Answer a = DecodeAnswer(Function::kIntraday, body);
+  const Answer a = Decode(Function::kIntraday, body);
   ASSERT_EQ(a.kind, AnswerKind::kData) << a.message;
   EXPECT_EQ(a.meta.symbol, "X");
   EXPECT_EQ(a.meta.time_zone, "US/Eastern");
@@ -509,7 +504,7 @@ TEST(AvCodecKeyTest, SeriesBesideARefusalIsData) {
   for (const char* refusal : {"Note", "Information", "Error Message"}) {
     const std::string body =
         "{" + JsonString(refusal) + R"j(: "Thank you for using Alpha Vantage!", )j" + series + "}";
-    const Answer a = DecodeAnswer(Function::kDaily, body);
+    const Answer a = Decode(Function::kDaily, body);
     EXPECT_EQ(a.kind, AnswerKind::kData) << refusal;
     EXPECT_EQ(a.message, "") << refusal;
     EXPECT_EQ(a.bars.size(), 1u) << refusal;
@@ -558,7 +553,7 @@ const NoticeRow kNotices[] = {
     {"Thank you for using Alpha Vantage! The outputsize=full parameter value is a premium "
      "feature for the TIME_SERIES_DAILY endpoint. You may subscribe to any of the premium plans "
      "at https://www.alphavantage.co/premium/ to instantly unlock all premium features",
-     AnswerKind::kPremium},
+     AnswerKind::kPremiumFull},
     {"The **demo** API key is for demo purposes only. Please claim your free API key at "
      "(https://www.alphavantage.co/support/#api-key) to explore our full API offerings. It takes "
      "fewer than 20 seconds, and we are committed to making it free forever.",
@@ -588,7 +583,7 @@ TEST(AvCodecNoticeTest, NoteAndInformationBodiesClassifyByText) {
   for (const NoticeRow& row : kNotices) {
     for (const char* key : {"Note", "Information"}) {
       const std::string body = "{" + JsonString(key) + ": " + JsonString(row.text) + "}";
-      const Answer a = DecodeAnswer(Function::kDaily, body);
+      const Answer a = Decode(Function::kDaily, body);
       EXPECT_EQ(AnswerKindName(a.kind), AnswerKindName(row.kind)) << key << ": " << row.text;
       EXPECT_EQ(a.message, row.text);
       EXPECT_TRUE(a.bars.empty());
@@ -597,9 +592,9 @@ TEST(AvCodecNoticeTest, NoteAndInformationBodiesClassifyByText) {
 }
 
 TEST(AvCodecNoticeTest, EmptySeriesBesideANoticeClassifiesByTheNotice) {
-  const Answer a = DecodeAnswer(
-      Function::kDaily,
-      R"j({"Time Series (Daily)": {}, "Information": "This is a premium endpoint."})j");
+  const Answer a =
+      Decode(Function::kDaily,
+             R"j({"Time Series (Daily)": {}, "Information": "This is a premium endpoint."})j");
   EXPECT_EQ(a.kind, AnswerKind::kPremium);
   EXPECT_EQ(a.message, "This is a premium endpoint.");
 }
@@ -620,7 +615,7 @@ TEST(AvCodecErrorTest, ErrorMessagesArePermanentUnlessTheKeyIsRejected) {
   };
   for (const Row& row : rows) {
     const Answer a =
-        DecodeAnswer(Function::kDaily, R"j({"Error Message": )j" + JsonString(row.text) + "}");
+        Decode(Function::kDaily, R"j({"Error Message": )j" + JsonString(row.text) + "}");
     EXPECT_EQ(AnswerKindName(a.kind), AnswerKindName(row.kind)) << row.text;
     EXPECT_EQ(a.message, row.text);
   }
@@ -681,7 +676,7 @@ struct Verdict {
 Verdict Compare(Function function, std::string_view body) {
   const Answer sax = internal::DecodeWithSax(function, body);
   Verdict verdict;
-  if (std::string d = Difference(DecodeAnswer(function, body), sax); !d.empty()) {
+  if (std::string d = Difference(Decode(function, body), sax); !d.empty()) {
     verdict.difference = "DecodeAnswer vs SAX: " + d;
   }
   const std::optional<Answer> fast = internal::DecodeFast(function, body);
@@ -1023,7 +1018,7 @@ std::vector<CorpusBody> Corpus() {
   for (const SeriesKey& key : keys) {
     const std::vector<Bar> bars = Simulator::History(key, last);
     const std::string body = sim::RenderSeries(
-        key, sim::OutputSize::kCompact, std::span(bars).last(std::min<size_t>(100, bars.size())));
+        key, OutputSize::kCompact, std::span(bars).last(std::min<size_t>(100, bars.size())));
     corpus.push_back({"sim " + Describe(key), key.function, body});
   }
   corpus.push_back({"sim refusal", Function::kDaily, sim::DailyLimitBody("K\"EY", 25)});
@@ -1033,7 +1028,7 @@ std::vector<CorpusBody> Corpus() {
 TEST(AvCodecFastPathTest, ReadsEveryDataSampleAndSimulatorAnswerPrettyAndCompact) {
   size_t data_bodies = 0;
   for (const CorpusBody& body : Corpus()) {
-    const bool is_data = DecodeAnswer(body.function, body.text).kind == AnswerKind::kData;
+    const bool is_data = Decode(body.function, body.text).kind == AnswerKind::kData;
     for (const std::string& text : {body.text, Compact(body.text)}) {
       const Verdict verdict = Compare(body.function, text);
       EXPECT_EQ(verdict.difference, "") << body.name;
@@ -1048,7 +1043,7 @@ TEST(AvCodecFastPathTest, ReadsAFullSimulatorHistoryAsSaxDoes) {
   const SeriesKey key{"MSFT", Function::kDaily, ""};
   const std::vector<Bar> bars = Simulator::History(
       key, Date{std::chrono::year(2026), std::chrono::month(11), std::chrono::day(20)});
-  const std::string body = sim::RenderSeries(key, sim::OutputSize::kFull, bars);
+  const std::string body = sim::RenderSeries(key, OutputSize::kFull, bars);
   ASSERT_GT(body.size(), 1'000'000u);
   for (const std::string& text : {body, Compact(body)}) {
     const Verdict verdict = Compare(Function::kDaily, text);
@@ -1098,7 +1093,7 @@ TEST(AvCodecFastPathTest, AgreesWithSaxOnTruncatedAndCorruptedBodies) {
         ASSERT_EQ(verdict.difference, "") << body.name << " cut at " << cut;
         // Only a cut through the trailing whitespace leaves a whole body.
         ASSERT_EQ(verdict.handled, text.find_first_not_of(" \n", cut) == std::string::npos &&
-                                       DecodeAnswer(body.function, text).kind == AnswerKind::kData)
+                                       Decode(body.function, text).kind == AnswerKind::kData)
             << body.name << " cut at " << cut;
         ++cases;
       }
@@ -1245,7 +1240,7 @@ double BestMegabytesPerSecond(std::string_view body, const std::function<void()>
 
 TEST(AvCodecSizeTest, DecodesAFullDailyHistory) {
   const std::string body = FullDailyBody(6000);
-  const Answer a = DecodeAnswer(Function::kDaily, body);
+  const Answer a = Decode(Function::kDaily, body);
   ASSERT_EQ(a.kind, AnswerKind::kData) << a.message;
   ASSERT_EQ(a.bars.size(), 6000u);
   EXPECT_EQ(a.bars.front().ts, "1990-01-01");

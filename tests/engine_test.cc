@@ -495,27 +495,5 @@ TEST_F(EngineTest, NewDividendInACompactAdjustedAnswerRestatesTheWholeHistory) {
   EXPECT_EQ(engine.Run({key}).calls, 1);
 }
 
-TEST(EngineTargetTest, EveryValueIsUrlEncoded) {
-  EXPECT_EQ(Engine::BuildTarget({"BRK.B", Function::kDaily, ""}, "compact", "k&y=1"),
-            "/query?function=TIME_SERIES_DAILY&symbol=BRK.B&outputsize=compact&apikey=k%26y%3D1");
-  EXPECT_EQ(Engine::BuildTarget({"EUR/USD", Function::kFxDaily, ""}, "full", "k"),
-            "/query?function=FX_DAILY&from_symbol=EUR&to_symbol=USD&outputsize=full&apikey=k");
-  EXPECT_EQ(Engine::BuildTarget({"BTC/EUR", Function::kCryptoDaily, ""}, "", "k"),
-            "/query?function=DIGITAL_CURRENCY_DAILY&symbol=BTC&market=EUR&apikey=k");
-  EXPECT_EQ(Engine::BuildTarget({"IBM", Function::kIntraday, "5min"}, "compact", "k"),
-            "/query?function=TIME_SERIES_INTRADAY&symbol=IBM&interval=5min&outputsize=compact&"
-            "apikey=k");
-}
-
-TEST(EngineTargetTest, IntradaySwitchesAndMonthAreSentWhenNotTheDefaults) {
-  EXPECT_EQ(Engine::BuildTarget({"IBM", Function::kIntraday, "1min", false, false}, "full", "k",
-                                "2024-03"),
-            "/query?function=TIME_SERIES_INTRADAY&symbol=IBM&interval=1min&adjusted=false&"
-            "extended_hours=false&month=2024-03&outputsize=full&apikey=k");
-  EXPECT_EQ(Engine::BuildTarget({"IBM", Function::kIntraday, "1min", true, false}, "compact", "k"),
-            "/query?function=TIME_SERIES_INTRADAY&symbol=IBM&interval=1min&extended_hours=false&"
-            "outputsize=compact&apikey=k");
-}
-
 }  // namespace
 }  // namespace mdfetch

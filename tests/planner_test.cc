@@ -68,12 +68,12 @@ TEST(PlannerTest, NeverFetchedOrNeedsFullIsDue) {
 
 TEST(PlannerTest, OutputSizeFullForNewSeriesAndWideGaps) {
   WallTime now = At(2026, 11, 23, 22h);
-  EXPECT_EQ(ChooseOutputSize(kDaily, std::nullopt, now, false), "full");
-  EXPECT_EQ(ChooseOutputSize(kDaily, Fetched(now, "2026-11-20"), now, false), "compact");
-  EXPECT_EQ(ChooseOutputSize(kDaily, Fetched(now, "2026-11-20"), now, true), "full");
-  EXPECT_EQ(ChooseOutputSize(kDaily, Fetched(now, "2026-01-02"), now, false), "full");
+  EXPECT_EQ(ChooseOutputSize(kDaily, std::nullopt, now, false), OutputSize::kFull);
+  EXPECT_EQ(ChooseOutputSize(kDaily, Fetched(now, "2026-11-20"), now, false), OutputSize::kCompact);
+  EXPECT_EQ(ChooseOutputSize(kDaily, Fetched(now, "2026-11-20"), now, true), OutputSize::kFull);
+  EXPECT_EQ(ChooseOutputSize(kDaily, Fetched(now, "2026-01-02"), now, false), OutputSize::kFull);
   EXPECT_EQ(ChooseOutputSize(SeriesKey{"IBM", Function::kWeekly, ""}, std::nullopt, now, false),
-            "");
+            OutputSize::kNone);
 }
 
 TEST(PlannerTest, RunRightAfterTheCloseDoesNotSkipTheDaysBarAllEvening) {
@@ -98,16 +98,16 @@ TEST(PlannerTest, IntradayAsksCompactOnlyWhenTheGapFitsInIt) {
   // Last bar Tuesday 19:55: Wednesday 04:00-15:00 is 132 bars: more than compact holds.
   EXPECT_EQ(ChooseOutputSize(intraday, Fetched(wednesday_3pm, "2026-11-17 19:55:00"), wednesday_3pm,
                              false),
-            "full");
+            OutputSize::kFull);
   // Last bar Wednesday 10:00: 59 bars missing: compact.
   EXPECT_EQ(ChooseOutputSize(intraday, Fetched(wednesday_3pm, "2026-11-18 10:00:00"), wednesday_3pm,
                              false),
-            "compact");
+            OutputSize::kCompact);
   // With 60min bars a whole day fits.
   const SeriesKey hourly{"IBM", Function::kIntraday, "60min"};
   EXPECT_EQ(
       ChooseOutputSize(hourly, Fetched(wednesday_3pm, "2026-11-17 19:00:00"), wednesday_3pm, false),
-      "compact");
+      OutputSize::kCompact);
 }
 
 TEST(PlannerTest, RegularHoursSeriesCountOnlyTheSession) {
@@ -117,7 +117,7 @@ TEST(PlannerTest, RegularHoursSeriesCountOnlyTheSession) {
   // (with extended hours the same gap is 132 bars, see above).
   EXPECT_EQ(ChooseOutputSize(regular, Fetched(wednesday_3pm, "2026-11-17 15:55:00"), wednesday_3pm,
                              false),
-            "compact");
+            OutputSize::kCompact);
   // At 17:00 New York the regular session is over: its last possible bar ended at 16:00.
   WallTime wednesday_5pm = At(2026, 11, 18, 22h);
   EXPECT_EQ(LatestPossibleBar(regular, wednesday_5pm), At(2026, 11, 18, 21h));

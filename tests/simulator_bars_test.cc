@@ -378,8 +378,7 @@ std::string Sample(const std::string& name) {
 TEST(SimulatorRenderTest, DailyAnswerIsLaidOutLikeTheRecordedSample) {
   const SeriesKey key{"MSFT", Function::kDaily, ""};
   const auto bars = Simulator::History(key, kLast);
-  const std::string body =
-      sim::RenderSeries(key, sim::OutputSize::kCompact, std::span(bars).last(100));
+  const std::string body = sim::RenderSeries(key, OutputSize::kCompact, std::span(bars).last(100));
   const std::string sample = Sample("01_TIME_SERIES_DAILY.json");
   EXPECT_EQ(Layout(body, 24), Layout(sample, 24));
   EXPECT_TRUE(body.ends_with("        }\n    }\n}"));
@@ -389,8 +388,7 @@ TEST(SimulatorRenderTest, DailyAnswerIsLaidOutLikeTheRecordedSample) {
 TEST(SimulatorRenderTest, IntradayAnswerIsLaidOutLikeTheRecordedSample) {
   const SeriesKey key{"MSFT", Function::kIntraday, "1min"};
   const auto bars = Simulator::History(key, kLast);
-  const std::string body =
-      sim::RenderSeries(key, sim::OutputSize::kCompact, std::span(bars).last(100));
+  const std::string body = sim::RenderSeries(key, OutputSize::kCompact, std::span(bars).last(100));
   EXPECT_EQ(Layout(body, 24), Layout(Sample("03_TIME_SERIES_INTRADAY_1min.json"), 24));
 }
 

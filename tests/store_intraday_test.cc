@@ -83,7 +83,7 @@ class StoreIntradayTest : public ::testing::Test {
   // Logs a call (for `month`, "" = the latest bars) and stores its answer.
   static StoreCounts Put(Store& store, const SeriesKey& key, const std::vector<Bar>& bars,
                          WallTime at, const std::string& month = "") {
-    auto call = store.BeginCall(key, "full", at, month);
+    auto call = store.BeginCall(key, OutputSize::kFull, at, month);
     EXPECT_TRUE(call) << call.error().message;
     auto counts = store.StoreAnswer(call.value_or(0), key, Meta(bars.back().ts), bars, false,
                                     CallRecord{"stored", 200, 100, ""}, at,
@@ -184,7 +184,7 @@ TEST_F(StoreIntradayTest, MonthStoredAtIsTheNewestStoredCallOfThatMonth) {
   Put(*store, kAapl5, Bars("2024-05-01", 50, 2), At(9'000));
   Put(*store, kAapl5Raw, Bars("2024-03-01", 50, 2), At(9'500), "2024-03");
   // A call of the month that stored nothing does not count.
-  auto failed = store->BeginCall(kAapl5, "full", At(9'900), "2024-03");
+  auto failed = store->BeginCall(kAapl5, OutputSize::kFull, At(9'900), "2024-03");
   ASSERT_TRUE(failed);
   ASSERT_TRUE(store->FinishCall(*failed, kAapl5, CallRecord{"throttled", 200, 10, "slow"}));
 

@@ -133,7 +133,7 @@ class StoreTest : public ::testing::Test {
   // Logs a call and stores its answer, as a refresh does.
   static StoreCounts Put(Store& store, const SeriesKey& key, const std::vector<Bar>& bars,
                          WallTime at = At(1'000)) {
-    Result<int64_t> call = store.BeginCall(key, "compact", at);
+    Result<int64_t> call = store.BeginCall(key, OutputSize::kCompact, at);
     EXPECT_TRUE(call) << call.error().message;
     Result<StoreCounts> counts =
         store.StoreAnswer(call.value_or(0), key, Meta(), bars, false, Stored(), at);
@@ -300,7 +300,7 @@ TEST_F(StoreTest, AnswerUpdatesTheSeriesAndTheCallRow) {
   ASSERT_NE(store, nullptr);
   ASSERT_TRUE(store->SetNeedsFull(kIbm, true));
   ASSERT_TRUE(store->SetDeferred(kIbm, true, "daily limit"));
-  Result<int64_t> call = store->BeginCall(kIbm, "full", At(5'000));
+  Result<int64_t> call = store->BeginCall(kIbm, OutputSize::kFull, At(5'000));
   ASSERT_TRUE(call);
   Result<StoreCounts> counts =
       store->StoreAnswer(*call, kIbm, Meta("2024-01-03"), Days(3), true, Stored(), At(6'000));
@@ -342,7 +342,7 @@ TEST_F(StoreTest, FailedAnswerLeavesTheSeriesAsBefore) {
   std::vector<Bar> bars = Days(4);
   bars[0].close = 999;
   bars.push_back(MakeBar("2024-01-09", std::numeric_limits<double>::quiet_NaN()));
-  Result<int64_t> call = store->BeginCall(kIbm, "compact", At(2'000));
+  Result<int64_t> call = store->BeginCall(kIbm, OutputSize::kCompact, At(2'000));
   ASSERT_TRUE(call);
   Result<StoreCounts> counts =
       store->StoreAnswer(*call, kIbm, Meta("2024-01-09"), bars, true, Stored(), At(2'000));
@@ -412,7 +412,7 @@ TEST_F(StoreTest, AnswerWithOlderAndNewerBarsGivesExactCountsAndRows) {
   answer[30].volume = 0.25;
   answer[31].dividend = 0.5;
   answer[88].split_coefficient = 2;
-  Result<int64_t> call = store->BeginCall(kIbm, "full", At(2'000));
+  Result<int64_t> call = store->BeginCall(kIbm, OutputSize::kFull, At(2'000));
   ASSERT_TRUE(call);
   Result<StoreCounts> counts =
       store->StoreAnswer(*call, kIbm, Meta(), answer, false, Stored(), At(2'000));
@@ -509,7 +509,7 @@ TEST_F(StoreTest, FailureWhileAppendingLeavesTheSeriesAsBefore) {
   std::vector<Bar> newer = DayRange(1, 70);
   newer[40].open = std::numeric_limits<double>::quiet_NaN();  // binds as NULL
   bars.insert(bars.end(), newer.begin(), newer.end());
-  Result<int64_t> call = store->BeginCall(kIbm, "full", At(2'000));
+  Result<int64_t> call = store->BeginCall(kIbm, OutputSize::kFull, At(2'000));
   ASSERT_TRUE(call);
   Result<StoreCounts> counts =
       store->StoreAnswer(*call, kIbm, Meta("2025-070"), bars, true, Stored(), At(2'000));
@@ -653,9 +653,9 @@ TEST_F(ForEachBarTest, StopsWhenTheRowCallbackFails) {
 TEST_F(StoreTest, CallsAreLoggedAndFinished) {
   auto store = OpenFile();
   ASSERT_NE(store, nullptr);
-  Result<int64_t> first = store->BeginCall(kIbm, "compact", At(1'000));
-  Result<int64_t> second = store->BeginCall(kMsft, "full", At(2'000));
-  Result<int64_t> third = store->BeginCall(kIbm, "compact", At(3'000));
+  Result<int64_t> first = store->BeginCall(kIbm, OutputSize::kCompact, At(1'000));
+  Result<int64_t> second = store->BeginCall(kMsft, OutputSize::kFull, At(2'000));
+  Result<int64_t> third = store->BeginCall(kIbm, OutputSize::kCompact, At(3'000));
   ASSERT_TRUE(first && second && third);
   EXPECT_NE(*first, *second);
   ASSERT_TRUE(store->FinishCall(*third, kIbm, {"throttled", 200, 120, "please slow down"}));

@@ -1,4 +1,6 @@
-// The Alpha Vantage codec: turns one HTTP 200 body into either bars or a classified refusal.
+// The Alpha Vantage codec: the service's protocol. It builds the request of one call (the
+// query string, URL-encoded), turns the HTTP 200 body of its answer into either bars or a
+// classified refusal, and checks that the bars are the series that was asked for.
 //
 // The service answers every refusal with HTTP 200 and a small JSON object, so a body is
 // classified before anything is taken from it: a body is data only when it carries the
@@ -6,8 +8,8 @@
 // `Error Message`, `Note` and `Information` bodies are told apart by kind (see AnswerKind).
 // Bars go straight into Bar values, never through a DOM: a scanner reads the service's
 // standard layout (hundreds of MB/s) and declines anything else, which nlohmann/json's SAX
-// interface then decodes with the same rules and precise error messages. Stateless and thread-safe;
-// the only module that includes nlohmann/json.hpp.
+// interface then decodes with the same rules and precise error messages. Stateless and
+// thread-safe; the only module that includes nlohmann/json.hpp.
 #pragma once
 
 #include <string>
@@ -18,42 +20,62 @@
 
 namespace mdfetch {
 
+// What one call asks the service for.
+struct Request {
+  SeriesKey key;
+  OutputSize outputsize = OutputSize::kNone;  // kNone for functions that take none
+  std::string month;                          // intraday backfill "YYYY-MM", else ""
+};
+
+// "/query?function=...&symbol=...&apikey=...": the target of the call, every value
+// URL-encoded. FX pairs are sent as from_symbol/to_symbol, crypto as symbol/market; the
+// intraday switches only when they differ from the service's defaults; outputsize only when
+// not kNone. The result holds the API key: never show or log it unredacted.
+std::string BuildTarget(const Request& request, std::string_view api_key);
+
+// Percent-encodes `value` for a query string (RFC 3986 unreserved characters stay).
+std::string UrlEncode(std::string_view value);
+
 enum class AnswerKind {
-  kData,          // bars (at least one) and metadata
+  kData,          // bars (at least one) and metadata, and they answer the request
   kErrorMessage,  // `Error Message`: permanent for this call (unknown symbol, bad parameter)
   kThrottle,      // `Note`/`Information` about pacing, or any wording not recognised: retry later
   kDailyLimit,    // the daily cap wording ("rate limit is 25 requests per day"): stop all calls
-  kPremium,       // "premium endpoint" / "premium feature": permanent for this function/parameter
+  kPremium,       // "This is a premium endpoint": the function is refused to this key
+  kPremiumFull,   // "The outputsize=full parameter value is a premium feature": only compact
   kKeyRejected,   // the demo key or an invalid/missing key: no call with this key can succeed
-  kMalformed,     // not JSON, truncated, wrong shape, a bad bar, or an empty time series
+  kIncomplete,    // not JSON, or JSON cut short: transient (a retry may get the whole answer)
+  kMalformed,     // complete JSON that is no usable answer (a bad bar, no or an empty series):
+                  // permanent, the same body would come again
+  kMismatch,      // good bars, but of another series than the one asked for: permanent
 };
 
 std::string_view AnswerKindName(AnswerKind kind);
 
-// The metadata block ("Meta Data"), matched by the text after the number ("5. Time Zone",
-// "6. Time Zone" and "4. Time Zone" all fill time_zone). Missing fields are empty.
-struct SeriesMeta {
-  std::string symbol;          // "2. Symbol", or "From/To", or "Digital Currency Code/Market Code"
-  std::string last_refreshed;  // "3. Last Refreshed" (a date, or a datetime during the session)
-  std::string time_zone;       // "US/Eastern", "UTC", ...
-  std::string output_size;     // "Compact" / "Full size" when present
-  std::string interval;        // intraday only
-};
+// True for the answers a retry after a pause may change: kThrottle and kIncomplete.
+bool IsTransient(AnswerKind kind);
 
 struct Answer {
   AnswerKind kind = AnswerKind::kMalformed;
   // For refusals: the service's text verbatim (callers redact the API key before showing
-  // or storing it). For kMalformed: what is wrong, e.g. "truncated JSON at byte 5120".
+  // or storing it). For kIncomplete and kMalformed: what is wrong, e.g. "truncated JSON at
+  // byte 5120". For kMismatch: what was asked and what came, e.g. "asked MSFT daily, the
+  // answer is IBM daily".
   std::string message;
   SeriesMeta meta;
   std::vector<Bar> bars;  // oldest first, unique timestamps; empty unless kind == kData
+  // kData only: the newest bar belongs to a session still open when the answer was made
+  // ("Last Refreshed" is a time of day before 16:00 on the newest bar's date, equities
+  // daily/weekly/monthly): its close is the last price, not the close.
+  bool newest_provisional = false;
 };
 
-// Decodes `body` as the answer to a call of `function`. Never throws. A time series whose
-// bars fail validation (a missing open/high/low/close, a value that is not a number, a
-// timestamp that is not YYYY-MM-DD[ HH:MM:SS]) makes the whole answer kMalformed: nothing from
-// a bad body is ever stored.
-Answer DecodeAnswer(Function function, std::string_view body);
+// Decodes `body` as the answer to `request` and checks it against the request. Never
+// throws. A time series whose bars fail validation (a missing open/high/low/close, a value
+// that is not a number, a timestamp that is not YYYY-MM-DD[ HH:MM:SS]) makes the whole
+// answer kMalformed, and bars of another series kMismatch: nothing from a bad body is ever
+// stored.
+Answer DecodeAnswer(const Request& request, std::string_view body);
 
 // Classifies the text of a `Note` or `Information` body (exposed for tests).
 AnswerKind ClassifyNotice(std::string_view text);

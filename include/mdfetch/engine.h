@@ -107,11 +107,6 @@ class Engine {
   // is stored stays stored, the rest is deferred. Thread-safe; callable from any thread.
   void RequestStop();
 
-  // The query string for one call, with every value URL-encoded (exposed for tests).
-  // Intraday switches are sent only when they differ from the service's defaults.
-  static std::string BuildTarget(const SeriesKey& key, std::string_view outputsize,
-                                 std::string_view api_key, std::string_view month = {});
-
  private:
   Clock& clock_;
   TransportFactory transports_;

@@ -41,10 +41,10 @@ bool IsUpToDate(const SeriesKey& key, const SeriesState& state, WallTime now);
 bool IsMonthUpToDate(const SeriesKey& key, std::string_view month, WallTime stored_at,
                      WallTime now);
 
-// "compact" or "full" for functions that take `outputsize`, "" for the others. Full when
+// kCompact or kFull for functions that take `outputsize`, kNone for the others. Full when
 // asked (`force_full`), when the series is new or has no bars, when it is marked needs_full,
 // or when the newest stored bar is older than a compact answer reaches; compact otherwise.
-std::string ChooseOutputSize(const SeriesKey& key, const std::optional<SeriesState>& state,
-                             WallTime now, bool force_full);
+OutputSize ChooseOutputSize(const SeriesKey& key, const std::optional<SeriesState>& state,
+                            WallTime now, bool force_full);
 
 }  // namespace mdfetch

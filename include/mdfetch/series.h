@@ -4,9 +4,12 @@
 
 #include <chrono>
 #include <compare>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "mdfetch/clock.h"
 
 namespace mdfetch {
 
@@ -34,6 +37,13 @@ std::optional<Function> ParseFunction(std::string_view name);
 bool IsAdjusted(Function f);
 // True when `outputsize` applies (daily, daily adjusted, intraday, fx daily).
 bool TakesOutputSize(Function f);
+
+// The `outputsize` of one call. kNone for the functions that take none (weekly, monthly,
+// crypto): they always answer with the whole history.
+enum class OutputSize { kNone, kCompact, kFull };
+
+// "", "compact", "full": the parameter's value, and how the call log records it.
+std::string_view OutputSizeName(OutputSize size);
 
 // Intraday intervals accepted by the service: 1min, 5min, 15min, 30min, 60min.
 bool IsValidInterval(std::string_view interval);
@@ -87,6 +97,37 @@ struct Bar {
   std::optional<double> split_coefficient;
 
   bool operator==(const Bar&) const = default;
+};
+
+// The metadata block of a data answer ("Meta Data"). Missing fields are empty.
+struct SeriesMeta {
+  std::string symbol;          // "2. Symbol", or "From/To", or "Digital Currency Code/Market Code"
+  std::string last_refreshed;  // "3. Last Refreshed" (a date, or a datetime during the session)
+  std::string time_zone;       // "US/Eastern", "UTC", ...
+  std::string output_size;     // "Compact" / "Full size" when present
+  std::string interval;        // intraday only
+};
+
+// What is known about one stored series (a row of the store's `series` plus a summary of its
+// bars): the planner's view of the store.
+struct SeriesState {
+  int64_t id = 0;
+  SeriesKey key;
+  std::string time_zone;
+  std::string last_refreshed;
+  bool history_limited = false;  // only a compact window could be had (full was refused)
+  bool needs_full = false;       // the next fetch must be `outputsize=full`
+  bool deferred = false;         // left undone by a quota stop; goes first next run
+  std::optional<WallTime> last_attempt_at;
+  std::optional<WallTime> last_success_at;
+  std::string last_outcome;  // "stored", "error", "premium", "unknown", "deferred", ...
+  std::string last_error;    // redacted
+  int64_t bar_count = 0;     // series.bar_count
+  std::string first_ts;      // empty when no bars
+  std::string last_ts;
+  // The timestamp of the newest bar when the answer that stored it was made during its
+  // session (its close is the last price, not the close); empty when every bar is final.
+  std::string provisional_ts;
 };
 
 }  // namespace mdfetch

@@ -38,7 +38,6 @@
 #include <string_view>
 #include <vector>
 
-#include "mdfetch/av_codec.h"
 #include "mdfetch/clock.h"
 #include "mdfetch/result.h"
 #include "mdfetch/series.h"
@@ -50,24 +49,6 @@ namespace mdfetch {
 inline constexpr int kSchemaVersion = 2;
 
 enum class OpenMode { kReadWrite, kReadOnly };
-
-// What is known about one series (a row of `series` plus a summary of its bars).
-struct SeriesState {
-  int64_t id = 0;
-  SeriesKey key;
-  std::string time_zone;
-  std::string last_refreshed;
-  bool history_limited = false;  // only a compact window could be had (full was refused)
-  bool needs_full = false;       // the next fetch must be `outputsize=full`
-  bool deferred = false;         // left undone by a quota stop; goes first next run
-  std::optional<WallTime> last_attempt_at;
-  std::optional<WallTime> last_success_at;
-  std::string last_outcome;  // "stored", "error", "premium", "failed", "deferred", ...
-  std::string last_error;    // redacted
-  int64_t bar_count = 0;     // series.bar_count
-  std::string first_ts;      // empty when no bars
-  std::string last_ts;
-};
 
 // What a stored answer stands for. kLatest: the series' newest bars, which makes the series
 // fresh (last_success_at, last_refreshed, history_limited; needs_full and deferred cleared).
@@ -122,7 +103,7 @@ class Store {
   // Logs a call before it is sent, durably (its own transaction), so that a crash can
   // never make a spent call uncounted. `month` is the intraday month asked for ("" for
   // none). Returns the fetch id.
-  Result<int64_t> BeginCall(const SeriesKey& key, std::string_view outputsize, WallTime at,
+  Result<int64_t> BeginCall(const SeriesKey& key, OutputSize outputsize, WallTime at,
                             std::string_view month = {});
   // Records the outcome of a call that stored nothing, and the series' last attempt/outcome.
   Status FinishCall(int64_t fetch_id, const SeriesKey& key, const CallRecord& record);

@@ -59,7 +59,4 @@ using TransportFactory = std::function<std::unique_ptr<Transport>()>;
 Result<TransportFactory> MakeHttpTransportFactory(const std::string& base_url,
                                                   const TransportOptions& options);
 
-// Percent-encodes `value` for a query string (RFC 3986 unreserved characters stay).
-std::string UrlEncode(std::string_view value);
-
 }  // namespace mdfetch
