@@ -12,7 +12,8 @@ namespace {
 constexpr const char* kExitCodes =
     "Exit status: 0 every due series stored or up to date; 1 some series failed or some "
     "symbols were invalid; 2 usage or configuration error, nothing fetched; 3 stopped by the "
-    "daily quota, the rest deferred (3 wins over 1); 130/143 interrupted by SIGINT/SIGTERM.";
+    "daily quota, the rest deferred (3 wins over 1); 4 the service could not be reached, the "
+    "rest deferred with the quota intact; 130/143 interrupted by SIGINT/SIGTERM.";
 
 // The intraday switches, named like the service's parameters.
 void AddSwitchOptions(CLI::App& cmd, std::string& adjusted, std::string& extended_hours,
@@ -145,6 +146,8 @@ int RunCli(int argc, const char* const* argv, CliEnv& env) {
   AddReadOptions(*cmd_export, exporting, true);
   cmd_export->add_option("--output", exporting.output, "file to write, or - for stdout")
       ->capture_default_str();
+  cmd_export->add_flag("--final-only", exporting.final_only,
+                       "leave out provisional bars (taken while their session was open)");
 
   auto* cmd_list = app.add_subcommand("list", "list every stored series");
   cmd_list->add_option("--db", listing.db, "SQLite database");

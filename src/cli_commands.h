@@ -50,6 +50,7 @@ struct ReadArgs {
   int64_t last = 0;
   std::string format = "table";
   std::string output = "-";
+  bool final_only = false;  // export: leave out provisional bars
   std::string function = "daily";
   std::string interval;
   std::string adjusted;  // "" = not given (true, the service's default)

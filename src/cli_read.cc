@@ -71,7 +71,8 @@ Result<std::unique_ptr<Store>> OpenForReading(const ReadArgs& args, CliEnv& env,
 
 // --from/--to as dates; --to takes in every intraday bar of its day.
 Result<BarFilter> MakeFilter(const ReadArgs& args) {
-  BarFilter filter{.from = args.from, .to = args.to, .last = args.last};
+  BarFilter filter{
+      .from = args.from, .to = args.to, .last = args.last, .final_only = args.final_only};
   for (const auto* value : {&args.from, &args.to}) {
     if (!value->empty() && (!ParseDate(*value) || value->size() != 10)) {
       return Fail(fmt::format("bad date '{}': expected YYYY-MM-DD", Printable(*value)));
@@ -95,7 +96,14 @@ Result<std::vector<SeriesKey>> ParseKeys(const ReadArgs& args) {
 
 std::string FormatWhen(const std::optional<WallTime>& t) { return t ? FormatUtc(*t) : "-"; }
 
-void PrintTable(CliEnv& env, const std::vector<Bar>& bars, bool adjusted) {
+// The mark of a provisional bar, in the table and in `list`, and its footnote.
+constexpr std::string_view kProvisionalMark = "*";
+constexpr std::string_view kProvisionalNote =
+    "* provisional: taken while its session was open (the close is the last price); the first "
+    "fetch after the close makes it final\n";
+
+void PrintTable(CliEnv& env, const std::vector<Bar>& bars, bool adjusted,
+                const std::string& provisional_ts) {
   std::string out = fmt::format("{:<19} {:>12} {:>12} {:>12} {:>12} {:>14}", "timestamp", "open",
                                 "high", "low", "close", "volume");
   if (adjusted) out += fmt::format(" {:>12} {:>9} {:>6}", "adj_close", "dividend", "split");
@@ -108,12 +116,17 @@ void PrintTable(CliEnv& env, const std::vector<Bar>& bars, bool adjusted) {
       out += fmt::format(" {:>12} {:>9} {:>6}", opt(b.adjusted_close), opt(b.dividend),
                          opt(b.split_coefficient));
     }
+    if (b.ts == provisional_ts) out += kProvisionalMark;
     out += '\n';
+  }
+  if (!provisional_ts.empty() && !bars.empty() && bars.back().ts == provisional_ts) {
+    out += kProvisionalNote;
   }
   std::fputs(out.c_str(), env.out);
 }
 
-void PrintJson(CliEnv& env, const SeriesKey& key, const std::vector<Bar>& bars) {
+void PrintJson(CliEnv& env, const SeriesKey& key, const std::vector<Bar>& bars,
+               const std::string& provisional_ts) {
   // Symbols and timestamps hold only [A-Z0-9./: -]: nothing to escape.
   std::string out =
       fmt::format("{{\"symbol\":\"{}\",\"function\":\"{}\",", key.symbol, ShortName(key.function));
@@ -132,7 +145,7 @@ void PrintJson(CliEnv& env, const SeriesKey& key, const std::vector<Bar>& bars) 
       out += fmt::format(",\"adjusted_close\":{},\"dividend_amount\":{},\"split_coefficient\":{}",
                          num(b.adjusted_close), num(b.dividend), num(b.split_coefficient));
     }
-    out += '}';
+    out += fmt::format(",\"provisional\":{}}}", b.ts == provisional_ts);
   }
   out += "]}\n";
   std::fputs(out.c_str(), env.out);
@@ -212,9 +225,9 @@ int RunQuery(const ReadArgs& args, CliEnv& env) {
     for (const auto& bar : *bars) AppendBarCsv(out, bar, adjusted);
     std::fputs(out.c_str(), env.out);
   } else if (args.format == "json") {
-    PrintJson(env, key, *bars);
+    PrintJson(env, key, *bars, (*state)->provisional_ts);
   } else {
-    PrintTable(env, *bars, adjusted);
+    PrintTable(env, *bars, adjusted, (*state)->provisional_ts);
   }
   return kExitOk;
 }
@@ -329,15 +342,28 @@ int RunList(const ReadArgs& args, CliEnv& env) {
   std::string out =
       fmt::format("{:<12} {:<{}} {:>7} {:<19} {:<19} {:<20} {}\n", "symbol", "function", width,
                   "bars", "first", "last", "last fetch (UTC)", "outcome");
+  bool any_provisional = false;
   for (const auto& s : *series) {
     std::string outcome = s.last_outcome.empty() ? "-" : s.last_outcome;
-    if (!s.last_error.empty()) outcome += ": " + s.last_error;
+    if (s.last_outcome == "unknown" && s.last_attempt_at) {
+      // The planner does not call it again for a week (--force does).
+      outcome = fmt::format("unknown to the service since {}",
+                            FormatDate(std::chrono::floor<std::chrono::days>(*s.last_attempt_at)));
+    } else if (!s.last_error.empty()) {
+      outcome += ": " + s.last_error;
+    }
     if (s.history_limited) outcome += " (history limited to compact)";
+    std::string last = s.last_ts.empty() ? "-" : s.last_ts;
+    if (!s.provisional_ts.empty() && s.provisional_ts == s.last_ts) {
+      last += kProvisionalMark;
+      any_provisional = true;
+    }
     out += fmt::format("{:<12} {:<{}} {:>7} {:<19} {:<19} {:<20} {}\n", s.key.symbol,
                        FunctionColumn(s.key), width, s.bar_count,
-                       s.first_ts.empty() ? "-" : s.first_ts, s.last_ts.empty() ? "-" : s.last_ts,
-                       FormatWhen(s.last_attempt_at), outcome);
+                       s.first_ts.empty() ? "-" : s.first_ts, last, FormatWhen(s.last_attempt_at),
+                       outcome);
   }
+  if (any_provisional) out += kProvisionalNote;
   if (series->empty()) out += "(no series stored yet)\n";
   std::fputs(out.c_str(), env.out);
   return kExitOk;

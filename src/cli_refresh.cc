@@ -195,8 +195,13 @@ void PrintSummary(CliEnv& env, const std::string& db, const RefreshSummary& s, b
                  Describe(r.key), kCompactBars);
     }
   }
-  if (!s.stop_reason.empty() && s.stop_reason != "interrupted") {
+  if (!s.stop_reason.empty() && s.stop != StopCause::kInterrupted) {
     fmt::print(env.out, "stopped: {}\n", s.stop_reason);
+  }
+  if (s.stop == StopCause::kUnreachable) {
+    fmt::print(env.out,
+               "nothing was spent on the calls that could not be sent; the next run starts with "
+               "the deferred series\n");
   }
   if (sim) fmt::print(env.out, "(simulated data from the built-in simulator, not Alpha Vantage)\n");
 }
@@ -316,8 +321,18 @@ int RunRefresh(const RefreshArgs& args, CliEnv& env) {
   signals.Watch(nullptr);
   PrintSummary(env, db, summary, args.sim);
 
-  if (summary.interrupted) return signals.Signal() == SIGTERM ? 143 : kExitInterrupted;
-  if (summary.quota_stopped) return kExitQuota;
+  switch (summary.stop) {
+    case StopCause::kInterrupted:
+      return signals.Signal() == SIGTERM ? 143 : kExitInterrupted;
+    case StopCause::kQuota:
+      return kExitQuota;
+    case StopCause::kUnreachable:
+      return kExitUnreachable;
+    case StopCause::kError:
+      return kExitFailed;
+    case StopCause::kNone:
+      break;
+  }
   if (summary.Count(SeriesStatus::kFailed) > 0 || !target->problems.empty()) return kExitFailed;
   return kExitOk;
 }

@@ -12,26 +12,27 @@
 namespace mdfetch {
 namespace {
 
-std::string_view OutcomeName(AnswerKind kind) {
+// The call log's outcome of an answer that stored nothing. An `Error Message` for the latest
+// bars means the service does not know the series: the planner remembers "unknown".
+std::string_view OutcomeName(AnswerKind kind, bool backfill) {
   switch (kind) {
     case AnswerKind::kData:
       return "stored";
     case AnswerKind::kErrorMessage:
-      return "error";
+      return backfill ? "error" : "unknown";
     case AnswerKind::kThrottle:
       return "throttled";
     case AnswerKind::kDailyLimit:
       return "daily_limit";
     case AnswerKind::kPremium:
+    case AnswerKind::kPremiumFull:
       return "premium";
     case AnswerKind::kKeyRejected:
       return "key_rejected";
-    case AnswerKind::kMalformed:
-      return "malformed";
-    case AnswerKind::kPremiumFull:
-      return "premium";
     case AnswerKind::kIncomplete:
       return "incomplete";
+    case AnswerKind::kMalformed:
+      return "malformed";
     case AnswerKind::kMismatch:
       return "mismatch";
   }
@@ -47,26 +48,66 @@ bool HasNewCorporateAction(const std::vector<Bar>& bars, const std::string& know
   });
 }
 
+std::string Times(int n, std::string_view what) {
+  return fmt::format("{} {}{}", n, what, n == 1 ? "" : "s");
+}
+
 }  // namespace
+
+std::string_view StopCauseText(StopCause cause) {
+  switch (cause) {
+    case StopCause::kNone:
+      return "";
+    case StopCause::kQuota:
+      return "the daily quota is spent";
+    case StopCause::kUnreachable:
+      return "the service could not be reached";
+    case StopCause::kInterrupted:
+      return "interrupted";
+    case StopCause::kError:
+      return "not called: the run stopped";
+  }
+  return "";
+}
 
 // On a worker thread: one call, decoded here so the writer never waits for parsing.
 void EngineRun::Work(Job job, int64_t fetch_id) {
-  Result<HttpResponse> response = Fail("call cancelled");
-  if (!stop_.load()) {
-    Transport* transport = transports_->Borrow();
-    response =
-        transport->Get(BuildTarget(Request{job.key, job.outputsize, job.month}, options_.api_key));
-    transports_->Return(transport);
-  }
-
+  const Request request{job.key, job.outputsize, job.month};
   Completion c;
   c.job = std::move(job);
+  if (stop_.load()) {
+    // Stopped before sending: no call.
+    c.kind = Kind::kCancelled;
+    c.sent = false;
+    c.message = "call cancelled";
+    writer_->Post(
+        [fetch_id, key = c.job.key](Store& store) { return store.ForgetCall(fetch_id, key); });
+    Complete(std::move(c));
+    return;
+  }
+  Transport* transport = transports_->Borrow();
+  Result<HttpResponse> response = transport->Get(BuildTarget(request, options_.api_key));
+  transports_->Return(transport);
+
   CallRecord record;
   if (!response) {
-    c.kind = response.error().message.starts_with(kAnswerTooLarge) ? Kind::kHttpPermanent
-                                                                   : Kind::kTransient;
+    static constexpr auto kKinds = [] {
+      std::array<Kind, 4> kinds{};
+      kinds[static_cast<size_t>(ErrorCode::kPermanent)] = Kind::kPermanent;
+      kinds[static_cast<size_t>(ErrorCode::kTransient)] = Kind::kTransient;
+      kinds[static_cast<size_t>(ErrorCode::kNotSent)] = Kind::kNotSent;
+      kinds[static_cast<size_t>(ErrorCode::kCancelled)] = Kind::kCancelled;
+      return kinds;
+    }();
+    c.kind = kKinds[static_cast<size_t>(response.error().code)];
     c.message = Redact(response.error().message, options_.api_key);
-    record.outcome = c.kind == Kind::kTransient ? "transient" : "error";
+    if (c.kind == Kind::kNotSent) {
+      writer_->Post(
+          [fetch_id, key = c.job.key](Store& store) { return store.ForgetCall(fetch_id, key); });
+      Complete(std::move(c));
+      return;
+    }
+    record.outcome = c.kind == Kind::kPermanent ? "error" : "transient";
   } else if (response->simulated != options_.simulated) {
     c.kind = Kind::kWrongSource;
     c.message = response->simulated
@@ -86,13 +127,13 @@ void EngineRun::Work(Job job, int64_t fetch_id) {
       c.kind = Kind::kTransient;
       record.outcome = "transient";
     } else {
-      c.kind = Kind::kHttpPermanent;
+      c.kind = Kind::kPermanent;
       record.outcome = "error";
     }
   } else {
     record.http_status = 200;
     record.bytes = static_cast<int64_t>(response->body.size());
-    Answer answer = DecodeAnswer(Request{c.job.key, c.job.outputsize, c.job.month}, response->body);
+    Answer answer = DecodeAnswer(request, response->body);
     response->body = std::string();  // the bars are all that is kept from here on
     if (answer.kind == AnswerKind::kData) {
       record.outcome = "stored";
@@ -103,7 +144,8 @@ void EngineRun::Work(Job job, int64_t fetch_id) {
                      wall = clock_.WallNow()](Store& store) mutable {
         auto counts = store.StoreAnswer(
             fetch_id, c.job.key, answer.meta, answer.bars, c.job.history_limited, record, wall,
-            c.job.month.empty() ? StoreScope::kLatest : StoreScope::kBackfill);
+            c.job.month.empty() ? StoreScope::kLatest : StoreScope::kBackfill,
+            answer.newest_provisional ? NewestBar::kProvisional : NewestBar::kFinal);
         if (counts) {
           c.kind = Kind::kStored;
           c.counts = *counts;
@@ -112,31 +154,37 @@ void EngineRun::Work(Job job, int64_t fetch_id) {
           c.message = counts.error().message;
         }
         Complete(std::move(c));
+        return Status{};  // a failure is the completion's to report
       });
       return;
     }
-    c.kind = IsTransient(answer.kind) && answer.kind != AnswerKind::kThrottle ? Kind::kTransient
-                                                                              : Kind::kAnswer;
+    c.kind = answer.kind == AnswerKind::kIncomplete ? Kind::kTransient : Kind::kAnswer;
     c.answer = answer.kind;
     c.message = Redact(answer.message, options_.api_key);
-    record.outcome = OutcomeName(answer.kind);
+    record.outcome = OutcomeName(answer.kind, !c.job.month.empty());
   }
   record.error = c.message;
   writer_->Post([fetch_id, key = c.job.key, record](Store& store) {
-    (void)store.FinishCall(fetch_id, key, record);
+    return store.FinishCall(fetch_id, key, record);
   });
   Complete(std::move(c));
 }
 
 void EngineRun::Handle(Completion& c) {
+  // Anything but a call that never left shows the service can be reached.
+  if (c.kind != Kind::kNotSent && c.kind != Kind::kCancelled) {
+    unreachable_since_.reset();
+    reach_retry_at_.reset();
+  }
   switch (c.kind) {
     case Kind::kWrongSource:
       Settle(c.job, SeriesStatus::kFailed, c.message);
-      Halt(c.message, false);
+      Halt(c.message, StopCause::kError);
       return;
     case Kind::kStored: {
       throttle_streak_start_.reset();
-      StoreCounts& counts = summary_.results[c.job.index].counts;
+      if (c.job.outputsize == OutputSize::kFull) full_proven_.insert(c.job.key.function);
+      StoreCounts& counts = summary_.results[c.job.item].counts;
       counts.added += c.counts.added;
       counts.changed += c.counts.changed;
       counts.unchanged += c.counts.unchanged;
@@ -144,12 +192,12 @@ void EngineRun::Handle(Completion& c) {
           !full_refused_.contains(c.job.key.function)) {
         // Every older adjusted close is now stale: restate the whole history, now if the
         // quota allows, else first thing next run (needs_full is persisted).
-        writer_->Post([key = c.job.key](Store& store) { (void)store.SetNeedsFull(key, true); });
+        writer_->Post([key = c.job.key](Store& store) { return store.SetNeedsFull(key, true); });
         c.job.outputsize = OutputSize::kFull;
         c.job.restated = true;
-        c.job.attempts = 0;
-        c.job.not_before = SteadyTime{};
-        queue_.push_front(std::move(c.job));
+        c.job.transient_failures = 0;
+        c.job.permanent_failures = 0;
+        Requeue(std::move(c.job));
         return;
       }
       Settle(c.job, SeriesStatus::kStored, "");
@@ -157,13 +205,20 @@ void EngineRun::Handle(Completion& c) {
     }
     case Kind::kStoreFailed:
       Settle(c.job, SeriesStatus::kFailed, c.message);
-      Halt(fmt::format("stopped: {}", c.message), false);
+      Halt(c.message, StopCause::kError);
       return;
-    case Kind::kHttpPermanent:
-      Settle(c.job, SeriesStatus::kFailed, c.message);
+    case Kind::kPermanent:
+      RetryPermanent(std::move(c.job), c.message);
+      return;
+    case Kind::kCancelled:
+      if (!c.sent) Unsend(c.job);
+      Retry(std::move(c.job), c.message);
       return;
     case Kind::kTransient:
       Retry(std::move(c.job), c.message);
+      return;
+    case Kind::kNotSent:
+      HandleNotSent(c);
       return;
     case Kind::kAnswer:
       HandleAnswer(c);
@@ -176,101 +231,91 @@ void EngineRun::HandleAnswer(Completion& c) {
   if (c.answer != AnswerKind::kThrottle) throttle_streak_start_.reset();
   switch (c.answer) {
     case AnswerKind::kErrorMessage:
-      if (c.job.outputsize == OutputSize::kFull && !c.job.restated && c.job.month.empty()) {
-        // Some listings fail `full` (deep history that fails the service's QA) while
-        // compact works: try compact once before calling the symbol invalid.
-        c.job.outputsize = OutputSize::kCompact;
-        c.job.history_limited = true;
-        c.job.not_before = SteadyTime{};
-        queue_.push_front(std::move(c.job));
-        return;
-      }
-      Settle(c.job, SeriesStatus::kFailed, c.message);
+      // The same call would get the same answer: one call, and for the latest bars the
+      // store remembers the series as unknown (OutcomeName). `full` refused this way is not
+      // a reason to ask `compact`: only the premium answer is.
+      Settle(
+          c.job, SeriesStatus::kFailed,
+          c.job.month.empty() ? fmt::format("unknown to the service: {}", c.message) : c.message);
       return;
-    case AnswerKind::kThrottle: {
-      ++summary_.throttled;
-      SteadyTime now = clock_.Now();
-      if (!throttle_streak_start_) throttle_streak_start_ = now;
-      if (now - *throttle_streak_start_ >= options_.throttle_give_up) {
-        Halt(
-            fmt::format(
-                "the service kept answering \"slow down\" for {} s: today's calls "
-                "are spent ({})",
-                std::chrono::duration_cast<std::chrono::seconds>(options_.throttle_give_up).count(),
-                c.message),
-            true);
-        queue_.push_front(std::move(c.job));
-        return;
-      }
-      // Calls in flight during a cool-down meet the same throttle: slow down once per
-      // cool-down, not once per answer.
-      if (!cooling_until_ || now >= *cooling_until_) {
-        cooling_until_ = now + limiter_.OnThrottle(now);
-      }
-      c.job.not_before = SteadyTime{};
-      queue_.push_front(std::move(c.job));
+    case AnswerKind::kThrottle:
+      HandleThrottle(c);
       return;
-    }
     case AnswerKind::kDailyLimit:
-      Halt(fmt::format("the service's daily limit is reached: {}", c.message), true);
+      Halt(fmt::format("the service's daily limit is reached: {}", c.message), StopCause::kQuota);
       queue_.push_front(std::move(c.job));
       return;
     case AnswerKind::kPremium:
-    case AnswerKind::kPremiumFull:
       HandlePremium(c);
+      return;
+    case AnswerKind::kPremiumFull:
+      HandlePremiumFull(c);
       return;
     case AnswerKind::kKeyRejected:
       Settle(c.job, SeriesStatus::kFailed, c.message);
-      Halt(fmt::format("the service rejected the API key: {}", c.message), false);
+      Halt(fmt::format("the service rejected the API key: {}", c.message), StopCause::kError);
+      return;
+    case AnswerKind::kMismatch:
+      RetryPermanent(std::move(c.job), c.message);
+      return;
+    case AnswerKind::kMalformed:
+      RetryPermanent(std::move(c.job), fmt::format("unusable answer: {}", c.message));
       return;
     case AnswerKind::kData:
     case AnswerKind::kIncomplete:
-    case AnswerKind::kMismatch:
-    case AnswerKind::kMalformed:
       Retry(std::move(c.job), c.message);
       return;
   }
 }
 
-// A premium refusal is permanent for this key: `outputsize=full` falls back to compact (and
-// so does every other queued full call of that function); a premium function stops at once.
-void EngineRun::HandlePremium(Completion& c) {
-  std::string now_ms = std::to_string(ToUnixMillis(clock_.WallNow()));
-  Function function = c.job.key.function;
-  // "The outputsize=full parameter value is a premium feature" refuses the parameter;
-  // "This is a premium endpoint" refuses the function, whatever the parameters.
-  if (c.answer == AnswerKind::kPremiumFull && c.job.outputsize == OutputSize::kFull) {
-    writer_->Post([key = FactKey("full_refused", function), now_ms](Store& store) {
-      (void)store.SetFact(key, now_ms);
-    });
-    full_refused_.insert(function);
-    auto to_compact = [](Job& job) {
-      job.outputsize = OutputSize::kCompact;
-      job.history_limited = true;
-    };
-    // A backfill month is nothing without the whole month: it fails instead.
-    for (auto it = queue_.begin(); it != queue_.end();) {
-      if (it->key.function != function || it->outputsize != OutputSize::kFull) {
-        ++it;
-      } else if (!it->month.empty()) {
-        Settle(*it, SeriesStatus::kFailed, kMonthNeedsFull);
-        it = queue_.erase(it);
-      } else {
-        to_compact(*it++);
-      }
-    }
-    if (!c.job.month.empty()) {
-      Settle(c.job, SeriesStatus::kFailed, kMonthNeedsFull);
-      return;
-    }
-    to_compact(c.job);
-    c.job.not_before = SteadyTime{};
+void EngineRun::HandleThrottle(Completion& c) {
+  ++summary_.throttled;
+  SteadyTime now = clock_.Now();
+  if (!throttle_streak_start_) throttle_streak_start_ = now;
+  if (now - *throttle_streak_start_ >= options_.throttle_give_up) {
+    Halt(fmt::format(
+             "the service kept answering \"slow down\" for {} s: today's calls are spent ({})",
+             std::chrono::duration_cast<std::chrono::seconds>(options_.throttle_give_up).count(),
+             c.message),
+         StopCause::kQuota);
     queue_.push_front(std::move(c.job));
     return;
   }
-  writer_->Post([key = FactKey("premium", function), now_ms](Store& store) {
-    (void)store.SetFact(key, now_ms);
-  });
+  // Calls in flight during a cool-down meet the same throttle: slow down once per cool-down,
+  // not once per answer.
+  if (!cooling_until_ || now >= *cooling_until_) cooling_until_ = now + limiter_.OnThrottle(now);
+  Requeue(std::move(c.job));
+}
+
+// The request never left this machine: it is no call (Unsend). The outage is waited out with
+// a doubling pause for all calls; when nothing has reached the service for
+// unreachable_give_up, the run stops and what is left is deferred with its quota intact.
+void EngineRun::HandleNotSent(Completion& c) {
+  Unsend(c.job);
+  const SteadyTime now = clock_.Now();
+  if (!unreachable_since_) {
+    unreachable_since_ = now;
+    reach_delay_ = options_.reach_retry_first;
+  }
+  if (now - *unreachable_since_ >= options_.unreachable_give_up) {
+    Halt(c.message, StopCause::kUnreachable);
+    queue_.push_front(std::move(c.job));
+    return;
+  }
+  // The calls in flight when the outage began fail together: one pause for all of them.
+  if (!reach_retry_at_ || now >= *reach_retry_at_) {
+    reach_retry_at_ = now + reach_delay_;
+    reach_delay_ *= 2;
+    limiter_.CoolDown(*reach_retry_at_);
+  }
+  Requeue(std::move(c.job));
+}
+
+// "This is a premium endpoint": the function is refused to this key, whatever the
+// parameters. It stops at once, and the store remembers it.
+void EngineRun::HandlePremium(Completion& c) {
+  const Function function = c.job.key.function;
+  Remember(FactKey("premium", function));
   std::string reason =
       fmt::format("{} is premium-only for this key: {}", ShortName(function), c.message);
   Settle(c.job, SeriesStatus::kFailed, reason);
@@ -284,6 +329,44 @@ void EngineRun::HandlePremium(Completion& c) {
   }
 }
 
+// "The outputsize=full parameter value is a premium feature": every call of the function
+// falls back from `full` (FallBackFromFull: compact, or a month fails), and the store
+// remembers it.
+void EngineRun::HandlePremiumFull(Completion& c) {
+  if (c.job.outputsize != OutputSize::kFull) {
+    HandlePremium(c);  // refused without asking `full`: the function is what is refused
+    return;
+  }
+  const Function function = c.job.key.function;
+  Remember(FactKey("full_refused", function));
+  full_refused_.insert(function);
+  for (auto it = queue_.begin(); it != queue_.end();) {
+    if (it->key.function == function && !FallBackFromFull(*it)) {
+      Settle(*it, SeriesStatus::kFailed, std::string(kMonthNeedsFull));
+      it = queue_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (!FallBackFromFull(c.job)) {
+    Settle(c.job, SeriesStatus::kFailed, std::string(kMonthNeedsFull));
+    return;
+  }
+  Requeue(std::move(c.job));
+}
+
+void EngineRun::Remember(std::string fact) {
+  writer_->Post([fact = std::move(fact), now_ms = ToUnixMillis(clock_.WallNow())](Store& store) {
+    return store.SetFact(fact, std::to_string(now_ms));
+  });
+}
+
+// First in line, due at once: a call that was answered with "not now" or changed its request.
+void EngineRun::Requeue(Job job) {
+  job.not_before = SteadyTime{};
+  queue_.push_front(std::move(job));
+}
+
 // Capped exponential backoff with full jitter: the n-th retry waits a uniform time in
 // [0, min(cap, base * 2^(n-1))].
 void EngineRun::Retry(Job job, const std::string& reason) {
@@ -292,18 +375,33 @@ void EngineRun::Retry(Job job, const std::string& reason) {
     queue_.push_front(std::move(job));
     return;
   }
-  ++job.attempts;
-  if (job.attempts > options_.retries) {
-    std::string why = fmt::format("failed after {} attempts: {}", job.attempts, reason);
-    Settle(job, SeriesStatus::kFailed, why);
+  ++job.transient_failures;
+  if (job.transient_failures > options_.retries) {
+    Settle(job, SeriesStatus::kFailed,
+           fmt::format("failed after {}: {}", Times(job.transient_failures, "attempt"), reason));
     return;
   }
-  ++summary_.retries;
   Nanos ceiling = options_.backoff_base;
-  for (int i = 1; i < job.attempts && ceiling < options_.backoff_cap; ++i) ceiling *= 2;
+  for (int i = 1; i < job.transient_failures && ceiling < options_.backoff_cap; ++i) ceiling *= 2;
   ceiling = std::min(ceiling, options_.backoff_cap);
   std::uniform_int_distribution<int64_t> jitter(0, ceiling.count());
   job.not_before = clock_.Now() + Nanos(jitter(rng_));
+  queue_.push_back(std::move(job));
+}
+
+// A permanent failure (the same call would most likely fail the same way) gets one more call
+// after the backoff's first pause, in case it came from something between us and the
+// service; then the series fails and nothing from it is stored.
+void EngineRun::RetryPermanent(Job job, const std::string& reason) {
+  if (halted_) {
+    queue_.push_front(std::move(job));
+    return;
+  }
+  if (++job.permanent_failures > 1) {
+    Settle(job, SeriesStatus::kFailed, fmt::format("{}: nothing stored", reason));
+    return;
+  }
+  job.not_before = clock_.Now() + options_.backoff_base;
   queue_.push_back(std::move(job));
 }
 

@@ -44,122 +44,82 @@ EngineRun::EngineRun(Clock& clock, const TransportFactory& transports, Store& st
 
 EngineRun::~EngineRun() = default;
 
-std::optional<std::string> EngineRun::Fact(const std::string& key, std::chrono::hours memory) {
-  auto value = store_.GetFact(key);
-  if (!value || !*value) return std::nullopt;
-  int64_t at_ms = std::strtoll((*value)->c_str(), nullptr, 10);
-  WallTime at = FromUnixMillis(at_ms);
-  if (clock_.WallNow() - at > memory) return std::nullopt;
-  return FormatDate(std::chrono::floor<std::chrono::days>(at));
-}
-
-void EngineRun::Plan(const std::vector<SeriesKey>& series) {
-  WallTime now = clock_.WallNow();
-  std::set<SeriesKey> deferred;
-  if (auto d = store_.DeferredSeries()) deferred.insert(d->begin(), d->end());
-  std::vector<Job> first, rest;
-  const std::vector<std::string> latest{""};
-  const std::vector<std::string>& months = options_.months.empty() ? latest : options_.months;
+// The store's view for the planner: the series asked for, their backfill months, and the
+// refusals learnt about the key.
+Result<StoreSnapshot> EngineRun::Snapshot(const std::vector<SeriesKey>& series) {
+  StoreSnapshot snapshot;
+  std::set<Function> functions;
   for (const SeriesKey& key : series) {
-    for (const std::string& month : months) {
-      Job job;
-      job.index = summary_.results.size();
-      job.key = key;
-      job.month = month;
-      SeriesResult& result = summary_.results.emplace_back();
-      result.key = key;
-      result.month = month;
-      if (!PlanJob(job, now)) continue;
-      (deferred.contains(key) && month.empty() ? first : rest).push_back(std::move(job));
+    functions.insert(key.function);
+    Result<std::optional<SeriesState>> state = store_.Find(key);
+    if (!state) return std::unexpected(state.error());
+    if (*state) snapshot.series.emplace(key, std::move(**state));
+    for (const std::string& month : options_.months) {
+      Result<std::optional<WallTime>> stored_at = store_.MonthStoredAt(key, month);
+      if (!stored_at) return std::unexpected(stored_at.error());
+      if (*stored_at) snapshot.months_stored.emplace(std::pair(key, month), **stored_at);
     }
   }
-  for (auto* part : {&first, &rest}) {
-    for (auto& job : *part) queue_.push_back(std::move(job));
+  for (Function f : functions) {
+    for (auto [kind, learnt] : {std::pair("premium", &snapshot.premium_since),
+                                std::pair("full_refused", &snapshot.full_refused_since)}) {
+      Result<std::optional<std::string>> value = store_.GetFact(FactKey(kind, f));
+      if (!value) return std::unexpected(value.error());
+      if (*value) learnt->emplace(f, FromUnixMillis(std::strtoll((*value)->c_str(), nullptr, 10)));
+    }
   }
-  if (queue_.empty()) return;
+  return snapshot;
+}
+
+Status EngineRun::Plan(const std::vector<SeriesKey>& series) {
+  WallTime now = clock_.WallNow();
+  Result<StoreSnapshot> snapshot = Snapshot(series);
+  const PlanOptions plan_options{.force = options_.force,
+                                 .full = options_.full,
+                                 .months = options_.months,
+                                 .memory = options_.premium_memory};
+  const mdfetch::Plan plan =
+      MakePlan(series, snapshot ? *snapshot : StoreSnapshot{}, now, plan_options);
+  for (const auto& [key, month] : plan.items) {
+    SeriesResult& result = summary_.results.emplace_back();
+    result.key = key;
+    result.month = month;
+  }
+  if (!snapshot) {
+    return Fail(fmt::format("cannot read the store: {}", snapshot.error().message));
+  }
+  for (const Settled& settled : plan.settled) {
+    Settle(settled.item,
+           settled.verdict == Verdict::kUpToDate ? SeriesStatus::kUpToDate : SeriesStatus::kFailed,
+           settled.reason, settled.history_limited);
+  }
+  for (const PlannedCall& call : plan.calls) {
+    Job job;
+    static_cast<PlannedCall&>(job) = call;
+    queue_.push_back(std::move(job));
+  }
+  for (const auto& [f, at] : snapshot->full_refused_since) {
+    if (now - at <= options_.premium_memory) full_refused_.insert(f);
+  }
+  if (queue_.empty()) return {};
   if (options_.rate.per_day) {
     auto times = store_.CallTimesSince(now - kQuotaWindow);
+    // Without the call log the quota cannot be kept: send nothing.
     if (!times) {
-      // Without the call log the quota cannot be kept: send nothing.
-      Halt(fmt::format("cannot read the call log for the daily quota: {}", times.error().message),
-           false);
-      return;
+      return Fail(
+          fmt::format("cannot read the call log for the daily quota: {}", times.error().message));
     }
     quota_window_.assign(times->begin(), times->end());
   }
   SeedLimiter(now);
-}
-
-// Decides whether `job` needs a call, and with which outputsize; settles it when it does not.
-bool EngineRun::PlanJob(Job& job, WallTime now) {
-  const SeriesKey& key = job.key;
-  auto state = store_.Find(key);
-  if (!state) {
-    Settle(job, SeriesStatus::kFailed, state.error().message);
-    return false;
-  }
-  if (!options_.force) {
-    if (auto learnt = Fact(FactKey("premium", key.function), options_.premium_memory)) {
-      Settle(job, SeriesStatus::kFailed,
-             fmt::format("{} is premium-only for this key (answered {}); not called, "
-                         "--force tries again",
-                         ShortName(key.function), *learnt));
-      return false;
-    }
-  }
-  if (!full_refused_.contains(key.function) &&
-      Fact(FactKey("full_refused", key.function), options_.premium_memory)) {
-    full_refused_.insert(key.function);
-  }
-  if (!job.month.empty()) return PlanMonth(job, now);
-  bool up_to_date = *state && IsUpToDate(key, **state, now);
-  if (up_to_date && !options_.force) {
-    summary_.results[job.index].history_limited = (*state)->history_limited;
-    Settle(job, SeriesStatus::kUpToDate, "");
-    return false;
-  }
-  job.forced = up_to_date;
-  job.outputsize = ChooseOutputSize(key, *state, now, options_.full);
-  if (*state) {
-    job.known_last = (*state)->last_ts;
-    // Limited stays limited until a full answer is stored.
-    job.history_limited = (*state)->history_limited && job.outputsize != OutputSize::kFull;
-  }
-  if (job.outputsize == OutputSize::kFull && !options_.full &&
-      full_refused_.contains(key.function)) {
-    job.outputsize = OutputSize::kCompact;
-    job.history_limited = true;
-  }
-  return true;
-}
-
-// A backfill month is asked whole (outputsize=full); once stored after the month's last
-// possible bar it cannot change, so it is never fetched again without --force.
-bool EngineRun::PlanMonth(Job& job, WallTime now) {
-  auto stored_at = store_.MonthStoredAt(job.key, job.month);
-  if (!stored_at) {
-    Settle(job, SeriesStatus::kFailed, stored_at.error().message);
-    return false;
-  }
-  bool up_to_date = *stored_at && IsMonthUpToDate(job.key, job.month, **stored_at, now);
-  if (up_to_date && !options_.force) {
-    Settle(job, SeriesStatus::kUpToDate, "");
-    return false;
-  }
-  job.forced = up_to_date;
-  job.outputsize = OutputSize::kFull;
-  if (!options_.force && full_refused_.contains(job.key.function)) {
-    Settle(job, SeriesStatus::kFailed, kMonthNeedsFull);
-    return false;
-  }
-  return true;
+  return {};
 }
 
 // The calls of earlier runs still count against the --rate windows: a `fetch` started right
 // after a refresh must not burst.
 void EngineRun::SeedLimiter(WallTime now) {
   auto times = store_.CallTimesSince(now - kLongestWindow);
-  if (!times) return;
+  if (!times) return;  // Plan() read the same log a moment ago; pacing starts afresh
   SteadyTime steady_now = clock_.Now();
   for (WallTime t : *times) {
     if (t > now) continue;
@@ -168,9 +128,14 @@ void EngineRun::SeedLimiter(WallTime now) {
 }
 
 RefreshSummary EngineRun::Execute(const std::vector<SeriesKey>& series) {
-  Plan(series);
-  if (halted_) {
-    for (Job& job : queue_) Settle(job, SeriesStatus::kFailed, halt_reason_);
+  if (Status planned = Plan(series); !planned) {
+    Halt(planned.error().message, StopCause::kError);
+    for (size_t i = 0; i < summary_.results.size(); ++i) {
+      if (summary_.results[i].reason.empty() &&
+          summary_.results[i].status == SeriesStatus::kFailed) {
+        Settle(i, SeriesStatus::kFailed, halt_reason_, false);
+      }
+    }
     queue_.clear();
   }
   if (!queue_.empty()) {
@@ -184,10 +149,13 @@ RefreshSummary EngineRun::Execute(const std::vector<SeriesKey>& series) {
       pool_ = nullptr;
     }
     writer_->Close();
+    for (const Error& error : writer_->TakeErrors()) {
+      Halt(fmt::format("cannot write the store: {}", error.message), StopCause::kError);
+    }
   }
-  summary_.interrupted = stop_.load();
-  if (halted_) summary_.stop_reason = halt_reason_;
-  summary_.quota_stopped = halt_is_quota_;
+  if (stop_.load() && halt_cause_ == StopCause::kInterrupted) halt_reason_ = "interrupted";
+  summary_.stop = halt_cause_;
+  summary_.stop_reason = halt_reason_;
   return std::move(summary_);
 }
 
@@ -196,7 +164,7 @@ void EngineRun::Dispatch() {
     DrainCompletions();
     if (stop_.load() && !cancel_sent_) {
       cancel_sent_ = true;
-      Halt("interrupted", false);
+      Halt("interrupted", StopCause::kInterrupted);
       transports_->CancelAll();
     }
     if (halted_) DeferOrFailQueued();
@@ -213,17 +181,16 @@ void EngineRun::Dispatch() {
 // moment they will.
 void EngineRun::DispatchOne() {
   SteadyTime now = clock_.Now();
-  auto ready =
-      std::find_if(queue_.begin(), queue_.end(), [&](const Job& j) { return j.not_before <= now; });
+  auto ready = std::find_if(queue_.begin(), queue_.end(),
+                            [&](const Job& j) { return j.not_before <= now && !Blocked(j); });
   if (ready == queue_.end()) {
-    SteadyTime earliest =
-        std::min_element(queue_.begin(), queue_.end(), [](const Job& a, const Job& b) {
-          return a.not_before < b.not_before;
-        })->not_before;
     if (in_flight_ > 0) {
       WaitForCompletion();
     } else {
-      SleepTowards(earliest);
+      // Nothing is in flight, so no job is blocked by a probe: the earliest one is due next.
+      SleepTowards(std::min_element(queue_.begin(), queue_.end(), [](const Job& a, const Job& b) {
+                     return a.not_before < b.not_before;
+                   })->not_before);
     }
     return;
   }
@@ -235,6 +202,14 @@ void EngineRun::DispatchOne() {
   Job job = std::move(*ready);
   queue_.erase(ready);
   Send(std::move(job));
+}
+
+// Until a `full` call of a function has been answered with data, a second one waits for the
+// first: when `full` is premium for the key, one call learns it, at any concurrency.
+bool EngineRun::Blocked(const Job& job) const {
+  const Function f = job.key.function;
+  return job.outputsize == OutputSize::kFull && !full_proven_.contains(f) &&
+         full_probing_.contains(f);
 }
 
 // True when the daily quota has room for a call now. Otherwise it sleeps towards the next
@@ -254,7 +229,7 @@ bool EngineRun::QuotaAllows() {
   }
   Halt(fmt::format("daily quota of {} calls spent; next call allowed at {}", *options_.rate.per_day,
                    FormatUtc(next_free)),
-       true);
+       StopCause::kQuota);
   return false;
 }
 
@@ -264,16 +239,33 @@ void EngineRun::Send(Job job) {
       [&](Store& store) { return store.BeginCall(job.key, job.outputsize, wall, job.month); });
   if (!fetch_id) {
     Settle(job, SeriesStatus::kFailed, fetch_id.error().message);
-    Halt(fmt::format("cannot log the call: {}", fetch_id.error().message), false);
+    Halt(fmt::format("cannot log the call: {}", fetch_id.error().message), StopCause::kError);
     return;
   }
+  const Function f = job.key.function;
+  job.probe = job.outputsize == OutputSize::kFull && !full_proven_.contains(f);
+  if (job.probe) full_probing_.insert(f);
+  job.sent_at = wall;
   ++in_flight_;
   ++summary_.calls;
-  ++summary_.results[job.index].calls;
+  if (job.Repeat()) ++summary_.retries;
+  ++summary_.results[job.item].calls;
   if (options_.rate.per_day) quota_window_.push_back(wall);
-  Report(Describe(summary_.results[job.index]));
+  Report(Describe(summary_.results[job.item]));
   asio::post(*pool_,
              [this, job = std::move(job), id = *fetch_id]() mutable { Work(std::move(job), id); });
+}
+
+// A call that never left this machine is no call: what Send() counted is given back.
+void EngineRun::Unsend(const Job& job) {
+  --summary_.calls;
+  if (job.Repeat()) --summary_.retries;
+  --summary_.results[job.item].calls;
+  if (options_.rate.per_day) {
+    auto it = std::find(quota_window_.rbegin(), quota_window_.rend(), job.sent_at);
+    if (it != quota_window_.rend()) quota_window_.erase(std::next(it).base());
+  }
+  limiter_.Refund();
 }
 
 // While calls are in flight the wait ends early when one of them completes, so an answer
@@ -305,7 +297,7 @@ void EngineRun::Complete(Completion completion) {
   cv_.notify_one();
 }
 
-bool EngineRun::DrainCompletions() {
+void EngineRun::DrainCompletions() {
   std::deque<Completion> batch;
   {
     std::lock_guard lock(mu_);
@@ -313,9 +305,16 @@ bool EngineRun::DrainCompletions() {
   }
   for (auto& c : batch) {
     --in_flight_;
+    if (c.job.probe) {
+      full_probing_.erase(c.job.key.function);
+      c.job.probe = false;
+    }
     Handle(c);
   }
-  return !batch.empty();
+  // A store that cannot record calls cannot keep the quota honest: stop.
+  for (const Error& error : writer_->TakeErrors()) {
+    Halt(fmt::format("cannot write the store: {}", error.message), StopCause::kError);
+  }
 }
 
 void EngineRun::Report(const std::string& last) {
@@ -327,39 +326,46 @@ void EngineRun::Report(const std::string& last) {
 }
 
 void EngineRun::Settle(const Job& job, SeriesStatus status, std::string reason) {
-  SeriesResult& result = summary_.results[job.index];
+  Settle(job.item, status, std::move(reason), job.history_limited);
+}
+
+void EngineRun::Settle(size_t item, SeriesStatus status, std::string reason, bool history_limited) {
+  SeriesResult& result = summary_.results[item];
   result.status = status;
   result.reason = std::move(reason);
-  if (job.history_limited) result.history_limited = true;
+  if (history_limited) result.history_limited = true;
   ++settled_;
   Report(Describe(result));
 }
 
-void EngineRun::Halt(std::string reason, bool quota) {
+void EngineRun::Halt(std::string reason, StopCause cause) {
   if (halted_) return;
   halted_ = true;
-  halt_is_quota_ = quota;
+  halt_cause_ = cause;
   halt_reason_ = std::move(reason);
 }
 
 // After a halt nothing more is sent: what is queued is deferred (first next run), or failed
-// when the halt means no call with this key can succeed.
+// when the halt means no call with this key can succeed. The cause is in the summary once;
+// each series only says it was left.
 void EngineRun::DeferOrFailQueued() {
+  const bool defer = halt_cause_ == StopCause::kQuota || halt_cause_ == StopCause::kUnreachable ||
+                     halt_cause_ == StopCause::kInterrupted;
+  std::string why = std::string(StopCauseText(halt_cause_));
   while (!queue_.empty()) {
     Job job = std::move(queue_.front());
     queue_.pop_front();
-    if (halt_is_quota_ || stop_.load()) {
+    if (defer) {
       // A series queued only by --force was up to date: it does not jump the next run's
       // queue ahead of series that are really behind. A backfill month is not the series'
       // business: the same `fetch --month` again picks up the months left.
       if (!job.forced && job.month.empty()) {
-        writer_->Post([key = job.key, reason = halt_reason_](Store& store) {
-          (void)store.SetDeferred(key, true, reason);
-        });
+        writer_->Post(
+            [key = job.key, why](Store& store) { return store.SetDeferred(key, true, why); });
       }
-      Settle(job, SeriesStatus::kDeferred, halt_reason_);
+      Settle(job, SeriesStatus::kDeferred, why);
     } else {
-      Settle(job, SeriesStatus::kFailed, halt_reason_);
+      Settle(job, SeriesStatus::kFailed, why);
     }
   }
 }

@@ -15,6 +15,7 @@
 
 #include "mdfetch/av_codec.h"
 #include "mdfetch/engine.h"
+#include "mdfetch/planner.h"
 
 namespace asio {
 class thread_pool;
@@ -30,10 +31,6 @@ inline std::string FactKey(std::string_view kind, Function f) {
   return std::string(kind) + ":" + std::string(ShortName(f));
 }
 
-// Why a backfill month cannot be fetched on this key.
-inline constexpr const char* kMonthNeedsFull =
-    "a whole month needs outputsize=full, which is premium for this key";
-
 class EngineRun {
  public:
   EngineRun(Clock& clock, const TransportFactory& transports, Store& store,
@@ -43,21 +40,27 @@ class EngineRun {
   RefreshSummary Execute(const std::vector<SeriesKey>& series);
 
  private:
-  // One series still to fetch.
-  struct Job {
-    size_t index = 0;  // into summary_.results
-    SeriesKey key;
-    std::string month;  // "YYYY-MM" of an intraday backfill, "" for the latest bars
-    OutputSize outputsize = OutputSize::kNone;
-    bool history_limited = false;
-    int attempts = 0;        // transient failures so far
-    std::string known_last;  // the newest bar stored before this run ("" if none)
-    bool restated = false;   // already refetched in full after a corporate action
-    bool forced = false;     // up to date, queued only by --force
+  // One planned call still to make, and what became of its attempts so far.
+  struct Job : PlannedCall {
+    int transient_failures = 0;  // retried with backoff up to --retries
+    int permanent_failures = 0;  // retried once
+    bool restated = false;       // already refetched in full after a corporate action
+    bool probe = false;          // the one `full` call of an unproven function in flight
     SteadyTime not_before{};
+    WallTime sent_at{};
+    bool Repeat() const { return transient_failures + permanent_failures > 0; }
   };
 
-  enum class Kind { kStored, kStoreFailed, kAnswer, kTransient, kHttpPermanent, kWrongSource };
+  enum class Kind {
+    kStored,       // the writer stored the answer
+    kStoreFailed,  // the writer could not
+    kAnswer,       // HTTP 200 that is no data (or 429): `answer` says what
+    kTransient,    // may succeed later: 5xx, connection dropped, an answer cut short
+    kPermanent,    // the same call would fail the same way: HTTP 4xx, an answer too large
+    kNotSent,      // the request never left: no call
+    kCancelled,    // abandoned on RequestStop()
+    kWrongSource,  // simulator answer into a real store, or the other way round
+  };
 
   // What a worker (or the writer, for stored answers) reports back to the dispatcher.
   struct Completion {
@@ -67,30 +70,38 @@ class EngineRun {
     std::string message;  // redacted
     StoreCounts counts;
     bool new_corporate_action = false;  // a dividend or split among the bars just added
+    bool sent = true;                   // false: cancelled before the request was sent
   };
 
-  void Plan(const std::vector<SeriesKey>& series);
-  bool PlanJob(Job& job, WallTime now);
-  bool PlanMonth(Job& job, WallTime now);
+  Status Plan(const std::vector<SeriesKey>& series);
+  Result<StoreSnapshot> Snapshot(const std::vector<SeriesKey>& series);
   void Dispatch();
   void DispatchOne();
+  bool Blocked(const Job& job) const;
   void Send(Job job);
+  void Unsend(const Job& job);
   void Work(Job job, int64_t fetch_id);
   void Complete(Completion completion);
   void Handle(Completion& completion);
   void HandleAnswer(Completion& completion);
+  void HandleThrottle(Completion& completion);
+  void HandleNotSent(Completion& completion);
   void HandlePremium(Completion& completion);
+  void HandlePremiumFull(Completion& completion);
   void Retry(Job job, const std::string& reason);
+  void RetryPermanent(Job job, const std::string& reason);
+  void Requeue(Job job);
   void Settle(const Job& job, SeriesStatus status, std::string reason);
-  void Halt(std::string reason, bool quota);
+  void Settle(size_t item, SeriesStatus status, std::string reason, bool history_limited);
+  void Halt(std::string reason, StopCause cause);
   void DeferOrFailQueued();
-  bool DrainCompletions();
+  void DrainCompletions();
   void WaitForCompletion();
   void SleepTowards(SteadyTime deadline);
   bool QuotaAllows();
-  std::optional<std::string> Fact(const std::string& key, std::chrono::hours memory);
   void Report(const std::string& last);
   void SeedLimiter(WallTime now);
+  void Remember(std::string fact);
   bool WakeUp() const { return !completions_.empty() || (stop_.load() && !cancel_sent_); }
 
   Clock& clock_;
@@ -107,11 +118,16 @@ class EngineRun {
   int in_flight_ = 0;
   int64_t settled_ = 0;
   std::optional<SteadyTime> throttle_streak_start_;
-  std::optional<SteadyTime> cooling_until_;  // a throttle's cool-down in progress
-  std::set<Function> full_refused_;          // outputsize=full is premium for these
+  std::optional<SteadyTime> cooling_until_;      // a throttle's cool-down in progress
+  std::optional<SteadyTime> unreachable_since_;  // the first call of an outage that never left
+  std::optional<SteadyTime> reach_retry_at_;     // when the next call may try again
+  Nanos reach_delay_{0};
+  std::set<Function> full_refused_;  // outputsize=full is premium for these
+  std::set<Function> full_proven_;   // a `full` call of these was answered with data
+  std::set<Function> full_probing_;  // a `full` call of these is in flight, unproven
   bool cancel_sent_ = false;
   bool halted_ = false;
-  bool halt_is_quota_ = false;
+  StopCause halt_cause_ = StopCause::kNone;
   std::string halt_reason_;
   std::mt19937_64 rng_;
 

@@ -1,5 +1,7 @@
 #include "mdfetch/planner.h"
 
+#include <fmt/format.h>
+
 #include "mdfetch/market_calendar.h"
 
 namespace mdfetch {
@@ -133,6 +135,11 @@ WallTime LatestPossibleBar(const SeriesKey& key, WallTime now) {
 
 bool IsUpToDate(const SeriesKey& key, const SeriesState& state, WallTime now) {
   if (!state.last_success_at || state.needs_full || state.bar_count == 0) return false;
+  // The newest bar was taken while its session was open: once it has closed, the final bar
+  // replaces it.
+  if (auto session = ParseDate(state.provisional_ts); session && now >= CloseOf(*session)) {
+    return false;
+  }
   WallTime latest = LatestPossibleBar(key, now);
   if (*state.last_success_at < latest) return false;
   if (key.function != Function::kDaily && key.function != Function::kDailyAdjusted) return true;
@@ -177,6 +184,110 @@ OutputSize ChooseOutputSize(const SeriesKey& key, const std::optional<SeriesStat
   }
   // Leave a margin: the service's calendar and ours may differ by a day or two.
   return missing <= kCompactBars - 5 ? OutputSize::kCompact : OutputSize::kFull;
+}
+
+namespace {
+
+std::string DayOf(WallTime at) { return FormatDate(std::chrono::floor<days>(at)); }
+
+// When a refusal learnt at `at` is still trusted.
+bool Remembered(std::optional<WallTime> at, WallTime now, const PlanOptions& options) {
+  return at && !options.force && now - *at <= options.memory;
+}
+
+template <typename Map, typename Key>
+std::optional<typename Map::mapped_type> Lookup(const Map& map, const Key& key) {
+  auto it = map.find(key);
+  if (it == map.end()) return std::nullopt;
+  return it->second;
+}
+
+// A call for the latest bars of `call.key`, or the series settled without one.
+std::optional<Settled> PlanLatest(PlannedCall& call, const std::optional<SeriesState>& state,
+                                  bool full_refused, WallTime now, const PlanOptions& options) {
+  const bool up_to_date = state && IsUpToDate(call.key, *state, now);
+  if (up_to_date && !options.force) {
+    return Settled{call.item, Verdict::kUpToDate, "", state->history_limited};
+  }
+  call.forced = up_to_date;
+  call.outputsize = ChooseOutputSize(call.key, state, now, options.full);
+  if (state) {
+    call.known_last = state->last_ts;
+    // Limited stays limited until a full answer is stored.
+    call.history_limited = state->history_limited && call.outputsize != OutputSize::kFull;
+  }
+  if (full_refused && !options.full) FallBackFromFull(call);
+  return std::nullopt;
+}
+
+// A backfill month is asked whole (outputsize=full); once stored after the month's last
+// possible bar it cannot change, so it is never called again without --force.
+std::optional<Settled> PlanMonth(PlannedCall& call, std::optional<WallTime> stored_at,
+                                 bool full_refused, WallTime now, const PlanOptions& options) {
+  const bool up_to_date = stored_at && IsMonthUpToDate(call.key, call.month, *stored_at, now);
+  if (up_to_date && !options.force) return Settled{call.item, Verdict::kUpToDate, "", false};
+  call.forced = up_to_date;
+  call.outputsize = OutputSize::kFull;
+  if (full_refused && !FallBackFromFull(call)) {
+    return Settled{call.item, Verdict::kMonthNeedsFull, std::string(kMonthNeedsFull), false};
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+bool FallBackFromFull(PlannedCall& call) {
+  if (call.outputsize != OutputSize::kFull) return true;
+  if (!call.month.empty()) return false;
+  call.outputsize = OutputSize::kCompact;
+  call.history_limited = true;
+  return true;
+}
+
+Plan MakePlan(const std::vector<SeriesKey>& series, const StoreSnapshot& snapshot, WallTime now,
+              const PlanOptions& options) {
+  Plan plan;
+  std::vector<PlannedCall> later;
+  const std::vector<std::string> latest{""};
+  const std::vector<std::string>& months = options.months.empty() ? latest : options.months;
+  for (const SeriesKey& key : series) {
+    const std::optional<SeriesState> state = Lookup(snapshot.series, key);
+    const std::optional<WallTime> premium = Lookup(snapshot.premium_since, key.function);
+    const bool full_refused =
+        Remembered(Lookup(snapshot.full_refused_since, key.function), now, options);
+    const bool unknown = state && state->last_outcome == "unknown" &&
+                         Remembered(state->last_attempt_at, now, options);
+    for (const std::string& month : months) {
+      PlannedCall call{.item = plan.items.size(), .key = key, .month = month};
+      plan.items.emplace_back(key, month);
+      std::optional<Settled> settled;
+      if (Remembered(premium, now, options)) {
+        settled = Settled{call.item, Verdict::kPremium,
+                          fmt::format("{} is premium-only for this key (answered {}); not "
+                                      "called, --force tries again",
+                                      ShortName(key.function), DayOf(*premium))};
+      } else if (unknown) {
+        settled = Settled{call.item, Verdict::kUnknown,
+                          fmt::format("unknown to the service since {}; not called, --force "
+                                      "tries again",
+                                      DayOf(*state->last_attempt_at))};
+      } else if (month.empty()) {
+        settled = PlanLatest(call, state, full_refused, now, options);
+      } else {
+        settled = PlanMonth(call, Lookup(snapshot.months_stored, std::pair(key, month)),
+                            full_refused, now, options);
+      }
+      if (settled) {
+        plan.settled.push_back(std::move(*settled));
+      } else if (state && state->deferred && month.empty()) {
+        plan.calls.push_back(std::move(call));
+      } else {
+        later.push_back(std::move(call));
+      }
+    }
+  }
+  for (PlannedCall& call : later) plan.calls.push_back(std::move(call));
+  return plan;
 }
 
 }  // namespace mdfetch

@@ -190,6 +190,10 @@ void TokenBucket::Block(SteadyTime until) {
   has_tat_ = true;
 }
 
+void TokenBucket::Refund() {
+  if (has_tat_) tat_ -= rate_.period.count();
+}
+
 RateLimiter::RateLimiter(const std::vector<Rate>& windows, int64_t burst) : windows_(windows) {
   buckets_.reserve(windows.size());
   for (const Rate& rate : windows) buckets_.emplace_back(rate, burst);
@@ -215,6 +219,11 @@ std::optional<SteadyTime> RateLimiter::TryAcquire(SteadyTime now) {
   // Every bucket has a token at `now` and nothing else runs under the lock: all takes succeed.
   ForEachBucket([&](TokenBucket& bucket) { bucket.TryTake(now); });
   return std::nullopt;
+}
+
+void RateLimiter::Refund() {
+  std::lock_guard lock(mu_);
+  ForEachBucket([](TokenBucket& bucket) { bucket.Refund(); });
 }
 
 void RateLimiter::CoolDown(SteadyTime until) {

@@ -104,6 +104,10 @@ END;
 ALTER TABLE fetches ADD COLUMN month TEXT NOT NULL DEFAULT '';
 CREATE INDEX fetches_series_month ON fetches(series_id, month) WHERE month != '';
 )sql",
+    // 3: the newest bar of an answer made while its session was open is provisional.
+    R"sql(
+ALTER TABLE series ADD COLUMN provisional_ts TEXT NOT NULL DEFAULT '';
+)sql",
 }};
 
 #define MDFETCH_SERIES_COLUMNS                                                         \
@@ -112,7 +116,7 @@ CREATE INDEX fetches_series_month ON fetches(series_id, month) WHERE month != ''
   "needs_full, deferred, last_attempt_at, last_success_at, last_outcome, last_error, " \
   "bar_count, "                                                                        \
   "(SELECT MIN(b.ts) FROM bars AS b WHERE b.series_id = s.id), "                       \
-  "(SELECT MAX(b.ts) FROM bars AS b WHERE b.series_id = s.id) FROM series AS s "
+  "(SELECT MAX(b.ts) FROM bars AS b WHERE b.series_id = s.id), provisional_ts FROM series AS s "
 #define MDFETCH_BAR_COLUMNS \
   "ts, open, high, low, close, volume, adjusted_close, dividend, split_coefficient"
 #define MDFETCH_SERIES_OF_KEY \
@@ -155,7 +159,8 @@ constexpr std::array<SqlText, static_cast<size_t>(Sql::kCount)> kSql{{
     {Sql::kSeriesStored,
      "UPDATE series SET time_zone = ?2, last_refreshed = ?3, history_limited = ?4, "
      "needs_full = 0, deferred = 0, last_attempt_at = ?5, last_success_at = ?5, "
-     "last_outcome = 'stored', last_error = '', bar_count = bar_count + ?6 WHERE id = ?1"},
+     "last_outcome = 'stored', last_error = '', bar_count = bar_count + ?6, provisional_ts = ?7 "
+     "WHERE id = ?1"},
     {Sql::kSeriesBackfilled,
      "UPDATE series SET time_zone = CASE WHEN time_zone = '' THEN ?2 ELSE time_zone END, "
      "last_attempt_at = ?3, last_outcome = 'stored', last_error = '', "
@@ -192,6 +197,7 @@ constexpr std::array<SqlText, static_cast<size_t>(Sql::kCount)> kSql{{
     {Sql::kFetchFinish,
      "UPDATE fetches SET outcome = ?2, http_status = ?3, bytes = ?4, bars_new = ?5, "
      "bars_changed = ?6, bars_unchanged = ?7, error = ?8 WHERE id = ?1"},
+    {Sql::kFetchForget, "DELETE FROM fetches WHERE id = ?1"},
     {Sql::kCallTimes, "SELECT at FROM fetches WHERE at >= ?1 ORDER BY at"},
     {Sql::kMonthStored, "SELECT MAX(at) FROM fetches WHERE series_id = " MDFETCH_SERIES_OF_KEY
                         " AND month = ?4 AND outcome = 'stored'"},
@@ -210,6 +216,7 @@ constexpr std::array<SqlText, static_cast<size_t>(Sql::kCount)> kSql{{
      "b.volume, b.adjusted_close, b.dividend, b.split_coefficient "
      "FROM series AS s JOIN bars AS b ON b.series_id = s.id "
      "WHERE (?1 IS NULL OR s.id IN (SELECT value FROM json_each(?1))) "
+     "AND (?5 = 0 OR b.ts != s.provisional_ts) "
      "AND b.ts >= CASE WHEN ?4 > 0 THEN COALESCE((SELECT l.ts FROM bars AS l "
      "WHERE l.series_id = s.id AND l.ts >= ?2 AND l.ts <= ?3 "
      "ORDER BY l.ts DESC LIMIT 1 OFFSET ?4 - 1), ?2) ELSE ?2 END "
@@ -395,6 +402,14 @@ Store::Store(sqlite3* db) : db_(db), stmts_(std::make_unique<Statements>(db)) {}
 
 Store::~Store() {
   stmts_.reset();  // statements first: a connection with live statements cannot close
+  if (sqlite3_db_readonly(db_, "main") == 0) {
+    // The last connection to close a WAL database checkpoints it under an exclusive lock,
+    // and a reader without a busy timeout (the sqlite3 shell's default) that comes in that
+    // moment is refused with "database is locked". A passive checkpoint never blocks
+    // readers; the WAL file then stays beside the database, reset by the next write.
+    sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    sqlite3_db_config(db_, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+  }
   sqlite3_close_v2(db_);
 }
 

@@ -43,6 +43,7 @@ enum class Sql : size_t {
   kBarUpdate,
   kFetchInsert,
   kFetchFinish,
+  kFetchForget,
   kCallTimes,
   kMonthStored,
   kFactGet,

@@ -69,6 +69,7 @@ Result<SeriesState> ReadSeries(const Query& query) {
   state.bar_count = query.Int(14);
   state.first_ts = query.Text(15);
   state.last_ts = query.Text(16);
+  state.provisional_ts = query.Text(17);
   return state;
 }
 
@@ -186,6 +187,7 @@ Status Store::ForEachBar(std::span<const SeriesKey> keys, const BarFilter& filte
   query.BindText(2, filter.from);
   query.BindText(3, UpperBound(filter));
   query.BindInt(4, filter.last);
+  query.BindInt(5, filter.final_only ? 1 : 0);
   SeriesKey key;
   Bar bar;
   bool first = true;

@@ -141,7 +141,7 @@ Status Store::Statements::CompleteFetch(int64_t fetch_id, const CallRecord& reco
 Result<StoreCounts> Store::StoreAnswer(int64_t fetch_id, const SeriesKey& key,
                                        const SeriesMeta& meta, std::span<const Bar> bars,
                                        bool history_limited, const CallRecord& record, WallTime at,
-                                       StoreScope scope) {
+                                       StoreScope scope, NewestBar newest) {
   auto stored = stmts_->InTransaction([&]() -> Result<StoreCounts> {
     Result<int64_t> series_id = stmts_->EnsureSeries(key);
     if (!series_id) return std::unexpected(series_id.error());
@@ -162,6 +162,9 @@ Result<StoreCounts> Store::StoreAnswer(int64_t fetch_id, const SeriesKey& key,
       series.BindInt(4, history_limited ? 1 : 0);
       series.BindInt(5, ToMillis(at));
       series.BindInt(6, counts->added);
+      series.BindText(7, newest == NewestBar::kProvisional && !bars.empty()
+                             ? std::string_view(bars.back().ts)
+                             : std::string_view());
       if (series.Step() != SQLITE_DONE) return Fail(stmts_->Message());
     }
     CallRecord fetch = record;
@@ -205,6 +208,15 @@ Status Store::FinishCall(int64_t fetch_id, const SeriesKey& key, const CallRecor
     return {};
   });
   return InContext(std::move(finished), "logging a call for " + Describe(key));
+}
+
+Status Store::ForgetCall(int64_t fetch_id, const SeriesKey& key) {
+  Query query = stmts_->Use(Sql::kFetchForget);
+  query.BindInt(1, fetch_id);
+  if (query.Step() != SQLITE_DONE) {
+    return Fail(fmt::format("unlogging a call for {}: {}", Describe(key), stmts_->Message()));
+  }
+  return {};
 }
 
 Status Store::SetDeferred(const SeriesKey& key, bool deferred, std::string_view reason) {

@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "mdfetch/store.h"
@@ -18,6 +19,7 @@ namespace mdfetch {
 
 // Runs tasks against the Store on one thread, in the order they were posted. The queue is
 // bounded by the engine itself (one pending task per call in flight), so it needs no cap.
+// A task that fails is not dropped: its error is kept for the dispatcher (TakeErrors).
 class Writer {
  public:
   explicit Writer(Store& store) : store_(store), thread_([this] { Loop(); }) {}
@@ -25,7 +27,9 @@ class Writer {
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
 
-  void Post(std::function<void(Store&)> task) {
+  using Task = std::function<Status(Store&)>;
+
+  void Post(Task task) {
     {
       std::lock_guard lock(mu_);
       tasks_.push_back(std::move(task));
@@ -39,8 +43,17 @@ class Writer {
     using R = decltype(fn(std::declval<Store&>()));
     std::promise<R> promise;
     auto future = promise.get_future();
-    Post([&](Store& store) { promise.set_value(fn(store)); });
+    Post([&](Store& store) {
+      promise.set_value(fn(store));
+      return Status{};
+    });
     return future.get();
+  }
+
+  // The errors of the tasks that failed since the last call, oldest first.
+  std::vector<Error> TakeErrors() {
+    std::lock_guard lock(mu_);
+    return std::exchange(errors_, {});
   }
 
   // Finishes every posted task, then stops the thread.
@@ -57,7 +70,7 @@ class Writer {
  private:
   void Loop() {
     for (;;) {
-      std::function<void(Store&)> task;
+      Task task;
       {
         std::unique_lock lock(mu_);
         cv_.wait(lock, [&] { return closing_ || !tasks_.empty(); });
@@ -65,14 +78,18 @@ class Writer {
         task = std::move(tasks_.front());
         tasks_.pop_front();
       }
-      task(store_);
+      if (Status done = task(store_); !done) {
+        std::lock_guard lock(mu_);
+        errors_.push_back(std::move(done.error()));
+      }
     }
   }
 
   Store& store_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::function<void(Store&)>> tasks_;
+  std::deque<Task> tasks_;
+  std::vector<Error> errors_;
   bool closing_ = false;
   std::thread thread_;
 };

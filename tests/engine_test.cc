@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "fake_clock.h"
+#include "fake_service.h"
 #include "mdfetch/market_calendar.h"
 
 namespace mdfetch {
@@ -16,104 +17,6 @@ namespace {
 
 using std::chrono::seconds;
 using namespace std::chrono_literals;
-
-constexpr std::string_view kKey = "SECRETKEY123";
-
-// Friday 2026-11-20, 22:00 UTC: after that day's close.
-WallTime FridayEvening() {
-  return std::chrono::sys_days(std::chrono::year{2026} / 11 / 20) + std::chrono::hours(22);
-}
-
-std::string DailyBody(const std::string& symbol, int bars, double base = 100) {
-  std::string series;
-  std::chrono::sys_days day = std::chrono::sys_days(std::chrono::year{2026} / 11 / 20);
-  int written = 0;
-  for (; written < bars; day -= std::chrono::days(1)) {
-    Date d{day};
-    if (!IsTradingDay(d)) continue;
-    double p = base + written;
-    series += fmt::format(
-        "{}\"{}\": {{\"1. open\": \"{:.4f}\", \"2. high\": \"{:.4f}\", \"3. low\": \"{:.4f}\", "
-        "\"4. close\": \"{:.4f}\", \"5. volume\": \"{}\"}}",
-        written ? ",\n" : "", FormatDate(d), p, p + 1, p - 1, p + 0.5, 1000 + written);
-    ++written;
-  }
-  return fmt::format(
-      "{{\"Meta Data\": {{\"1. Information\": \"Daily Prices\", \"2. Symbol\": \"{}\", \"3. "
-      "Last Refreshed\": \"2026-11-20\", \"4. Output Size\": \"Compact\", \"5. Time Zone\": "
-      "\"US/Eastern\"}}, \"Time Series (Daily)\": {{{}}}}}",
-      symbol, series);
-}
-
-std::string Info(std::string_view text) { return fmt::format("{{\"Information\": \"{}\"}}", text); }
-
-constexpr std::string_view kBurst =
-    "Thank you for using Alpha Vantage! Please consider spreading out your free API requests "
-    "more sparingly. You may subscribe to any of the premium plans at "
-    "https://www.alphavantage.co/premium/ to lift the free key rate limit (25 requests per day) "
-    "and instantly unlock all premium endpoints";
-
-// Answers from a script: a handler per call, and a log of every request with its time.
-class FakeService {
- public:
-  using Handler = std::function<Result<HttpResponse>(const std::string& target, int call)>;
-
-  explicit FakeService(FakeClock& clock) : clock_(clock) {}
-
-  void SetHandler(Handler h) { handler_ = std::move(h); }
-
-  TransportFactory Factory() {
-    return [this] { return std::make_unique<Fake>(*this); };
-  }
-
-  struct Request {
-    std::string target;
-    SteadyTime at;
-  };
-  std::vector<Request> Requests() {
-    std::lock_guard lock(mu_);
-    return requests_;
-  }
-  int CallsFor(std::string_view symbol) {
-    int n = 0;
-    for (const auto& r : Requests()) {
-      n += r.target.find(fmt::format("symbol={}&", symbol)) != std::string::npos ? 1 : 0;
-    }
-    return n;
-  }
-
- private:
-  class Fake final : public Transport {
-   public:
-    explicit Fake(FakeService& service) : service_(service) {}
-    Result<HttpResponse> Get(const std::string& target) override {
-      int call;
-      {
-        std::lock_guard lock(service_.mu_);
-        call = static_cast<int>(service_.requests_.size());
-        service_.requests_.push_back({target, service_.clock_.Now()});
-      }
-      return service_.handler_(target, call);
-    }
-    void Cancel() override {}
-
-   private:
-    FakeService& service_;
-  };
-
-  FakeClock& clock_;
-  Handler handler_;
-  std::mutex mu_;
-  std::vector<Request> requests_;
-};
-
-std::string SymbolOf(const std::string& target) {
-  size_t at = target.find("symbol=");
-  size_t end = target.find('&', at);
-  return target.substr(at + 7, end - at - 7);
-}
-
-Result<HttpResponse> Ok(std::string body) { return HttpResponse{200, std::move(body)}; }
 
 class EngineTest : public ::testing::Test {
  protected:
@@ -211,7 +114,7 @@ TEST_F(EngineTest, ThrottleAnswerIsRetriedNeverStoredAndCoolsTheLimiterDown) {
 TEST_F(EngineTest, PersistentThrottleMeansTheDayIsSpent) {
   service_.SetHandler([](const std::string&, int) { return Ok(Info(kBurst)); });
   auto summary = Run({"IBM", "MSFT"});
-  EXPECT_TRUE(summary.quota_stopped);
+  EXPECT_EQ(summary.stop, StopCause::kQuota);
   EXPECT_EQ(summary.Count(SeriesStatus::kDeferred), 2);
   EXPECT_LE(summary.throttled, 10);
   auto deferred = store_->DeferredSeries();
@@ -233,7 +136,7 @@ TEST_F(EngineTest, DailyLimitAnswerStopsAllCallsAndRedactsTheKey) {
   });
   auto summary = Run({"IBM", "MSFT", "AAPL", "GOOG"});
   EXPECT_EQ(service_.Requests().size(), 2u);
-  EXPECT_TRUE(summary.quota_stopped);
+  EXPECT_EQ(summary.stop, StopCause::kQuota);
   EXPECT_EQ(summary.Count(SeriesStatus::kStored), 1);
   EXPECT_EQ(summary.Count(SeriesStatus::kDeferred), 3);
   EXPECT_EQ(summary.stop_reason.find(kKey), std::string::npos);
@@ -245,7 +148,7 @@ TEST_F(EngineTest, DeferredSeriesGoFirstNextRun) {
   options_.rate = *ParseRateSpec("5/min,2/day");
   auto first = Run({"A", "B", "C", "D"});
   EXPECT_EQ(first.calls, 2);
-  EXPECT_TRUE(first.quota_stopped);
+  EXPECT_EQ(first.stop, StopCause::kQuota);
   clock_.Advance(std::chrono::hours(72));  // Monday evening: every series is due again
   auto second = Run({"A", "B", "C", "D"});
   // The next day's two calls go to the two series left over, ahead of the list's order.
@@ -261,17 +164,18 @@ TEST_F(EngineTest, DailyQuotaHoldsAcrossRuns) {
   auto first = Run({"A", "B", "C", "D", "E"});
   EXPECT_EQ(first.calls, 3);
   EXPECT_EQ(first.Count(SeriesStatus::kDeferred), 2);
-  EXPECT_TRUE(first.quota_stopped);
+  EXPECT_EQ(first.stop, StopCause::kQuota);
   options_.force = true;
   auto second = Run({"A", "B", "C", "D", "E"});
   EXPECT_EQ(second.calls, 0);
-  EXPECT_TRUE(second.quota_stopped);
+  EXPECT_EQ(second.stop, StopCause::kQuota);
   EXPECT_EQ(service_.Requests().size(), 3u);
 }
 
 TEST_F(EngineTest, TransientFaultsAreRetriedWithBackoff) {
   service_.SetHandler([](const std::string& target, int call) -> Result<HttpResponse> {
-    if (call == 0) return Fail("connection closed before the answer was complete");
+    if (call == 0)
+      return Fail(ErrorCode::kTransient, "connection closed before the answer was complete");
     if (call == 1) return HttpResponse{503, "<html>Application Error</html>"};
     if (call == 2) return Ok(DailyBody(SymbolOf(target), 100).substr(0, 500));
     return Ok(DailyBody(SymbolOf(target), 100));
@@ -310,8 +214,10 @@ TEST_F(EngineTest, ErrorMessageIsPermanentAndNamed) {
   });
   auto summary = Run({"NOPE", "IBM"});
   EXPECT_EQ(summary.results[0].status, SeriesStatus::kFailed);
-  EXPECT_NE(summary.results[0].reason.find("Invalid API call"), std::string::npos);
-  EXPECT_EQ(service_.CallsFor("NOPE"), 2);  // full, then compact once
+  EXPECT_EQ(summary.results[0].reason,
+            "unknown to the service: Invalid API call. Please retry or visit the documentation "
+            "(https://www.alphavantage.co/documentation/) for TIME_SERIES_DAILY.");
+  EXPECT_EQ(service_.CallsFor("NOPE"), 1);  // not compact after full: the answer is the same
   EXPECT_EQ(summary.results[1].status, SeriesStatus::kStored);
 }
 
@@ -401,7 +307,7 @@ TEST_F(EngineTest, StopRequestDefersWhatIsLeft) {
   Engine engine(clock_, service_.Factory(), *store_, options_);
   engine.RequestStop();
   auto summary = engine.Run({SeriesKey{"IBM", Function::kDaily, ""}});
-  EXPECT_TRUE(summary.interrupted);
+  EXPECT_EQ(summary.stop, StopCause::kInterrupted);
   EXPECT_EQ(summary.calls, 0);
   EXPECT_EQ(summary.results[0].status, SeriesStatus::kDeferred);
 }

@@ -112,18 +112,28 @@ TEST_F(FunctionsTest, FxHasNoVolume) {
                                b.open, b.high, b.low, b.close));
 }
 
-TEST_F(FunctionsTest, FullRefusedForASymbolFallsBackToCompact) {
+// Only the premium answer makes `full` fall back to compact: an `Error Message` would come
+// again for compact too (the service's own QA refusals of deep history are a thing of the
+// past, ALPHAVANTAGE.md §7.3), so the series is unknown to the service, and remembered.
+TEST_F(FunctionsTest, ErrorMessageForFullCostsOneCallAndIsRemembered) {
   SimOptions options;
   options.full_refused_symbols = {"TSCO.LON"};
   StartSim(options);
   auto run = Refresh("TSCO.LON\nIBM\n");
-  EXPECT_EQ(run.code, kExitOk) << run.out;
-  SeriesKey key{"TSCO.LON", Function::kDaily, ""};
-  auto served = Simulator::History(key, kLastSession);
-  EXPECT_EQ(Stored(key), std::vector<Bar>(served.end() - 100, served.end()));
-  EXPECT_TRUE(State(key)->history_limited);
-  EXPECT_FALSE(State({"IBM", Function::kDaily, ""})->history_limited);
-  EXPECT_NE(run.out.find("limited TSCO.LON"), std::string::npos) << run.out;
+  EXPECT_EQ(run.code, kExitFailed) << run.out;
+  EXPECT_EQ(sim_->Stats().calls_by_symbol["TSCO.LON"], 1);
+  EXPECT_TRUE(Stored(SeriesKey{"TSCO.LON", Function::kDaily, ""}).empty());
+  EXPECT_NE(run.out.find("  failed TSCO.LON: unknown to the service: Invalid API call."),
+            std::string::npos)
+      << run.out;
+  clock_.Advance(72h);  // Monday evening: IBM is due again, TSCO.LON is still unknown
+  auto again = Refresh("TSCO.LON\nIBM\n");
+  EXPECT_EQ(sim_->Stats().calls_by_symbol["TSCO.LON"], 1);
+  EXPECT_EQ(sim_->Stats().calls_by_symbol["IBM"], 2);
+  EXPECT_NE(again.out.find("  failed TSCO.LON: unknown to the service since 2026-11-20; not "
+                           "called, --force tries again\n"),
+            std::string::npos)
+      << again.out;
 }
 
 TEST_F(FunctionsTest, PremiumFunctionIsReportedOnceAndNeverRetried) {

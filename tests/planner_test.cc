@@ -148,5 +148,107 @@ TEST(PlannerTest, AMonthStoredAfterItEndedIsNeverDueAgain) {
   EXPECT_FALSE(IsMonthUpToDate(key, "2026-11", two_fifty, At(2026, 11, 18, 19h + 55min)));
 }
 
+TEST(PlannerTest, AProvisionalBarMakesTheSeriesDueOnceItsSessionHasClosed) {
+  auto state = Fetched(At(2026, 11, 20, 19h));  // 14:00 New York: the session was open
+  state.provisional_ts = "2026-11-20";
+  EXPECT_TRUE(IsUpToDate(kDaily, state, At(2026, 11, 20, 20h + 59min)));
+  EXPECT_FALSE(IsUpToDate(kDaily, state, At(2026, 11, 20, 21h)));  // 16:00 close
+  // The in-progress week's bar too, although weekly series otherwise wait for the week.
+  const SeriesKey weekly{"IBM", Function::kWeekly, ""};
+  auto week = Fetched(At(2026, 11, 18, 19h), "2026-11-18");
+  EXPECT_TRUE(IsUpToDate(weekly, week, At(2026, 11, 18, 22h)));
+  week.provisional_ts = "2026-11-18";
+  EXPECT_FALSE(IsUpToDate(weekly, week, At(2026, 11, 18, 22h)));
+}
+
+// ---- MakePlan: the plan of a run from a snapshot of the store ----
+
+const WallTime kFridayEvening = At(2026, 11, 20, 22h);
+
+std::vector<std::string> Symbols(const std::vector<PlannedCall>& calls) {
+  std::vector<std::string> out;
+  for (const auto& c : calls) out.push_back(c.key.symbol + (c.month.empty() ? "" : " " + c.month));
+  return out;
+}
+
+TEST(MakePlanTest, NewSeriesAreCalledFullUpToDateOnesAreSettledDeferredOnesGoFirst) {
+  const SeriesKey a{"A", Function::kDaily, ""}, b{"B", Function::kDaily, ""},
+      c{"C", Function::kDaily, ""};
+  StoreSnapshot snapshot;
+  snapshot.series[b] = Fetched(kFridayEvening);
+  SeriesState deferred = Fetched(At(2026, 11, 19, 22h), "2026-11-19");
+  deferred.deferred = true;
+  snapshot.series[c] = deferred;
+  Plan plan = MakePlan({a, b, c}, snapshot, kFridayEvening + 1h, PlanOptions{});
+  ASSERT_EQ(plan.items.size(), 3u);
+  EXPECT_EQ(Symbols(plan.calls), (std::vector<std::string>{"C", "A"}));
+  EXPECT_EQ(plan.calls[0].outputsize, OutputSize::kCompact);
+  EXPECT_EQ(plan.calls[0].known_last, "2026-11-19");
+  EXPECT_EQ(plan.calls[1].outputsize, OutputSize::kFull);
+  ASSERT_EQ(plan.settled.size(), 1u);
+  EXPECT_EQ(plan.settled[0].item, 1u);
+  EXPECT_EQ(plan.settled[0].verdict, Verdict::kUpToDate);
+}
+
+TEST(MakePlanTest, RefusalsAndUnknownSymbolsAreRememberedForAWeekUnlessForced) {
+  const SeriesKey adjusted{"IBM", Function::kDailyAdjusted, ""}, nope{"NOPE", Function::kDaily, ""};
+  StoreSnapshot snapshot;
+  snapshot.premium_since[Function::kDailyAdjusted] = kFridayEvening;
+  SeriesState unknown;
+  unknown.last_outcome = "unknown";
+  unknown.last_attempt_at = kFridayEvening;
+  snapshot.series[nope] = unknown;
+  Plan plan = MakePlan({adjusted, nope}, snapshot, kFridayEvening + 24h * 6, PlanOptions{});
+  EXPECT_TRUE(plan.calls.empty());
+  ASSERT_EQ(plan.settled.size(), 2u);
+  EXPECT_EQ(plan.settled[0].verdict, Verdict::kPremium);
+  EXPECT_EQ(plan.settled[0].reason,
+            "daily_adjusted is premium-only for this key (answered 2026-11-20); not called, "
+            "--force tries again");
+  EXPECT_EQ(plan.settled[1].verdict, Verdict::kUnknown);
+  EXPECT_EQ(plan.settled[1].reason,
+            "unknown to the service since 2026-11-20; not called, --force tries again");
+  EXPECT_EQ(
+      MakePlan({adjusted, nope}, snapshot, kFridayEvening + 24h * 6, PlanOptions{.force = true})
+          .calls.size(),
+      2u);
+  EXPECT_EQ(
+      MakePlan({adjusted, nope}, snapshot, kFridayEvening + 24h * 8, PlanOptions{}).calls.size(),
+      2u);
+}
+
+TEST(MakePlanTest, FullRefusedMeansCompactForTheLatestBarsAndNoCallForAMonth) {
+  const SeriesKey daily{"IBM", Function::kDaily, ""};
+  const SeriesKey intraday{"IBM", Function::kIntraday, "5min"};
+  StoreSnapshot snapshot;
+  snapshot.full_refused_since[Function::kDaily] = kFridayEvening;
+  snapshot.full_refused_since[Function::kIntraday] = kFridayEvening;
+  Plan latest = MakePlan({daily}, snapshot, kFridayEvening, PlanOptions{});
+  ASSERT_EQ(latest.calls.size(), 1u);
+  EXPECT_EQ(latest.calls[0].outputsize, OutputSize::kCompact);
+  EXPECT_TRUE(latest.calls[0].history_limited);
+  Plan months =
+      MakePlan({intraday}, snapshot, kFridayEvening, PlanOptions{.months = {"2024-01", "2024-02"}});
+  EXPECT_TRUE(months.calls.empty());
+  ASSERT_EQ(months.settled.size(), 2u);
+  EXPECT_EQ(months.settled[1].verdict, Verdict::kMonthNeedsFull);
+  EXPECT_EQ(months.settled[1].reason, kMonthNeedsFull);
+  EXPECT_EQ(months.items[1], std::pair(intraday, std::string("2024-02")));
+}
+
+TEST(MakePlanTest, FallBackFromFullIsTheOneRule) {
+  PlannedCall latest{.key = {"IBM", Function::kDaily, ""}, .outputsize = OutputSize::kFull};
+  EXPECT_TRUE(FallBackFromFull(latest));
+  EXPECT_EQ(latest.outputsize, OutputSize::kCompact);
+  EXPECT_TRUE(latest.history_limited);
+  PlannedCall month{.key = {"IBM", Function::kIntraday, "5min"},
+                    .month = "2024-01",
+                    .outputsize = OutputSize::kFull};
+  EXPECT_FALSE(FallBackFromFull(month));
+  PlannedCall compact{.key = {"IBM", Function::kDaily, ""}, .outputsize = OutputSize::kCompact};
+  EXPECT_TRUE(FallBackFromFull(compact));
+  EXPECT_FALSE(compact.history_limited);
+}
+
 }  // namespace
 }  // namespace mdfetch

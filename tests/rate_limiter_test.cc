@@ -362,6 +362,25 @@ TEST(RateLimiterTest, ThrottleSpacingAppliesWhenUnlimited) {
   EXPECT_EQ(limiter.Spacing(), seconds(60));
 }
 
+TEST(RateLimiterTest, RefundedCallLeavesTheScheduleAsIfNeverMade) {
+  RateLimiter limiter({{5, minutes(1)}});
+  EXPECT_EQ(limiter.TryAcquire(kT0), std::nullopt);
+  EXPECT_EQ(limiter.TryAcquire(kT0 + seconds(12)), std::nullopt);
+  EXPECT_EQ(limiter.TryAcquire(kT0 + seconds(13)), kT0 + seconds(24));
+  limiter.Refund();  // the call at 12 s never left: the next may go in its place
+  EXPECT_EQ(limiter.TryAcquire(kT0 + seconds(13)), std::nullopt);
+  EXPECT_EQ(limiter.TryAcquire(kT0 + seconds(14)), kT0 + seconds(25));
+}
+
+TEST(RateLimiterTest, RefundAfterIdleMintsNoBurst) {
+  RateLimiter limiter({{5, minutes(1)}});
+  EXPECT_EQ(limiter.TryAcquire(kT0 + minutes(10)), std::nullopt);
+  limiter.Refund();
+  limiter.Refund();  // more refunds than calls give nothing extra
+  EXPECT_EQ(limiter.TryAcquire(kT0 + minutes(10)), std::nullopt);
+  EXPECT_EQ(limiter.TryAcquire(kT0 + minutes(10)), kT0 + minutes(10) + seconds(12));
+}
+
 const std::string kExpected =
     "; expected a comma list of N/s, N/min, N/h, N/day or unlimited (e.g. 5/min,25/day)";
 

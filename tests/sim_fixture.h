@@ -15,15 +15,9 @@
 #include "mdfetch/market_calendar.h"
 #include "mdfetch/simulator.h"
 #include "mdfetch/store.h"
+#include "test_times.h"
 
 namespace mdfetch {
-
-inline const Date kLastSession{std::chrono::year{2026} / 11 / 20};  // a Friday
-
-// Friday 2026-11-20, 22:00 UTC: an hour after that session's close.
-inline WallTime FridayEvening() {
-  return std::chrono::sys_days(kLastSession) + std::chrono::hours(22);
-}
 
 class SimStoreTest : public ::testing::Test {
  protected:

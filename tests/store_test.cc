@@ -786,3 +786,59 @@ TEST_F(StoreTest, WriterLockErrors) {
 
 }  // namespace
 }  // namespace mdfetch
+
+namespace mdfetch {
+namespace {
+
+// A reader with no busy timeout (the sqlite3 shell's default) is refused while a connection
+// holds the exclusive lock, which the last connection to close a WAL database takes to
+// checkpoint and delete the WAL. The writable store closes without it: the WAL stays.
+TEST_F(StoreTest, ClosingTheWriterTakesNoLockThatWouldRefuseAReader) {
+  {
+    std::unique_ptr<Store> store = OpenFile();
+    ASSERT_NE(store, nullptr);
+    Put(*store, kIbm, Days(20));
+  }
+  EXPECT_TRUE(std::filesystem::exists(path_ + "-wal"));
+  RawDb reader(path_);
+  EXPECT_EQ(reader.Text("SELECT count(*) FROM bars"), "20");
+}
+
+TEST_F(StoreTest, ACallThatNeverLeftIsForgotten) {
+  std::unique_ptr<Store> store = OpenFile();
+  ASSERT_NE(store, nullptr);
+  Result<int64_t> kept = store->BeginCall(kIbm, OutputSize::kFull, At(1'000));
+  Result<int64_t> forgotten = store->BeginCall(kIbm, OutputSize::kFull, At(2'000));
+  ASSERT_TRUE(kept && forgotten);
+  ASSERT_TRUE(store->ForgetCall(*forgotten, kIbm));
+  Result<std::vector<WallTime>> times = store->CallTimesSince(At(0));
+  ASSERT_TRUE(times);
+  EXPECT_THAT(*times, ElementsAre(At(1'000)));
+}
+
+TEST_F(StoreTest, AProvisionalNewestBarIsRecordedUntilAFinalAnswer) {
+  std::unique_ptr<Store> store = OpenFile();
+  ASSERT_NE(store, nullptr);
+  Result<int64_t> call = store->BeginCall(kIbm, OutputSize::kCompact, At(1'000));
+  ASSERT_TRUE(call);
+  ASSERT_TRUE(store->StoreAnswer(*call, kIbm, Meta("2024-01-05 14:07:57"), Days(5), false, Stored(),
+                                 At(1'000), StoreScope::kLatest, NewestBar::kProvisional));
+  auto state = store->Find(kIbm);
+  ASSERT_TRUE(state && *state);
+  EXPECT_EQ((*state)->provisional_ts, "2024-01-05");
+  std::vector<std::string> exported;
+  ASSERT_TRUE(
+      store->ForEachBar({}, BarFilter{.final_only = true}, [&](const SeriesKey&, const Bar& bar) {
+        exported.push_back(bar.ts);
+        return true;
+      }));
+  EXPECT_EQ(exported.size(), 4u);
+  EXPECT_EQ(exported.back(), "2024-01-04");
+  Put(*store, kIbm, Days(5), At(2'000));  // final
+  state = store->Find(kIbm);
+  ASSERT_TRUE(state && *state);
+  EXPECT_EQ((*state)->provisional_ts, "");
+}
+
+}  // namespace
+}  // namespace mdfetch

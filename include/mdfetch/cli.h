@@ -17,6 +17,7 @@ inline constexpr int kExitOk = 0;             // every due series stored or alre
 inline constexpr int kExitFailed = 1;         // some series failed or some symbols were invalid
 inline constexpr int kExitUsage = 2;          // usage or configuration error; nothing fetched
 inline constexpr int kExitQuota = 3;          // stopped by the daily quota; the rest deferred
+inline constexpr int kExitUnreachable = 4;    // the service could not be reached; rest deferred
 inline constexpr int kExitInterrupted = 130;  // SIGINT (143 for SIGTERM)
 
 struct CliEnv {

@@ -7,13 +7,26 @@
 //
 // The dispatcher runs on the caller's thread. It paces every call through the RateLimiter
 // (waiting on the injected Clock, so tests run on virtual time) and the persisted daily
-// quota, keeps at most `concurrency` calls in flight, and decides what each answer means:
-// data is stored; a throttle cools the whole limiter down and requeues the call; a daily-
-// limit answer (or a throttle that persists through a minute of cool-downs) stops all
-// calls and defers the rest; a premium refusal of `outputsize=full` falls back to compact
-// and marks the history limited; other premium refusals stop that function; transient
-// faults are retried with capped exponential backoff and full jitter. Nothing from a bad
-// answer is stored, and no message from the service is kept without redacting the key.
+// quota, keeps at most `concurrency` calls in flight, and decides what each answer means
+// (the plan itself is MakePlan's, planner.h):
+//  - data that answers the request is stored;
+//  - a throttle cools the whole limiter down and requeues the call; a daily-limit answer (or
+//    a throttle that persists through a minute of cool-downs) stops all calls and defers the
+//    rest;
+//  - a premium refusal of `outputsize=full` falls back to compact and marks the history
+//    limited (FallBackFromFull); until one `full` call of a function has been answered, no
+//    second one is in flight, so the refusal is learnt from one call at any concurrency;
+//    other premium refusals stop that function;
+//  - transient faults (5xx, a connection dropped, an answer cut short) are retried with
+//    capped exponential backoff and full jitter, up to `retries` times;
+//  - permanent ones (HTTP 4xx, a malformed or mismatched answer) are retried once; an
+//    `Error Message` not at all: the series is unknown to the service, which the store
+//    remembers;
+//  - a call that never left this machine (connection refused, DNS, TLS) is no call: it is
+//    unlogged, and neither the daily quota nor the --rate windows count it. When no call
+//    reaches the service for `unreachable_give_up`, the run stops and defers the rest.
+// Nothing from a bad answer is stored, and no message from the service is kept without
+// redacting the key.
 #pragma once
 
 #include <atomic>
@@ -51,12 +64,30 @@ struct EngineOptions {
   Nanos throttle_give_up = std::chrono::seconds(60);  // throttled this long in a row: day spent
   // Premium refusals learnt in earlier runs are trusted this long (then tried again).
   std::chrono::hours premium_memory{24 * 7};
+  // While calls never reach the service, they are tried again after reach_retry_first, then
+  // twice as long each time; after unreachable_give_up without any answer, the run stops.
+  Nanos reach_retry_first = std::chrono::seconds(2);
+  Nanos unreachable_give_up = std::chrono::seconds(60);
   uint64_t jitter_seed = 0;  // 0: seeded from the clock
 };
 
 enum class SeriesStatus { kStored, kUpToDate, kFailed, kDeferred };
 
+// Why a run stopped before settling every series.
+enum class StopCause {
+  kNone,
+  kQuota,        // the daily quota (ours or the service's) is spent: the rest is deferred
+  kUnreachable,  // no call reached the service: the rest is deferred
+  kInterrupted,  // RequestStop(): the rest is deferred
+  kError,        // the key was rejected, the store failed, answers from the wrong source
+};
+
 std::string_view SeriesStatusName(SeriesStatus status);
+
+// What a series left by a stopped run is told: "the daily quota is spent", "the service could
+// not be reached", "interrupted", "not called: the run stopped" (the cause itself is in
+// RefreshSummary::stop_reason, once).
+std::string_view StopCauseText(StopCause cause);
 
 struct SeriesResult {
   SeriesKey key;
@@ -73,12 +104,11 @@ std::string Describe(const SeriesResult& result);
 
 struct RefreshSummary {
   std::vector<SeriesResult> results;  // in the order the series (and months) were given
-  int64_t calls = 0;                  // calls sent to the service in this run
+  int64_t calls = 0;                  // calls that may have reached the service in this run
   int64_t throttled = 0;              // answers that said "slow down"
-  int64_t retries = 0;                // calls repeated after a transient fault
-  bool quota_stopped = false;         // the daily quota (ours or the service's) stopped the run
-  bool interrupted = false;           // RequestStop() was called
-  std::string stop_reason;            // why the run stopped early (redacted)
+  int64_t retries = 0;                // of `calls`, those that repeated a call that failed
+  StopCause stop = StopCause::kNone;
+  std::string stop_reason;  // why the run stopped early, once (redacted)
 
   int64_t Count(SeriesStatus status) const;
   int64_t BarsAdded() const;

@@ -1,15 +1,21 @@
-// The plan: for one series and what the store knows of it, is a call due, and with which
-// `outputsize`? Skipping what is fresh is how a daily refresh spends no call on a series that
-// cannot have a new bar. Pure functions of their arguments (time is passed in).
+// The plan: for each series and what the store knows of it, is a call due, and with which
+// `outputsize`; or is the series settled without a call (up to date, premium for this key,
+// unknown to the service)? Skipping what is fresh and remembering what cannot change is how a
+// daily refresh spends no call that cannot bring a bar. Pure functions of their arguments:
+// the store is read by the caller into a StoreSnapshot, and time is passed in.
 #pragma once
 
+#include <chrono>
+#include <cstddef>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "mdfetch/clock.h"
 #include "mdfetch/series.h"
-#include "mdfetch/store.h"
 
 namespace mdfetch {
 
@@ -46,5 +52,74 @@ bool IsMonthUpToDate(const SeriesKey& key, std::string_view month, WallTime stor
 // or when the newest stored bar is older than a compact answer reaches; compact otherwise.
 OutputSize ChooseOutputSize(const SeriesKey& key, const std::optional<SeriesState>& state,
                             WallTime now, bool force_full);
+
+// ---- The plan of one run ----
+
+// What the store knew when the run began: all the planner sees of it.
+struct StoreSnapshot {
+  std::map<SeriesKey, SeriesState> series;  // the stored ones among the series planned
+  // When each intraday backfill month ("YYYY-MM") of a series was last stored.
+  std::map<std::pair<SeriesKey, std::string>, WallTime> months_stored;
+  std::map<Function, WallTime> premium_since;       // refused as a premium endpoint
+  std::map<Function, WallTime> full_refused_since;  // outputsize=full refused as premium
+};
+
+struct PlanOptions {
+  bool force = false;  // call even what is up to date or remembered as refused or unknown
+  bool full = false;   // outputsize=full for every series that takes it
+  // Intraday months to backfill ("YYYY-MM"), each series once per month; empty: the latest
+  // bars of each series.
+  std::vector<std::string> months;
+  // How long a premium refusal or an unknown symbol is trusted before it is tried again.
+  std::chrono::hours memory{24 * 7};
+};
+
+// One call the run is to make.
+struct PlannedCall {
+  size_t item = 0;  // into Plan::items
+  SeriesKey key;
+  std::string month;  // "YYYY-MM" of a backfill, "" for the latest bars
+  OutputSize outputsize = OutputSize::kNone;
+  bool history_limited = false;  // the answer can only be the latest 100 bars
+  std::string known_last;        // the newest bar stored before the run ("" if none)
+  bool forced = false;           // up to date, called only because of --force
+};
+
+enum class Verdict {
+  kUpToDate,        // no bar can have come since the last fetch
+  kPremium,         // the function is premium for this key (learnt earlier)
+  kUnknown,         // the service does not know the series (learnt earlier)
+  kMonthNeedsFull,  // a backfill month, but outputsize=full is premium for this key
+};
+
+// A series (and month) settled without a call.
+struct Settled {
+  size_t item = 0;
+  Verdict verdict = Verdict::kUpToDate;
+  std::string reason;  // empty for kUpToDate
+  bool history_limited = false;
+};
+
+struct Plan {
+  // Every series and month planned, in the order given (series by series, each with its
+  // months): each is either one of `settled` or the first call of one of `calls`.
+  std::vector<std::pair<SeriesKey, std::string>> items;
+  std::vector<PlannedCall> calls;  // series left deferred by an earlier run first
+  std::vector<Settled> settled;
+};
+
+// Why a backfill month is not called when outputsize=full is premium for the key.
+inline constexpr std::string_view kMonthNeedsFull =
+    "a whole month needs outputsize=full, which is premium for this key";
+
+// Plans `series` (no duplicates) against what the store knew at `now`.
+Plan MakePlan(const std::vector<SeriesKey>& series, const StoreSnapshot& snapshot, WallTime now,
+              const PlanOptions& options);
+
+// The one rule for a call whose outputsize=full the key is refused: the latest bars fall back
+// to compact (the latest 100 bars: the history is limited); a backfill month cannot (only the
+// whole month will do). Returns false when the call cannot be made at all. A call that does
+// not ask `full` is left as it is.
+bool FallBackFromFull(PlannedCall& call);
 
 }  // namespace mdfetch

@@ -52,6 +52,9 @@ class TokenBucket {
   bool TryTake(SteadyTime now);
   // No token is handed out before `until` (a cool-down after the service said "slow down").
   void Block(SteadyTime until);
+  // Gives back the latest token taken, for a call that never left this machine: the schedule
+  // moves back by one interval, as if that call had not been made. Never more than taken.
+  void Refund();
 
  private:
   // Plain __int128 trips -Wpedantic; __extension__ marks it as the deliberate GCC extension.
@@ -82,6 +85,9 @@ class RateLimiter {
   // Takes a token from every bucket if all have one at `now` and returns nullopt; otherwise
   // takes nothing and returns the earliest time worth trying again.
   std::optional<SteadyTime> TryAcquire(SteadyTime now);
+  // Gives one token back to every bucket (TokenBucket::Refund): the call it paid for never
+  // reached the service, so it does not count against any window.
+  void Refund();
   // Blocks every bucket until `until`.
   void CoolDown(SteadyTime until);
   // The service said "slow down" although every window had a token: the configured rate is

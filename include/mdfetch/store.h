@@ -5,10 +5,11 @@
 // one is refused):
 //   series(id, symbol, function, interval, options, time_zone, last_refreshed,
 //          history_limited, needs_full, deferred, last_attempt_at, last_success_at,
-//          last_outcome, last_error, bar_count,
+//          last_outcome, last_error, bar_count, provisional_ts,
 //          UNIQUE(symbol, function, interval, options))
 //          -- options: OptionsText(key), "" or e.g. "adjusted=false" (intraday switches)
 //          -- bar_count: rows of the series in `bars`
+//          -- provisional_ts: ts of the newest bar when it is provisional (schema 3), else ""
 //   bars(series_id, ts, open, high, low, close, volume, adjusted_close, dividend,
 //        split_coefficient, PRIMARY KEY(series_id, ts)) WITHOUT ROWID
 //        + trigger bars_deleted: a deleted bar lowers its series' bar_count
@@ -22,7 +23,9 @@
 // bars it adds, in the same transaction; the trigger covers any delete (ours or by hand).
 // Bars inserted into the file by anything but StoreAnswer are not counted.
 //
-// A Store is one connection in WAL mode with synchronous=NORMAL and a busy timeout. It is
+// A Store is one connection in WAL mode with synchronous=NORMAL and a busy timeout. A
+// writable Store closes without the checkpoint that would lock readers out for a moment
+// (it checkpoints passively first), so readers with no busy timeout are never refused. It is
 // not thread-safe: one thread (the refresh's writer) owns a writable Store; readers open
 // their own read-only Store, which WAL lets run beside a refresh. Every write that belongs to
 // one series happens in one transaction, so a crash at any moment leaves each series either
@@ -46,7 +49,7 @@ struct sqlite3;
 
 namespace mdfetch {
 
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 enum class OpenMode { kReadWrite, kReadOnly };
 
@@ -55,6 +58,11 @@ enum class OpenMode { kReadWrite, kReadOnly };
 // kBackfill: an older stretch (an intraday `month`), which adds and revises bars but leaves
 // the series' freshness as it was, so the next refresh still fetches what is new.
 enum class StoreScope { kLatest, kBackfill };
+
+// Whether the newest bar of an answer is final, or provisional: made while its session was
+// open, its close is the last price (see Answer::newest_provisional). The series records the
+// provisional bar's timestamp until an answer makes it final.
+enum class NewestBar { kFinal, kProvisional };
 
 // How one successful call changed a series.
 struct StoreCounts {
@@ -78,6 +86,7 @@ struct BarFilter {
   std::string from;
   std::string to;
   int64_t last = 0;
+  bool final_only = false;  // ForEachBar: leave out each series' provisional bar
 };
 
 class Store {
@@ -105,7 +114,12 @@ class Store {
   // none). Returns the fetch id.
   Result<int64_t> BeginCall(const SeriesKey& key, OutputSize outputsize, WallTime at,
                             std::string_view month = {});
+  // Removes the log row of a call that never left this machine (ErrorCode::kNotSent): it is
+  // no call, and the daily quota does not count it.
+  Status ForgetCall(int64_t fetch_id, const SeriesKey& key);
   // Records the outcome of a call that stored nothing, and the series' last attempt/outcome.
+  // The outcome "unknown" (an `Error Message`: the service does not know the series) is what
+  // the planner remembers for a week.
   Status FinishCall(int64_t fetch_id, const SeriesKey& key, const CallRecord& record);
   // Stores a successful answer in one transaction: creates the series if needed, upserts
   // every bar (a bar that comes back different is updated, an identical one is left as it
@@ -116,7 +130,8 @@ class Store {
   Result<StoreCounts> StoreAnswer(int64_t fetch_id, const SeriesKey& key, const SeriesMeta& meta,
                                   std::span<const Bar> bars, bool history_limited,
                                   const CallRecord& record, WallTime at,
-                                  StoreScope scope = StoreScope::kLatest);
+                                  StoreScope scope = StoreScope::kLatest,
+                                  NewestBar newest = NewestBar::kFinal);
   // When the newest call for `month` ("YYYY-MM") of the series was stored; nullopt if none.
   Result<std::optional<WallTime>> MonthStoredAt(const SeriesKey& key, std::string_view month);
   // Times of calls logged at or after `since`, oldest first.

@@ -27,10 +27,6 @@ struct HttpResponse {
 // The header the mdfetch simulator puts on every answer.
 inline constexpr std::string_view kSimulatorHeader = "X-Mdfetch-Simulator";
 
-// The start of the error for an answer over TransportOptions::max_body_bytes: a refusal
-// that a retry would only repeat.
-inline constexpr std::string_view kAnswerTooLarge = "answer over";
-
 struct TransportOptions {
   std::chrono::milliseconds connect_timeout{10000};
   std::chrono::milliseconds read_timeout{30000};
@@ -42,10 +38,16 @@ struct TransportOptions {
 class Transport {
  public:
   virtual ~Transport() = default;
-  // GETs `target` ("/query?function=...") from the base URL. Transport failures are errors
-  // whose text never contains the target's query (it holds the API key): "connection
-  // refused", "timed out", "connection closed before the answer was complete", "answer over
-  // 64 MiB refused", ...
+  // GETs `target` ("/query?function=...") from the base URL. Any HTTP status is a response;
+  // failures are errors whose text never contains the target's query (it holds the API key)
+  // and whose code says whether the request can have reached the service:
+  //  - kNotSent: it never left this machine ("cannot reach HOST: name resolution failed",
+  //    "... connection refused or host unreachable", "... timed out connecting", "... TLS
+  //    handshake failed", "... connection reset while sending the request");
+  //  - kTransient: sent, but no whole answer came ("connection closed before the answer was
+  //    complete", a read timeout);
+  //  - kPermanent: "answer over 64 MiB refused", "too many redirects";
+  //  - kCancelled: "call cancelled" (Cancel()).
   virtual Result<HttpResponse> Get(const std::string& target) = 0;
   // Aborts the call in progress, and fails every later Get() at once with "call cancelled".
   virtual void Cancel() = 0;
