@@ -301,8 +301,9 @@ std::optional<double> ParseNumber(std::string_view text) {
 }
 
 Answer DecodeWithSax(Function function, std::string_view body) {
+  // An empty body is a connection that delivered nothing: a retry may bring the answer.
   if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) {
-    return Malformed("empty body");
+    return Answer{AnswerKind::kIncomplete, "empty body", {}, {}};
   }
   Answer answer;
   try {

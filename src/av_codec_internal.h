@@ -25,8 +25,9 @@ Answer DecodeWithSax(Function function, std::string_view body);
 // DecodeWithSax's. Never throws.
 std::optional<Answer> DecodeFast(Function function, std::string_view body);
 
-// The SAX reader alone (av_codec_sax.cc): kData with bars in body order, kMalformed,
-// kErrorMessage, or kThrottle for any `Note` or `Information`. May throw std::bad_alloc.
+// The SAX reader alone (av_codec_sax.cc): kData with bars in body order, kIncomplete (not
+// JSON, or cut short), kMalformed, kErrorMessage, or kThrottle for any `Note` or
+// `Information`. May throw std::bad_alloc.
 Answer ReadAnswer(Function function, std::string_view body);
 
 // ---- Shared vocabulary: values (av_codec.cc) ----

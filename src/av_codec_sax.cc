@@ -38,8 +38,8 @@ std::string Capped(std::string_view text) {
 
 std::string Quote(std::string_view text) { return "'" + Capped(text) + "'"; }
 
-Answer Malformed(std::string message) {
-  return Answer{AnswerKind::kMalformed, std::move(message), {}, {}};
+Answer NoAnswer(AnswerKind kind, std::string message) {
+  return Answer{kind, std::move(message), {}, {}};
 }
 
 // "5. adjusted close" -> "adjusted close", "1a. open (CNY)" -> "open (CNY)": the numbers
@@ -178,8 +178,9 @@ enum class Member { kOther, kMeta, kSeries, kErrorMessage, kNote, kInformation }
 
 // Receives nlohmann's SAX events for one body. Depth 1 is the top-level object, depth 2 the
 // inside of "Meta Data" or of the series, depth 3 the inside of one bar; anything deeper or
-// in another member is skipped. Returning false stops the parse at the first bad bar.
-// Bars stay in body order (DecodeAnswer sorts them).
+// in another member is skipped. After the first bad bar the rest of the body is only
+// parsed, not read: a body cut short after a bad bar is kIncomplete (a retry may bring the
+// whole of it), a whole one kMalformed. Bars stay in body order (DecodeAnswer sorts them).
 class AnswerHandler final : public nlohmann::json_sax<nlohmann::json> {
  public:
   AnswerHandler(Function function, size_t body_size) : function_(function), body_size_(body_size) {}
@@ -202,23 +203,26 @@ class AnswerHandler final : public nlohmann::json_sax<nlohmann::json> {
   bool end_object() override;
   bool start_array(std::size_t /*elements*/) override;
   bool end_array() override {
-    --depth_;
+    if (!Failed()) --depth_;
     return true;
   }
   bool parse_error(std::size_t position, const std::string& /*last_token*/,
                    const nlohmann::detail::exception& /*ex*/) override {
     // nlohmann counts the end of input as one byte past the body.
-    failure_ = position > body_size_ ? "truncated JSON at byte " + std::to_string(body_size_)
-                                     : "not JSON: syntax error at byte " + std::to_string(position);
+    not_json_ = position > body_size_
+                    ? "truncated JSON at byte " + std::to_string(body_size_)
+                    : "not JSON: syntax error at byte " + std::to_string(position);
     return false;
   }
 
   Answer Finish();
 
  private:
+  // Once an answer has failed, every later event is only checked for syntax.
+  bool Failed() const { return !failure_.empty(); }
   bool Fail(std::string message) {
     failure_ = std::move(message);
-    return false;
+    return true;
   }
   bool NotAnObject(std::string_view type) {
     return Fail("answer is a JSON " + std::string(type) + ", not an object");
@@ -252,7 +256,8 @@ class AnswerHandler final : public nlohmann::json_sax<nlohmann::json> {
   std::optional<std::string> error_message_, note_, information_;
   std::vector<std::string> keys_;  // the first top-level keys, for "no time series" messages
   size_t key_count_ = 0;
-  std::string failure_;
+  std::string failure_;   // the first reason the answer is no usable answer
+  std::string not_json_;  // the parse error, when the body is not (whole) JSON
 };
 
 void AnswerHandler::OnTopKey(const std::string& key) {
@@ -277,6 +282,7 @@ void AnswerHandler::OnTopKey(const std::string& key) {
 }
 
 bool AnswerHandler::key(string_t& val) {
+  if (Failed()) return true;
   if (depth_ == 1) {
     OnTopKey(val);
   } else if (depth_ == 2 && member_ == Member::kMeta) {
@@ -291,6 +297,7 @@ bool AnswerHandler::key(string_t& val) {
 }
 
 bool AnswerHandler::start_object(std::size_t /*elements*/) {
+  if (Failed()) return true;
   if (depth_ == 1 && member_ == Member::kSeries) {
     series_seen_ = true;
     series_exact_ = next_series_exact_;
@@ -312,6 +319,7 @@ bool AnswerHandler::start_object(std::size_t /*elements*/) {
 }
 
 bool AnswerHandler::start_array(std::size_t /*elements*/) {
+  if (Failed()) return true;
   if (depth_ == 0) return NotAnObject("array");
   if (depth_ == 1) member_ = Member::kOther;
   if (InSeries(2)) return Fail("bar " + bar_.ts + ": not an object");
@@ -321,6 +329,7 @@ bool AnswerHandler::start_array(std::size_t /*elements*/) {
 }
 
 bool AnswerHandler::end_object() {
+  if (Failed()) return true;
   --depth_;
   if (InSeries(2)) return EndBar();
   if (depth_ == 1) member_ = Member::kOther;
@@ -329,6 +338,7 @@ bool AnswerHandler::end_object() {
 
 // Strings, nulls, booleans: text members and metadata at depth 1-2, bar values at depth 3.
 bool AnswerHandler::Scalar(const std::string* text, std::string_view type, std::string_view shown) {
+  if (Failed()) return true;
   if (depth_ == 0) return NotAnObject(type);
   if (InSeries(2)) return Fail("bar " + bar_.ts + ": not an object");
   if (InSeries(3)) {
@@ -352,6 +362,7 @@ bool AnswerHandler::Scalar(const std::string* text, std::string_view type, std::
 
 // Bare JSON numbers are accepted as bar values (a 2025 crypto sample had one).
 bool AnswerHandler::Number(double value, std::string_view type) {
+  if (Failed()) return true;
   if (depth_ == 0) return NotAnObject(type);
   if (InSeries(2)) return Fail("bar " + bar_.ts + ": not an object");
   if (InSeries(3) && field_ != kNoField) SetField(value);
@@ -385,15 +396,16 @@ Answer AnswerHandler::Refusal() const {
 }
 
 Answer AnswerHandler::Finish() {
-  if (!failure_.empty()) return Malformed(failure_);
+  if (!not_json_.empty()) return NoAnswer(AnswerKind::kIncomplete, not_json_);
+  if (Failed()) return NoAnswer(AnswerKind::kMalformed, failure_);
   const bool refused = error_message_ || note_ || information_;
   if (series_seen_ && !bars_.empty()) {
     return {AnswerKind::kData, "", internal::TakeMeta(meta_), std::move(bars_)};
   }
   // An empty series beside a refusal text: the text says why, so it decides.
   if (refused) return Refusal();
-  if (series_seen_) return Malformed("empty time series");
-  return Malformed(NoSeriesMessage());
+  if (series_seen_) return NoAnswer(AnswerKind::kMalformed, "empty time series");
+  return NoAnswer(AnswerKind::kMalformed, NoSeriesMessage());
 }
 
 }  // namespace

@@ -64,6 +64,18 @@ std::string DailyBody(const std::vector<std::string>& bars) {
   return R"j({"Meta Data": {"2. Symbol": "IBM"}, )j" + Series("Time Series (Daily)", bars) + "}";
 }
 
+std::string ReplaceFirst(std::string text, std::string_view from, std::string_view to) {
+  if (const size_t at = text.find(from); at != std::string::npos) text.replace(at, from.size(), to);
+  return text;
+}
+
+std::string ReplaceAll(std::string text, std::string_view from, std::string_view to) {
+  for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
+    text.replace(at, from.size(), to);
+  }
+  return text;
+}
+
 void ExpectBar(const Bar& bar, std::string_view ts, double open, double high, double low,
                double close, std::optional<double> volume) {
   EXPECT_EQ(bar.ts, ts);
@@ -99,8 +111,8 @@ TEST(AvCodecSampleTest, EverySampleFileIsClassified) {
       {"10_ERROR_MESSAGE_invalid_call.json", Function::kDaily, AnswerKind::kErrorMessage},
       {"11_NOTE_throttle_5min_500day.json", Function::kDaily, AnswerKind::kThrottle},
       {"12_INFORMATION_throttle_2025.json", Function::kDaily, AnswerKind::kThrottle},
-      {"13_TIME_SERIES_DAILY_ADJUSTED.csv", Function::kDailyAdjusted, AnswerKind::kMalformed},
-      {"14_TIME_SERIES_INTRADAY_5min.csv", Function::kIntraday, AnswerKind::kMalformed},
+      {"13_TIME_SERIES_DAILY_ADJUSTED.csv", Function::kDailyAdjusted, AnswerKind::kIncomplete},
+      {"14_TIME_SERIES_INTRADAY_5min.csv", Function::kIntraday, AnswerKind::kIncomplete},
   };
   for (const Row& row : rows) {
     const Answer answer = Decode(row.function, ReadSample(row.file));
@@ -244,15 +256,15 @@ TEST(AvCodecSampleTest, RefusalSamplesKeepTheServiceText) {
 TEST(AvCodecSampleTest, CsvAnswersAreNotJson) {
   const Answer daily =
       Decode(Function::kDailyAdjusted, ReadSample("13_TIME_SERIES_DAILY_ADJUSTED.csv"));
-  EXPECT_EQ(daily.kind, AnswerKind::kMalformed);
+  EXPECT_EQ(daily.kind, AnswerKind::kIncomplete);
   EXPECT_EQ(daily.message, "not JSON: syntax error at byte 2");
   const Answer intraday =
       Decode(Function::kIntraday, ReadSample("14_TIME_SERIES_INTRADAY_5min.csv"));
-  EXPECT_EQ(intraday.kind, AnswerKind::kMalformed);
+  EXPECT_EQ(intraday.kind, AnswerKind::kIncomplete);
   EXPECT_EQ(intraday.message, "not JSON: syntax error at byte 2");
 }
 
-// ---- Truncated and non-JSON bodies -------------------------------------------------------
+// ---- Truncated and non-JSON bodies: kIncomplete (a retry may help) -----------------------
 
 TEST(AvCodecMalformedTest, TruncatedDailyBodyIsNeverData) {
   const std::string body = ReadSample("01_TIME_SERIES_DAILY.json");
@@ -264,22 +276,53 @@ TEST(AvCodecMalformedTest, TruncatedDailyBodyIsNeverData) {
   for (const size_t cut : {size_t{5120}, body.size() - 2, body.size() - 1}) cuts.push_back(cut);
   for (const size_t cut : cuts) {
     const Answer a = Decode(Function::kDaily, std::string_view(body).substr(0, cut));
-    ASSERT_EQ(a.kind, AnswerKind::kMalformed) << "cut at " << cut;
+    ASSERT_EQ(a.kind, AnswerKind::kIncomplete) << "cut at " << cut;
     ASSERT_EQ(a.message, "truncated JSON at byte " + std::to_string(cut));
     ASSERT_TRUE(a.bars.empty());
   }
 }
 
 TEST(AvCodecMalformedTest, NonJsonBodiesSayWhere) {
-  EXPECT_EQ(Decode(Function::kDaily, "<html><body>Application Error</body></html>").message,
-            "not JSON: syntax error at byte 1");
-  EXPECT_EQ(Decode(Function::kDaily, R"j({"a": 1} x)j").message,
-            "not JSON: syntax error at byte 10");
-  EXPECT_EQ(Decode(Function::kDaily, "").message, "empty body");
-  EXPECT_EQ(Decode(Function::kDaily, " \r\n").message, "empty body");
+  struct Row {
+    const char* body;
+    const char* message;
+  };
+  const Row rows[] = {
+      {"<html><body>Application Error</body></html>", "not JSON: syntax error at byte 1"},
+      {R"j({"a": 1} x)j", "not JSON: syntax error at byte 10"},
+      {"", "empty body"},
+      {" \r\n", "empty body"},
+  };
+  for (const Row& row : rows) {
+    const Answer a = Decode(Function::kDaily, row.body);
+    EXPECT_EQ(a.kind, AnswerKind::kIncomplete) << row.body;
+    EXPECT_EQ(a.message, row.message);
+  }
 }
 
+// The SAX parse goes on past a bad bar to learn whether the body is whole.
+TEST(AvCodecMalformedTest, BadBarInABodyCutShortIsIncomplete) {
+  const std::string body =
+      ReplaceFirst(ReadSample("01_TIME_SERIES_DAILY.json"), "\"101.0924\"", "\"r\"");
+  const Answer whole = Decode(Function::kDaily, body);
+  EXPECT_EQ(whole.kind, AnswerKind::kMalformed);
+  EXPECT_EQ(whole.message, "bar 2018-06-08: 'r' is not a number in 'open'");
+  const size_t bad = body.find("\"r\"");
+  for (size_t cut = bad + 3; cut < body.size() - 1; cut += 13) {
+    const Answer a = Decode(Function::kDaily, std::string_view(body).substr(0, cut));
+    ASSERT_EQ(a.kind, AnswerKind::kIncomplete) << "cut at " << cut;
+    ASSERT_EQ(a.message, "truncated JSON at byte " + std::to_string(cut));
+  }
+  EXPECT_EQ(Decode(Function::kDaily, body + "<html>").kind, AnswerKind::kIncomplete);
+  EXPECT_EQ(Decode(Function::kDaily, "[1, 2").kind, AnswerKind::kIncomplete);
+  EXPECT_EQ(Decode(Function::kDaily, "[1, 2").message, "truncated JSON at byte 5");
+  EXPECT_EQ(Decode(Function::kDaily, "[1, 2]").kind, AnswerKind::kMalformed);
+}
+
+// ---- Whole JSON that is no answer: kMalformed (the same body would come again) -----------
+
 TEST(AvCodecMalformedTest, TopLevelValueMustBeAnObject) {
+  EXPECT_EQ(Decode(Function::kDaily, "42").kind, AnswerKind::kMalformed);
   EXPECT_EQ(Decode(Function::kDaily, "[1, 2]").message, "answer is a JSON array, not an object");
   EXPECT_EQ(Decode(Function::kDaily, R"j("Time Series (Daily)")j").message,
             "answer is a JSON string, not an object");
@@ -308,6 +351,8 @@ TEST(AvCodecMalformedTest, EmptySeriesIsMalformed) {
   const Answer a = Decode(Function::kDaily, DailyBody({}));
   EXPECT_EQ(a.kind, AnswerKind::kMalformed);
   EXPECT_EQ(a.message, "empty time series");
+  EXPECT_FALSE(IsTransient(AnswerKind::kMalformed));
+  EXPECT_TRUE(IsTransient(AnswerKind::kIncomplete));
 }
 
 TEST(AvCodecMalformedTest, MessagesQuoteAtMostFortyCharacters) {
@@ -711,18 +756,6 @@ std::string Compact(std::string_view json) {
     out += c;
   }
   return out;
-}
-
-std::string ReplaceFirst(std::string text, std::string_view from, std::string_view to) {
-  if (const size_t at = text.find(from); at != std::string::npos) text.replace(at, from.size(), to);
-  return text;
-}
-
-std::string ReplaceAll(std::string text, std::string_view from, std::string_view to) {
-  for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
-    text.replace(at, from.size(), to);
-  }
-  return text;
 }
 
 // The n-th (0-based) bar timestamp of a body, quoted, or "" if there are fewer: a timestamp

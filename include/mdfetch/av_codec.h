@@ -44,8 +44,9 @@ enum class AnswerKind {
   kPremium,       // "This is a premium endpoint": the function is refused to this key
   kPremiumFull,   // "The outputsize=full parameter value is a premium feature": only compact
   kKeyRejected,   // the demo key or an invalid/missing key: no call with this key can succeed
-  kIncomplete,    // not JSON, or JSON cut short: transient (a retry may get the whole answer)
-  kMalformed,     // complete JSON that is no usable answer (a bad bar, no or an empty series):
+  kIncomplete,    // empty, not JSON (an HTML error page, CSV) or JSON cut short: transient (a
+                  // retry may get the whole answer)
+  kMalformed,     // whole JSON that is no usable answer (a bad bar, no or an empty series):
                   // permanent, the same body would come again
   kMismatch,      // good bars, but of another series than the one asked for: permanent
 };
