@@ -2,7 +2,8 @@
 // for? A caching proxy, a mix-up on the service's side or a bug of ours would otherwise store
 // another symbol's or another function's bars under the series asked for (issue 9). The check
 // runs once, on what either decoder read, so the scanner and the SAX decoder cannot differ on
-// it; it is O(bars) and allocates only for the message of a refusal.
+// it; it is O(bars) and allocates only for the message of a refusal. An answer that passes is
+// also told whether its newest bar is still provisional (Answer::newest_provisional).
 //
 // Differences the service is known to make, and accepted:
 // - the symbol's case: the symbol comes back as the service normalises it. Every recorded
@@ -27,6 +28,10 @@
 
 namespace mdfetch::internal {
 namespace {
+
+// The end of the session of US equities: a "Last Refreshed" time before it, on the day of the
+// newest bar, was written while that bar was still trading (ALPHAVANTAGE.md 2.3).
+constexpr std::string_view kSessionClose = "16:00:00";
 
 struct Refusal {
   AnswerKind kind;
@@ -174,6 +179,35 @@ std::optional<Refusal> CheckMonth(const Request& request, const Decoded& decoded
   return std::nullopt;
 }
 
+// The functions whose bar is a US equity session: FX and crypto trade around the clock on UTC
+// days, with no 16:00 close, and an intraday bar carries its own time of day.
+bool IsEquityEndOfDay(Function function) {
+  switch (function) {
+    case Function::kDaily:
+    case Function::kDailyAdjusted:
+    case Function::kWeekly:
+    case Function::kWeeklyAdjusted:
+    case Function::kMonthly:
+    case Function::kMonthlyAdjusted:
+      return true;
+    case Function::kIntraday:
+    case Function::kFxDaily:
+    case Function::kCryptoDaily:
+      return false;
+  }
+  return false;
+}
+
+// "Last Refreshed" is a date after the close and a datetime during the session
+// (ALPHAVANTAGE.md 2.3; samples 01 and 02).
+bool IsNewestProvisional(Function function, const Answer& answer) {
+  if (!IsEquityEndOfDay(function) || answer.bars.empty()) return false;
+  const std::string_view refreshed = answer.meta.last_refreshed;
+  if (!IsTimestamp(refreshed) || refreshed.size() == 10) return false;
+  const std::string_view newest_day = std::string_view(answer.bars.back().ts).substr(0, 10);
+  return refreshed.starts_with(newest_day) && refreshed.substr(11) < kSessionClose;
+}
+
 }  // namespace
 
 Answer CheckAnswer(const Request& request, Decoded decoded) {
@@ -184,6 +218,7 @@ Answer CheckAnswer(const Request& request, Decoded decoded) {
       return Answer{refusal->kind, std::move(refusal->message), {}, {}};
     }
   }
+  answer.newest_provisional = IsNewestProvisional(request.key.function, answer);
   return std::move(answer);
 }
 

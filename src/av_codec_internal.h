@@ -52,7 +52,7 @@ Decoded ReadAnswer(Function function, std::string_view body);
 
 // `decoded.answer` if it answers `request`; kMismatch when its bars are another series
 // (another function, interval, symbol, market or month), kMalformed when it cannot be told
-// (no symbol) or the function's own fields are missing from a bar.
+// (no symbol) or the function's own fields are missing from a bar. Sets newest_provisional.
 // O(bars), no allocation per bar.
 Answer CheckAnswer(const Request& request, Decoded decoded);
 

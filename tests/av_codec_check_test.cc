@@ -1,5 +1,5 @@
-// The codec's check of an answer against its request (kMismatch), and what is transient and
-// what is permanent in a body that is no answer (kIncomplete, kMalformed).
+// The codec's check of an answer against its request (kMismatch), what is transient and what
+// is permanent in a body that is no answer (kIncomplete, kMalformed), and newest_provisional.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -251,6 +251,7 @@ TEST(AvCodecCheckTest, Pre2024CryptoAnswerTakesTheMarketCurrencyFields) {
   EXPECT_EQ(newest.close, 62286.885038);
   EXPECT_EQ(newest.volume, 2328.295447);
   EXPECT_EQ(a.meta.symbol, "BTC/CNY");
+  EXPECT_FALSE(a.newest_provisional);
 }
 
 TEST(AvCodecCheckTest, Pre2024CryptoTakesTheMarketFieldWhicheverComesFirst) {
@@ -504,6 +505,86 @@ TEST(AvCodecIncompleteTest, OnlyIncompleteAndThrottleAreTransient) {
         AnswerKind::kMismatch}) {
     EXPECT_FALSE(IsTransient(kind)) << AnswerKindName(kind);
   }
+}
+
+// ---- newest_provisional ------------------------------------------------------------------
+
+TEST(AvCodecProvisionalTest, SamplesRefreshedDuringTheSessionAreProvisional) {
+  struct Row {
+    const char* file;
+    const char* series;
+    bool provisional;
+  };
+  const Row rows[] = {
+      {"01_TIME_SERIES_DAILY.json", "MSFT", false},                        // "2018-06-08"
+      {"02_TIME_SERIES_DAILY_ADJUSTED.json", "IBM daily_adjusted", true},  // 14:07:57
+      {"03_TIME_SERIES_INTRADAY_1min.json", "MSFT intraday:1min", false},
+      {"04_TIME_SERIES_WEEKLY_ADJUSTED.json", "IBM weekly_adjusted", true},    // 14:08:57
+      {"05_TIME_SERIES_MONTHLY_ADJUSTED.json", "IBM monthly_adjusted", true},  // 14:09:56
+      {"06_FX_DAILY.json", "EUR/USD fx_daily", false},
+      {"07_DIGITAL_CURRENCY_DAILY.json", "BTC/EUR crypto_daily", false},
+  };
+  for (const Row& row : rows) {
+    const Answer a = Checked(Ask(row.series), ReadSample(row.file));
+    ASSERT_EQ(a.kind, AnswerKind::kData) << row.file;
+    EXPECT_EQ(a.newest_provisional, row.provisional) << row.file;
+  }
+}
+
+TEST(AvCodecProvisionalTest, OnlyATimeBeforeTheCloseOnTheNewestDayIsProvisional) {
+  struct Row {
+    const char* last_refreshed;
+    bool provisional;
+  };
+  const Row rows[] = {
+      {"2020-05-08 09:30:00", true},  {"2020-05-08 15:59:59", true},
+      {"2020-05-08 16:00:00", false}, {"2020-05-08 16:00:01", false},
+      {"2020-05-08 20:00:00", false}, {"2020-05-08", false},
+      {"2020-05-09 10:00:00", false},  // a later day: the newest bar's session is over
+      {"2020-05-07 10:00:00", false}, {"", false},
+      {"2020-05-08 1x:00:00", false},
+  };
+  for (const char* series : {"IBM", "IBM daily_adjusted", "IBM weekly", "IBM weekly_adjusted",
+                             "IBM monthly", "IBM monthly_adjusted"}) {
+    const Request request = Ask(series);
+    const bool adjusted = IsAdjusted(request.key.function);
+    const auto bar = adjusted ? AdjustedBar : OhlcBar;
+    const std::string key =
+        request.key.function == Function::kDaily || request.key.function == Function::kDailyAdjusted
+            ? "Time Series (Daily)"
+        : request.key.function == Function::kWeekly         ? "Weekly Time Series"
+        : request.key.function == Function::kWeeklyAdjusted ? "Weekly Adjusted Time Series"
+        : request.key.function == Function::kMonthly        ? "Monthly Time Series"
+                                                            : "Monthly Adjusted Time Series";
+    for (const Row& row : rows) {
+      const std::string body = BodyFor(
+          series, key, {bar("2020-05-08", "2"), bar("2020-05-07", "1")}, row.last_refreshed);
+      const Answer a = Checked(request, body);
+      ASSERT_EQ(a.kind, AnswerKind::kData) << series << ": " << a.message;
+      EXPECT_EQ(a.newest_provisional, row.provisional) << series << " " << row.last_refreshed;
+    }
+  }
+}
+
+TEST(AvCodecProvisionalTest, IntradayFxAndCryptoAreNeverProvisional) {
+  const char* const refreshed = "2020-05-08 10:00:00";
+  const Answer intraday =
+      Checked(Ask("IBM intraday:5min"), BodyFor("IBM intraday:5min", "Time Series (5min)",
+                                                {OhlcBar("2020-05-08 09:55:00", "1")}, refreshed));
+  const Answer fx =
+      Checked(Ask("EUR/USD fx_daily"), BodyFor("EUR/USD fx_daily", "Time Series FX (Daily)",
+                                               {OhlcBar("2020-05-08", "1")}, refreshed));
+  const Answer crypto =
+      Checked(Ask("BTC/EUR crypto_daily"),
+              BodyFor("BTC/EUR crypto_daily", "Time Series (Digital Currency Daily)",
+                      {OhlcBar("2020-05-08", "1")}, refreshed));
+  for (const Answer* a : {&intraday, &fx, &crypto}) {
+    ASSERT_EQ(a->kind, AnswerKind::kData) << a->message;
+    EXPECT_FALSE(a->newest_provisional) << a->meta.symbol;
+  }
+  // Nor is anything that is not data.
+  const Answer mismatch = Checked(Ask("MSFT"), ReadSample("02_TIME_SERIES_DAILY_ADJUSTED.json"));
+  EXPECT_FALSE(mismatch.newest_provisional);
 }
 
 }  // namespace

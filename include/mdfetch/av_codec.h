@@ -88,8 +88,9 @@ struct Answer {
   SeriesMeta meta;
   std::vector<Bar> bars;  // oldest first, unique timestamps; empty unless kind == kData
   // kData only: the newest bar belongs to a session still open when the answer was made
-  // ("Last Refreshed" is a time of day before 16:00 on the newest bar's date, equities
-  // daily/weekly/monthly): its close is the last price, not the close.
+  // ("Last Refreshed" is a time of day before 16:00:00 on the newest bar's date, for equity
+  // daily, weekly and monthly, adjusted or not): its close is the last price, not the close.
+  // False after the close (a plain date, or 16:00:00 or later) and for intraday, FX and crypto.
   bool newest_provisional = false;
 };
 
