@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "mdfetch/engine.h"
+#include "mdfetch/av_codec.h"
 
 namespace mdfetch::bench {
 
@@ -25,7 +25,8 @@ BodySource::~BodySource() {
 
 Result<std::string> BodySource::Daily(const std::string& symbol, std::string_view outputsize) {
   const SeriesKey key{symbol, Function::kDaily, ""};
-  auto response = transport_->Get(Engine::BuildTarget(key, outputsize, "bench"));
+  const OutputSize size = outputsize == "full" ? OutputSize::kFull : OutputSize::kCompact;
+  auto response = transport_->Get(BuildTarget(Request{key, size, ""}, "bench"));
   if (!response) return std::unexpected(response.error());
   if (response->status != 200) {
     return Fail(fmt::format("simulator answered HTTP {} for {}", response->status, symbol));

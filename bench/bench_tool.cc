@@ -25,7 +25,7 @@
 
 #include "bench_corpus.h"
 #include "bench_sqlite.h"
-#include "mdfetch/engine.h"
+#include "mdfetch/av_codec.h"
 #include "mdfetch/store.h"
 
 namespace mdfetch::bench {
@@ -88,7 +88,7 @@ Status StoreAll(const std::string& path, const std::vector<Answer>& answers, int
   const WallTime at = std::chrono::system_clock::now();
   for (size_t i = 0; i < answers.size(); ++i) {
     const SeriesKey key{Symbol(static_cast<int64_t>(i)), Function::kDaily, ""};
-    auto fetch_id = (*store)->BeginCall(key, "full", at);
+    auto fetch_id = (*store)->BeginCall(key, OutputSize::kFull, at);
     if (!fetch_id) return std::unexpected(fetch_id.error());
     auto counts = (*store)->StoreAnswer(*fetch_id, key, answers[i].meta, answers[i].bars, false,
                                         CallRecord{}, at);
@@ -130,8 +130,9 @@ Status Breakdown(const fs::path& dir, int64_t n, const std::string& db) {
   }
   std::vector<Answer> answers;
   auto decode = Timed([&]() -> Status {
-    for (const auto& body : bodies) {
-      answers.push_back(DecodeAnswer(Function::kDaily, body));
+    for (size_t i = 0; i < bodies.size(); ++i) {
+      const SeriesKey key{Symbol(static_cast<int64_t>(i)), Function::kDaily, ""};
+      answers.push_back(DecodeAnswer(Request{key, OutputSize::kFull, ""}, bodies[i]));
       if (answers.back().kind != AnswerKind::kData) return Fail(answers.back().message);
     }
     return {};
@@ -163,7 +164,7 @@ Status Fetch(const std::string& url, int64_t n, int concurrency) {
         auto transport = (*factory)();
         for (int64_t i = next++; i < n; i = next++) {
           const SeriesKey key{Symbol(i), Function::kDaily, ""};
-          auto response = transport->Get(Engine::BuildTarget(key, "full", "bench"));
+          auto response = transport->Get(BuildTarget(Request{key, OutputSize::kFull, ""}, "bench"));
           if (!response || response->status != 200) {
             ++failures;
             continue;

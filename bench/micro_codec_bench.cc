@@ -23,9 +23,11 @@ void BM_DecodeAnswer(benchmark::State& state, Body which) {
     return;
   }
   const std::string& body = which == Body::kFull ? in.full_body : in.compact_body;
+  const Request request{SeriesKey{std::string(kBenchSymbol), Function::kDaily, ""},
+                        which == Body::kFull ? OutputSize::kFull : OutputSize::kCompact, ""};
   size_t bars = 0;
   for (auto _ : state) {
-    Answer answer = DecodeAnswer(Function::kDaily, body);
+    Answer answer = DecodeAnswer(request, body);
     bars = answer.bars.size();
     benchmark::DoNotOptimize(answer);
   }

@@ -5,8 +5,6 @@
 namespace mdfetch::bench {
 namespace {
 
-constexpr const char* kSymbol = "IBM";
-
 MicroInputs Fetch() {
   MicroInputs in;
   auto fetch = [&](Date session, std::string_view outputsize, std::string& body) {
@@ -16,7 +14,7 @@ MicroInputs Fetch() {
       in.error = source.error().message;
       return;
     }
-    auto got = (*source)->Daily(kSymbol, outputsize);
+    auto got = (*source)->Daily(std::string(kBenchSymbol), outputsize);
     if (!got) {
       in.error = got.error().message;
       return;
@@ -27,7 +25,8 @@ MicroInputs Fetch() {
   fetch(kBenchLastSession, "full", in.full_body);
   fetch(kBenchNextSession, "compact", in.next_body);
   if (in.error.empty()) {
-    in.full = DecodeAnswer(Function::kDaily, in.full_body);
+    const SeriesKey key{std::string(kBenchSymbol), Function::kDaily, ""};
+    in.full = DecodeAnswer(Request{key, OutputSize::kFull, ""}, in.full_body);
     if (in.full.kind != AnswerKind::kData) in.error = "full body: " + in.full.message;
   }
   return in;

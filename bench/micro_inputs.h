@@ -3,12 +3,16 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "mdfetch/av_codec.h"
 #include "mdfetch/series.h"
 
 namespace mdfetch::bench {
+
+// The symbol of every body below.
+inline constexpr std::string_view kBenchSymbol = "IBM";
 
 struct MicroInputs {
   std::string error;         // why the inputs could not be had; empty when they could

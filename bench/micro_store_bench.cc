@@ -73,7 +73,7 @@ void BM_StoreAnswerFresh(benchmark::State& state) {
     state.PauseTiming();
     std::unique_ptr<Store> store = OpenOrSkip(state, db.Fresh());
     if (!store) return;
-    auto fetch_id = store->BeginCall(kKey, "full", at);
+    auto fetch_id = store->BeginCall(kKey, OutputSize::kFull, at);
     state.ResumeTiming();
     auto counts = store->StoreAnswer(fetch_id.value_or(0), kKey, in->full.meta, in->full.bars,
                                      false, CallRecord{}, at);
@@ -97,7 +97,7 @@ void BM_StoreAnswerUnchanged(benchmark::State& state) {
   std::unique_ptr<Store> store = OpenOrSkip(state, db.Fresh());
   if (!store) return;
   const WallTime at = std::chrono::system_clock::now();
-  const int64_t fetch_id = store->BeginCall(kKey, "full", at).value_or(0);
+  const int64_t fetch_id = store->BeginCall(kKey, OutputSize::kFull, at).value_or(0);
   (void)store->StoreAnswer(fetch_id, kKey, in->full.meta, in->full.bars, false, {}, at);
   for (auto _ : state) {
     auto counts = store->StoreAnswer(fetch_id, kKey, in->full.meta, in->full.bars, false, {}, at);
@@ -121,8 +121,8 @@ void BM_DailyCall(benchmark::State& state) {
   const WallTime at = std::chrono::system_clock::now();
   (void)store->StoreAnswer(0, kKey, in->full.meta, in->full.bars, false, {}, at);
   for (auto _ : state) {
-    auto fetch_id = store->BeginCall(kKey, "compact", at);
-    Answer answer = DecodeAnswer(Function::kDaily, in->next_body);
+    auto fetch_id = store->BeginCall(kKey, OutputSize::kCompact, at);
+    Answer answer = DecodeAnswer(Request{kKey, OutputSize::kCompact, ""}, in->next_body);
     auto counts = store->StoreAnswer(fetch_id.value_or(0), kKey, answer.meta, answer.bars, false,
                                      CallRecord{}, at);
     if (!counts) {

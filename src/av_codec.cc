@@ -1,7 +1,8 @@
 // The public half of the Alpha Vantage codec: the wording of refusals, the order of bars, and
 // the scanner that reads the service's own layout several times faster than nlohmann's lexer
 // (docs/performance.md: the lexer was most of a refresh's CPU). Any other body goes to the
-// SAX decoder in av_codec_sax.cc.
+// SAX decoder in av_codec_sax.cc; either way, av_codec_check.cc then checks that the bars
+// are the series asked for.
 #include "mdfetch/av_codec.h"
 
 #include <algorithm>
@@ -21,18 +22,20 @@
 namespace mdfetch {
 namespace {
 
-char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
 // `needle` must be lower-case.
 bool ContainsNoCase(std::string_view haystack, std::string_view needle) {
   return !std::ranges::search(haystack, needle, [](char x, char y) {
-            return Lower(x) == y;
+            return internal::Lower(x) == y;
           }).empty();
 }
 
-Answer Malformed(std::string message) {
-  return Answer{AnswerKind::kMalformed, std::move(message), {}, {}};
+internal::Decoded NoAnswer(AnswerKind kind, std::string message) {
+  return {Answer{kind, std::move(message), {}, {}}};
 }
+
+}  // namespace
+
+namespace internal {
 
 // Service order is newest first; reversing it is the common case. Anything else is sorted
 // stably so that, of duplicate timestamps, the one last in the body is kept.
@@ -55,6 +58,10 @@ void SortAndDedupe(std::vector<Bar>& bars) {
   }
   bars.resize(out);
 }
+
+}  // namespace internal
+
+namespace {
 
 // A plain decimal ("123.4500", "22165128", "-0.66": every number the service writes) whose
 // digits make an integer m <= 2^53 has at most 16 fraction digits k, so m and 10^k are exact
@@ -213,7 +220,8 @@ bool ReadStringObject(Scanner& in, OnMember on_member) {
 
 // The series object: at least one bar, each with every required field. A value that is not a
 // number, a missing field or a bad timestamp declines: the SAX decoder words the message.
-bool ReadSeries(Scanner& in, std::vector<Bar>& bars) {
+bool ReadSeries(Scanner& in, internal::Decoded& decoded) {
+  std::vector<Bar>& bars = decoded.answer.bars;
   // Every bar repeats the field names of the one before: the name seen at the same position
   // last time is compared rather than parsed again. Until a name is seen, "" stands there,
   // which is no field.
@@ -233,7 +241,9 @@ bool ReadSeries(Scanner& in, std::vector<Bar>& bars) {
       if (position < last_keys.size() && key == last_keys[position]) {
         field = last_fields[position];
       } else {
-        field = internal::ParseField(key);
+        const internal::FieldKey parsed = internal::ParseField(key);
+        internal::NoteCurrency(decoded, parsed);
+        field = parsed.field;
         if (position < last_keys.size()) {
           last_keys[position] = key;
           last_fields[position] = field;
@@ -255,7 +265,7 @@ bool ReadSeries(Scanner& in, std::vector<Bar>& bars) {
 
 // {"Meta Data": {...}, "<the function's series key>": {...}} and nothing else, bars in body
 // order; nullopt for anything else.
-std::optional<Answer> ScanStandardAnswer(Function function, std::string_view body) {
+std::optional<internal::Decoded> ScanStandardAnswer(Function function, std::string_view body) {
   Scanner in(body);
   internal::MetaText meta;
   const auto on_meta = [&](std::string_view key, std::string_view value) {
@@ -264,17 +274,18 @@ std::optional<Answer> ScanStandardAnswer(Function function, std::string_view bod
     }
     return true;
   };
-  Answer answer{AnswerKind::kData, "", {}, {}};
+  internal::Decoded decoded{Answer{AnswerKind::kData, "", {}, {}}};
   // ~210 bytes a bar pretty-printed, ~115 compact: at most one regrowth, at most 1.7x slack.
-  answer.bars.reserve(body.size() / 128 + 1);
+  decoded.answer.bars.reserve(body.size() / 128 + 1);
   std::string_view key;
   const bool understood = in.Take('{') && in.String(key) && key == "Meta Data" && in.Take(':') &&
                           ReadStringObject(in, on_meta) && in.Take(',') && in.String(key) &&
                           internal::IsExactSeriesKey(function, key) && in.Take(':') &&
-                          ReadSeries(in, answer.bars) && in.Take('}') && in.AtEnd();
+                          ReadSeries(in, decoded) && in.Take('}') && in.AtEnd();
   if (!understood) return std::nullopt;
-  answer.meta = internal::TakeMeta(meta);
-  return answer;
+  decoded.series_key = key;
+  decoded.answer.meta = internal::TakeMeta(meta);
+  return decoded;
 }
 
 }  // namespace
@@ -300,16 +311,18 @@ std::optional<double> ParseNumber(std::string_view text) {
   return value;
 }
 
-Answer DecodeWithSax(Function function, std::string_view body) {
+Decoded DecodeWithSax(Function function, std::string_view body) {
+  // An empty body is a connection that delivered nothing: a retry may bring the answer.
   if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) {
-    return Malformed("empty body");
+    return NoAnswer(AnswerKind::kIncomplete, "empty body");
   }
-  Answer answer;
+  Decoded decoded;
   try {
-    answer = ReadAnswer(function, body);
+    decoded = ReadAnswer(function, body);
   } catch (const std::exception& e) {
-    return Malformed(std::string("cannot decode answer: ") + e.what());
+    return NoAnswer(AnswerKind::kMalformed, std::string("cannot decode answer: ") + e.what());
   }
+  Answer& answer = decoded.answer;
   switch (answer.kind) {
     case AnswerKind::kData:
       SortAndDedupe(answer.bars);
@@ -327,18 +340,18 @@ Answer DecodeWithSax(Function function, std::string_view body) {
     default:
       break;
   }
-  return answer;
+  return decoded;
 }
 
-std::optional<Answer> DecodeFast(Function function, std::string_view body) {
-  std::optional<Answer> answer;
+std::optional<Decoded> DecodeFast(Function function, std::string_view body) {
+  std::optional<Decoded> decoded;
   try {
-    answer = ScanStandardAnswer(function, body);
+    decoded = ScanStandardAnswer(function, body);
   } catch (const std::exception&) {
     return std::nullopt;  // out of memory: let the SAX decoder say so
   }
-  if (answer) SortAndDedupe(answer->bars);
-  return answer;
+  if (decoded) SortAndDedupe(decoded->answer.bars);
+  return decoded;
 }
 
 }  // namespace internal
@@ -357,10 +370,9 @@ bool IsTransient(AnswerKind kind) {
 
 Answer DecodeAnswer(const Request& request, std::string_view body) {
   const Function function = request.key.function;
-  if (std::optional<Answer> answer = internal::DecodeFast(function, body)) {
-    return std::move(*answer);
-  }
-  return internal::DecodeWithSax(function, body);
+  std::optional<internal::Decoded> decoded = internal::DecodeFast(function, body);
+  if (!decoded) decoded = internal::DecodeWithSax(function, body);
+  return internal::CheckAnswer(request, std::move(*decoded));
 }
 
 // The wording changes over the years, so each rule is a few stable phrases. The 2025 burst

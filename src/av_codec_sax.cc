@@ -1,9 +1,9 @@
 // The SAX half of the Alpha Vantage codec: reads any body with nlohmann/json's SAX parser
-// straight into Bar values and decides its kind by its keys alone. Also the names it shares
-// with the scanner in av_codec.cc (bar fields, metadata, series keys: av_codec_internal.h).
-// The wording of refusals and the order of bars are settled in av_codec.cc.
-#include <algorithm>
-#include <array>
+// straight into Bar values and decides its kind by its keys alone. The names it reads by are
+// in av_codec_names.cc; the wording of refusals and the order of bars are settled in
+// av_codec.cc, and whether the bars answer the request in av_codec_check.cc.
+#include <fmt/format.h>
+
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -15,171 +15,31 @@
 namespace mdfetch {
 namespace {
 
-// Quoted body text in a kMalformed message is capped so a bad body never floods logs.
-constexpr size_t kMaxQuoted = 40;
+using internal::Capped;
+using internal::EqualsNoCase;
+using internal::IsExactSeriesKey;
+using internal::kNoField;
+using internal::MetaText;
+
 constexpr size_t kMaxListedKeys = 5;
 // A compact JSON bar is ~100 bytes and a pretty-printed one ~200: reserving size/100 bars
 // avoids regrowth at the cost of at most 2x slack for a pretty body.
 constexpr size_t kMinBytesPerBar = 100;
 
-char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+std::string Quote(std::string_view text) { return fmt::format("'{}'", Capped(text)); }
 
-bool EqualsNoCase(std::string_view a, std::string_view b) {
-  return std::ranges::equal(a, b, [](char x, char y) { return Lower(x) == Lower(y); });
+Answer NoAnswer(AnswerKind kind, std::string message) {
+  return Answer{kind, std::move(message), {}, {}};
 }
-
-// `text` cut to kMaxQuoted characters (never inside a UTF-8 sequence).
-std::string Capped(std::string_view text) {
-  if (text.size() <= kMaxQuoted) return std::string(text);
-  size_t cut = kMaxQuoted;
-  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
-  return std::string(text.substr(0, cut)) + "...";
-}
-
-std::string Quote(std::string_view text) { return "'" + Capped(text) + "'"; }
-
-Answer Malformed(std::string message) {
-  return Answer{AnswerKind::kMalformed, std::move(message), {}, {}};
-}
-
-// "5. adjusted close" -> "adjusted close", "1a. open (CNY)" -> "open (CNY)": the numbers
-// differ between functions and eras, the names do not.
-std::string_view StripNumber(std::string_view key) {
-  size_t i = 0;
-  while (i < key.size() && key[i] >= '0' && key[i] <= '9') ++i;
-  if (i == 0) return key;
-  while (i < key.size() && key[i] >= 'a' && key[i] <= 'z') ++i;
-  if (i >= key.size() || key[i] != '.') return key;
-  ++i;
-  while (i < key.size() && key[i] == ' ') ++i;
-  return key.substr(i);
-}
-
-// The bar fields by the name after their number. FX has no volume and only adjusted
-// functions have the last three, so those stay nullopt unless the answer carries them.
-struct FieldSpec {
-  std::string_view name;
-  double Bar::*plain;
-  std::optional<double> Bar::*optional;
-};
-constexpr std::array<FieldSpec, internal::kNoField> kFields{{
-    {"open", &Bar::open, nullptr},
-    {"high", &Bar::high, nullptr},
-    {"low", &Bar::low, nullptr},
-    {"close", &Bar::close, nullptr},
-    {"volume", nullptr, &Bar::volume},
-    {"adjusted close", nullptr, &Bar::adjusted_close},
-    {"dividend amount", nullptr, &Bar::dividend},
-    {"split coefficient", nullptr, &Bar::split_coefficient},
-}};
-
-}  // namespace
-
-namespace internal {
-
-// Runs once per bar field: a scan over 8 short names, no allocation. Pre-2024 crypto
-// "open (CNY)" matches "open"; the first variant seen in a bar wins (see SetField).
-size_t ParseField(std::string_view key) {
-  std::string_view name = StripNumber(key);
-  if (const size_t paren = name.find(" ("); paren != std::string_view::npos) {
-    name = name.substr(0, paren);
-  }
-  for (size_t i = 0; i < kFields.size(); ++i) {
-    if (name == kFields[i].name) return i;
-  }
-  return kNoField;
-}
-
-std::string_view FieldName(size_t field) { return kFields[field].name; }
-
-void SetField(Bar& bar, uint32_t& fields_set, size_t field, double value) {
-  const uint32_t bit = 1u << field;
-  if ((fields_set & bit) != 0) return;
-  fields_set |= bit;
-  const FieldSpec& spec = kFields[field];
-  if (spec.plain != nullptr) {
-    bar.*spec.plain = value;
-  } else {
-    bar.*spec.optional = value;
-  }
-}
-
-size_t FirstMissingField(uint32_t fields_set) {
-  for (size_t i = 0; i < kRequiredFields; ++i) {
-    if ((fields_set & (1u << i)) == 0) return i;
-  }
-  return kNoField;
-}
-
-std::string MetaText::*ParseMetaField(std::string_view key) {
-  struct Entry {
-    std::string_view name;
-    std::string MetaText::*text;
-  };
-  static constexpr std::array<Entry, 9> kEntries{{
-      {"symbol", &MetaText::symbol},
-      {"last refreshed", &MetaText::last_refreshed},
-      {"time zone", &MetaText::time_zone},
-      {"output size", &MetaText::output_size},
-      {"interval", &MetaText::interval},
-      {"from symbol", &MetaText::from},
-      {"to symbol", &MetaText::to},
-      {"digital currency code", &MetaText::from},
-      {"market code", &MetaText::to},
-  }};
-  const std::string_view name = StripNumber(key);
-  for (const auto& entry : kEntries) {
-    if (EqualsNoCase(name, entry.name)) return entry.text;
-  }
-  return nullptr;
-}
-
-SeriesMeta TakeMeta(MetaText& meta) {
-  if (meta.symbol.empty() && !meta.from.empty() && !meta.to.empty()) {
-    meta.symbol = meta.from + "/" + meta.to;
-  }
-  return std::move(static_cast<SeriesMeta&>(meta));
-}
-
-bool IsExactSeriesKey(Function function, std::string_view key) {
-  if (function == Function::kIntraday) {
-    constexpr std::string_view kPrefix = "Time Series (";
-    if (!key.starts_with(kPrefix) || !key.ends_with(')')) return false;
-    return IsValidInterval(key.substr(kPrefix.size(), key.size() - kPrefix.size() - 1));
-  }
-  struct Entry {
-    Function function;
-    std::string_view key;
-  };
-  static constexpr std::array<Entry, 8> kKeys{{
-      {Function::kDaily, "Time Series (Daily)"},
-      {Function::kDailyAdjusted, "Time Series (Daily)"},
-      {Function::kWeekly, "Weekly Time Series"},
-      {Function::kWeeklyAdjusted, "Weekly Adjusted Time Series"},
-      {Function::kMonthly, "Monthly Time Series"},
-      {Function::kMonthlyAdjusted, "Monthly Adjusted Time Series"},
-      {Function::kFxDaily, "Time Series FX (Daily)"},
-      {Function::kCryptoDaily, "Time Series (Digital Currency Daily)"},
-  }};
-  return std::ranges::any_of(
-      kKeys, [&](const Entry& e) { return e.function == function && e.key == key; });
-}
-
-}  // namespace internal
-
-namespace {
-
-using internal::IsExactSeriesKey;
-using internal::kNoField;
-using internal::MetaText;
 
 // Which top-level member the parser is inside (or whose value comes next).
 enum class Member { kOther, kMeta, kSeries, kErrorMessage, kNote, kInformation };
 
 // Receives nlohmann's SAX events for one body. Depth 1 is the top-level object, depth 2 the
 // inside of "Meta Data" or of the series, depth 3 the inside of one bar; anything deeper or
-// in another member is skipped. Returning false stops the parse at the first bad bar.
-// Bars stay in body order (DecodeAnswer sorts them).
+// in another member is skipped. After the first bad bar the rest of the body is only
+// parsed, not read: a body cut short after a bad bar is kIncomplete (a retry may bring the
+// whole of it), a whole one kMalformed. Bars stay in body order (DecodeAnswer sorts them).
 class AnswerHandler final : public nlohmann::json_sax<nlohmann::json> {
  public:
   AnswerHandler(Function function, size_t body_size) : function_(function), body_size_(body_size) {}
@@ -202,23 +62,26 @@ class AnswerHandler final : public nlohmann::json_sax<nlohmann::json> {
   bool end_object() override;
   bool start_array(std::size_t /*elements*/) override;
   bool end_array() override {
-    --depth_;
+    if (!Failed()) --depth_;
     return true;
   }
   bool parse_error(std::size_t position, const std::string& /*last_token*/,
                    const nlohmann::detail::exception& /*ex*/) override {
     // nlohmann counts the end of input as one byte past the body.
-    failure_ = position > body_size_ ? "truncated JSON at byte " + std::to_string(body_size_)
-                                     : "not JSON: syntax error at byte " + std::to_string(position);
+    not_json_ = position > body_size_
+                    ? "truncated JSON at byte " + std::to_string(body_size_)
+                    : "not JSON: syntax error at byte " + std::to_string(position);
     return false;
   }
 
-  Answer Finish();
+  internal::Decoded Finish();
 
  private:
+  // Once an answer has failed, every later event is only checked for syntax.
+  bool Failed() const { return !failure_.empty(); }
   bool Fail(std::string message) {
     failure_ = std::move(message);
-    return false;
+    return true;
   }
   bool NotAnObject(std::string_view type) {
     return Fail("answer is a JSON " + std::string(type) + ", not an object");
@@ -234,6 +97,7 @@ class AnswerHandler final : public nlohmann::json_sax<nlohmann::json> {
   void SetField(double value) { internal::SetField(bar_, fields_set_, field_, value); }
   bool EndBar();
   Answer Refusal() const;
+  internal::Decoded Data();
   std::string NoSeriesMessage() const;
 
   const Function function_;
@@ -243,6 +107,8 @@ class AnswerHandler final : public nlohmann::json_sax<nlohmann::json> {
   bool next_series_exact_ = false;
   bool series_seen_ = false;
   bool series_exact_ = false;
+  std::string next_series_key_;
+  internal::Decoded decoded_;  // the series key and the price currencies of the bars read
   std::string MetaText::*meta_field_ = nullptr;
   size_t field_ = kNoField;
   uint32_t fields_set_ = 0;  // bit per kFields entry of the bar being read
@@ -252,7 +118,8 @@ class AnswerHandler final : public nlohmann::json_sax<nlohmann::json> {
   std::optional<std::string> error_message_, note_, information_;
   std::vector<std::string> keys_;  // the first top-level keys, for "no time series" messages
   size_t key_count_ = 0;
-  std::string failure_;
+  std::string failure_;   // the first reason the answer is no usable answer
+  std::string not_json_;  // the parse error, when the body is not (whole) JSON
 };
 
 void AnswerHandler::OnTopKey(const std::string& key) {
@@ -270,13 +137,17 @@ void AnswerHandler::OnTopKey(const std::string& key) {
     // The expected key replaces a look-alike seen before it; a second exact one is skipped.
     if (!series_exact_) member_ = Member::kSeries;
     next_series_exact_ = true;
+    next_series_key_ = key;
   } else if (key.find("Time Series") != std::string::npos && !series_seen_) {
+    // Another function's or interval's series: read, so that the check names what came.
     member_ = Member::kSeries;
     next_series_exact_ = false;
+    next_series_key_ = key;
   }
 }
 
 bool AnswerHandler::key(string_t& val) {
+  if (Failed()) return true;
   if (depth_ == 1) {
     OnTopKey(val);
   } else if (depth_ == 2 && member_ == Member::kMeta) {
@@ -285,15 +156,20 @@ bool AnswerHandler::key(string_t& val) {
     if (!internal::IsTimestamp(val)) return Fail("bad timestamp " + Quote(val));
     bar_.ts = val;
   } else if (InSeries(3)) {
-    field_ = internal::ParseField(val);
+    const internal::FieldKey field = internal::ParseField(val);
+    field_ = field.field;
+    internal::NoteCurrency(decoded_, field);
   }
   return true;
 }
 
 bool AnswerHandler::start_object(std::size_t /*elements*/) {
+  if (Failed()) return true;
   if (depth_ == 1 && member_ == Member::kSeries) {
     series_seen_ = true;
     series_exact_ = next_series_exact_;
+    decoded_ = {};
+    decoded_.series_key = std::move(next_series_key_);
     bars_.clear();
     bars_.reserve(body_size_ / kMinBytesPerBar + 1);
   } else if (depth_ == 1 && member_ != Member::kMeta) {
@@ -312,6 +188,7 @@ bool AnswerHandler::start_object(std::size_t /*elements*/) {
 }
 
 bool AnswerHandler::start_array(std::size_t /*elements*/) {
+  if (Failed()) return true;
   if (depth_ == 0) return NotAnObject("array");
   if (depth_ == 1) member_ = Member::kOther;
   if (InSeries(2)) return Fail("bar " + bar_.ts + ": not an object");
@@ -321,6 +198,7 @@ bool AnswerHandler::start_array(std::size_t /*elements*/) {
 }
 
 bool AnswerHandler::end_object() {
+  if (Failed()) return true;
   --depth_;
   if (InSeries(2)) return EndBar();
   if (depth_ == 1) member_ = Member::kOther;
@@ -329,6 +207,7 @@ bool AnswerHandler::end_object() {
 
 // Strings, nulls, booleans: text members and metadata at depth 1-2, bar values at depth 3.
 bool AnswerHandler::Scalar(const std::string* text, std::string_view type, std::string_view shown) {
+  if (Failed()) return true;
   if (depth_ == 0) return NotAnObject(type);
   if (InSeries(2)) return Fail("bar " + bar_.ts + ": not an object");
   if (InSeries(3)) {
@@ -352,6 +231,7 @@ bool AnswerHandler::Scalar(const std::string* text, std::string_view type, std::
 
 // Bare JSON numbers are accepted as bar values (a 2025 crypto sample had one).
 bool AnswerHandler::Number(double value, std::string_view type) {
+  if (Failed()) return true;
   if (depth_ == 0) return NotAnObject(type);
   if (InSeries(2)) return Fail("bar " + bar_.ts + ": not an object");
   if (InSeries(3) && field_ != kNoField) SetField(value);
@@ -384,23 +264,27 @@ Answer AnswerHandler::Refusal() const {
   return {AnswerKind::kThrottle, information_ ? *information_ : *note_, {}, {}};
 }
 
-Answer AnswerHandler::Finish() {
-  if (!failure_.empty()) return Malformed(failure_);
+internal::Decoded AnswerHandler::Data() {
+  decoded_.answer = {AnswerKind::kData, "", internal::TakeMeta(meta_), std::move(bars_)};
+  return std::move(decoded_);
+}
+
+internal::Decoded AnswerHandler::Finish() {
+  if (!not_json_.empty()) return {NoAnswer(AnswerKind::kIncomplete, not_json_)};
+  if (Failed()) return {NoAnswer(AnswerKind::kMalformed, failure_)};
   const bool refused = error_message_ || note_ || information_;
-  if (series_seen_ && !bars_.empty()) {
-    return {AnswerKind::kData, "", internal::TakeMeta(meta_), std::move(bars_)};
-  }
+  if (series_seen_ && !bars_.empty()) return Data();
   // An empty series beside a refusal text: the text says why, so it decides.
-  if (refused) return Refusal();
-  if (series_seen_) return Malformed("empty time series");
-  return Malformed(NoSeriesMessage());
+  if (refused) return {Refusal()};
+  if (series_seen_) return {NoAnswer(AnswerKind::kMalformed, "empty time series")};
+  return {NoAnswer(AnswerKind::kMalformed, NoSeriesMessage())};
 }
 
 }  // namespace
 
 namespace internal {
 
-Answer ReadAnswer(Function function, std::string_view body) {
+Decoded ReadAnswer(Function function, std::string_view body) {
   AnswerHandler handler(function, body.size());
   nlohmann::json::sax_parse(body.data(), body.data() + body.size(), &handler);
   return handler.Finish();
