@@ -363,7 +363,7 @@ void EngineRun::Remember(std::string fact) {
 
 // First in line, due at once: a call that was answered with "not now" or changed its request.
 void EngineRun::Requeue(Job job) {
-  job.not_before = SteadyTime{};
+  job.not_before = SteadyTime::min();
   queue_.push_front(std::move(job));
 }
 

@@ -46,7 +46,7 @@ class EngineRun {
     int permanent_failures = 0;  // retried once
     bool restated = false;       // already refetched in full after a corporate action
     bool probe = false;          // the one `full` call of an unproven function in flight
-    SteadyTime not_before{};
+    SteadyTime not_before = SteadyTime::min();  // due at once
     WallTime sent_at{};
     bool Repeat() const { return transient_failures + permanent_failures > 0; }
   };

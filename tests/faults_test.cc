@@ -348,7 +348,8 @@ TEST_F(FaultsTest, AMalformedAnswerIsRetriedAndNeverStoredPartially) {
       << run.out;
   EXPECT_EQ(sim_->Stats().calls, 2);
   EXPECT_TRUE(Stored("IBM").empty()) << run.out;
-  EXPECT_EQ(FetchOutcomes(), (std::vector<std::string>{"malformed", "malformed"}));
+  // Cut short: a retry may get the whole answer (transient, not a malformed answer).
+  EXPECT_EQ(FetchOutcomes(), (std::vector<std::string>{"incomplete", "incomplete"}));
   StartSim();
   auto healthy = Refresh({"--rate", "unlimited"});
   EXPECT_EQ(healthy.code, kExitOk) << healthy.out << healthy.err;
