@@ -7,12 +7,25 @@
 // simulator's last session date; weekly and monthly bars aggregate them, keyed by the last
 // trading day of the week or month. Every refusal is HTTP 200 with the service's JSON body.
 //
+// Equities have corporate events like the service's data: three symbols in four pay a
+// quarterly dividend, and a few (about one in seven) split 2:1 or 3:1 now and then (on rare
+// days on which the price is 150 or more; from that day on prices continue from the
+// split-divided level and volumes are multiplied by the coefficient). The raw series (daily,
+// weekly, monthly) are as traded. The adjusted ones carry the standard backward adjustment: a
+// bar's adjusted close is its close times the product, over every later event day D up to
+// the answer's last day, of (1 - dividend_D / close of the trading day before D) for a
+// dividend and 1 / coefficient_D for a split, rounded to 4 decimals. So every new event
+// restates every older adjusted close. TIME_SERIES_DAILY_ADJUSTED gives each day's dividend
+// and split coefficient (1 on most days); the weekly and monthly adjusted series give the sum
+// of the period's dividends and, like the service, no split coefficient.
+//
 // TIME_SERIES_INTRADAY is modelled with the service's switches (ALPHAVANTAGE.md §1):
 // - bars are labelled by their start, 04:00-20:00 New York on trading days; with
 //   `extended_hours=false` only the bars starting in [09:30, 16:00), with the same values;
-// - `adjusted=true` (the default) scales open/high/low/close by the dividends paid after the
-//   bar's day up to the last session (the dividends TIME_SERIES_DAILY_ADJUSTED serves), so
-//   old bars are rewritten at each ex-dividend day; `adjusted=false` gives the raw prices;
+// - `adjusted=true` (the default) scales open/high/low/close by the same factor as the daily
+//   adjusted close of the bar's day (the dividends and splits after it up to the last
+//   session), so old bars are rewritten at each event; `adjusted=false` gives the raw prices;
+//   volumes are the raw ones either way;
 // - `month=YYYY-MM` (2000-01 up to the month of the last session) serves that month instead
 //   of the trailing 30 calendar days. Any other value of these three is an invalid call.
 //
