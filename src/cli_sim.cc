@@ -15,6 +15,7 @@ int RunSim(const SimArgs& args, CliEnv& env) {
   options.p_http500 = options.p_http503 = options.p_reset = options.p_truncate =
       options.p_malformed = args.fault_rate;
   options.seed = args.seed;
+  options.clock = env.clock;
 
   sigset_t set;
   sigemptyset(&set);

@@ -5,7 +5,9 @@
 // in every process, so a test can compare what was stored with what was served, bar for bar.
 // Daily bars exist for every US trading day (market_calendar.h) from 2000-01-03 to the
 // simulator's last session date; weekly and monthly bars aggregate them, keyed by the last
-// trading day of the week or month. Every refusal is HTTP 200 with the service's JSON body.
+// trading day of the week or month. FX_DAILY has a bar for every weekday up to the last
+// session, DIGITAL_CURRENCY_DAILY one for every UTC day (weekends included) of the 350 up to
+// the simulator's current UTC day. Every refusal is HTTP 200 with the service's JSON body.
 //
 // Equities have corporate events like the service's data: three symbols in four pay a
 // quarterly dividend, and a few (about one in seven) split 2:1 or 3:1 now and then (on rare
@@ -29,6 +31,10 @@
 // - `month=YYYY-MM` (2000-01 up to the month of the last session) serves that month instead
 //   of the trailing 30 calendar days. Any other value of these three is an invalid call.
 //
+// Time comes from SimOptions::clock (see there), so tests run the throttle window, the daily
+// limit and the simulator's "today" on virtual time. Only `latency` and `slow_delay` sleep for
+// real: they stand for a slow network.
+//
 // Thread-safe: Start() serves on a background thread; Stats() may be read at any time.
 #pragma once
 
@@ -36,11 +42,13 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "mdfetch/clock.h"
 #include "mdfetch/market_calendar.h"
 #include "mdfetch/result.h"
 #include "mdfetch/series.h"
@@ -48,34 +56,46 @@
 namespace mdfetch {
 
 struct SimOptions {
-  // Throttling: at most `window_limit` calls in any sliding `window` (0 = no limit). Over it,
-  // the answer is the burst-throttle Information body (or the 2018 Note body when
-  // `note_style`), and the call is not counted as served.
+  // Throttling: at most `window_limit` calls in any sliding `window` of clock->Now() (0 = no
+  // limit). Over it, the answer is the burst-throttle Information body (or the 2018 Note body
+  // when `note_style`), and the call is not counted as served.
   int64_t window_limit = 0;
   std::chrono::milliseconds window{60000};
   bool note_style = false;
-  // At most `daily_limit` calls per simulator lifetime (0 = none); over it, the daily-cap
-  // Information body, which quotes the API key back like the service does.
+  // At most `daily_limit` calls per UTC day of clock->WallNow() (0 = none); over it, the
+  // daily-cap Information body, which quotes the API key back like the service does. The
+  // service does not document when its count starts over; the simulator's does at 00:00 UTC.
   int64_t daily_limit = 0;
-  // A free key: `outputsize=full` of TIME_SERIES_DAILY gets the premium-feature Information.
+  // A free key, refused what the README's table "Which functions a free key gets" calls
+  // premium, with the service's Information texts: TIME_SERIES_DAILY_ADJUSTED and
+  // TIME_SERIES_INTRADAY (whatever the parameters, `month` included) get the premium-endpoint
+  // body, TIME_SERIES_DAILY with `outputsize=full` the premium-feature body. The weekly and
+  // monthly series (plain and adjusted), FX_DAILY and DIGITAL_CURRENCY_DAILY are served.
   bool free_key = false;
-  // Functions answered with the premium-endpoint Information body.
+  // Functions answered with the premium-endpoint Information body (whatever the key).
   std::set<Function> premium_functions;
   // Symbols answered with `Error Message` (in addition to any symbol starting "INVALID").
   std::set<std::string> unknown_symbols;
   // Symbols whose `outputsize=full` gets `Error Message` while compact works (the service
   // did this for listings whose deep history failed its QA).
   std::set<std::string> full_refused_symbols;
-  // The last session the simulator has data for; unset = LastSessionDate(now) on each call.
+  // The last session the simulator has data for; unset = LastSessionDate(clock->WallNow()) on
+  // each call. Crypto's last day is the UTC day of clock->WallNow() either way.
   std::optional<Date> last_session;
   // Faults, each drawn per call with this probability from a generator seeded with `seed`.
   double p_http500 = 0, p_http503 = 0, p_reset = 0, p_truncate = 0, p_malformed = 0;
+  // A slow answer waits `slow_delay` more, and every answer waits `latency`: real sleeps on
+  // the serving thread, whatever the clock, as a slow network would.
   double p_slow = 0;
   std::chrono::milliseconds slow_delay{2000};
-  std::chrono::milliseconds latency{0};  // added to every answer
+  std::chrono::milliseconds latency{0};
   uint64_t seed = 1;
   // symbol -> the first N calls for it answer HTTP 503.
   std::map<std::string, int> fail_first;
+  // The source of time: Now() for the throttle window, WallNow() for the daily limit, the
+  // default last session and crypto's current day. nullptr = a real clock owned by the
+  // simulator. Not owned: it must outlive the simulator.
+  Clock* clock = nullptr;
 };
 
 struct SimStats {
@@ -106,7 +126,9 @@ class Simulator {
   SimStats Stats() const;
 
   // The bars the simulator serves for `key` in a full answer whose last session is
-  // `last_session`, oldest first. A compact answer is the newest 100 of these.
+  // `last_session`, oldest first. A compact answer is the newest 100 of these. For
+  // DIGITAL_CURRENCY_DAILY, which trades every day, `last_session` is the last UTC day served
+  // (the simulator's current UTC day).
   // For intraday, `key.adjusted` and `key.extended_hours` select the series as the query
   // parameters of the same names do, and `month` ("YYYY-MM") is the `month` parameter: empty
   // = the trading days of the 30 calendar days up to `last_session`, else every trading day
