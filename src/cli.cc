@@ -172,6 +172,11 @@ int RunCli(int argc, const char* const* argv, CliEnv& env) {
                    "malformed JSON)")
       ->check(CLI::Range(0.0, 0.2));
   cmd_sim->add_option("--seed", sim.seed, "seed of the fault generator");
+  cmd_sim
+      ->add_option("--log", sim.log,
+                   "append one JSON line per request to FILE (time, query with the apikey "
+                   "as ***, outcome, HTTP status, bytes)")
+      ->type_name("FILE");
 
   try {
     app.parse(argc, argv);

@@ -15,7 +15,8 @@
 //   cpp-httplib 0.11 writes the status line and headers before any content provider runs, so
 //   "reset" and "truncation" both send headers promising the full Content-Length, then make
 //   the provider fail, which closes the socket: a cpp-httplib client sees Error::Read.
-// - Time from the injected clock (simulator.h).
+// - Time from the injected clock (simulator.h), and the request log: each line is written
+//   once the answer is decided and built, before it is sent.
 // Not modelled: datatype=csv, GLOBAL_QUOTE/SYMBOL_SEARCH and other functions (they get the
 // unknown-function error), intraday `entitlement`, and the demo key.
 #include "mdfetch/simulator.h"
@@ -54,6 +55,12 @@ struct Verdict {
   bool slow = false;
 };
 
+// What was sent, for the log.
+struct Sent {
+  int status = 200;
+  size_t bytes = 0;
+};
+
 // What a free key is refused as a premium endpoint (README, "Which functions a free key
 // gets"); `outputsize=full` of TIME_SERIES_DAILY is refused apart, as a premium feature.
 bool PremiumForFreeKey(Function f) {
@@ -79,7 +86,8 @@ struct Simulator::Impl {
   bool DailyLimited(Date utc_today);
   ContentKind Classify(const Call& call) const;
   std::string ContentBody(const Call& call, ContentKind kind) const;
-  void Respond(const Call& call, const Verdict& verdict, httplib::Response& res) const;
+  Sent Respond(const Call& call, const Verdict& verdict, httplib::Response& res) const;
+  void Log(WallTime at, const httplib::Request& req, const Verdict& verdict, Sent sent);
 
   const SimOptions options;
   const std::unique_ptr<Clock> owned_clock;  // when options.clock is nullptr
@@ -98,6 +106,8 @@ struct Simulator::Impl {
   int64_t daily_calls = 0;
   std::map<std::string, int> fail_first_left;
 
+  std::mutex log_mu;  // serializes whole lines of options.log
+
   std::mutex run_mu;  // guards `serving` and joining `thread`
   std::condition_variable run_cv;
   bool serving = false;
@@ -111,7 +121,8 @@ void Simulator::Impl::Handle(const httplib::Request& req, httplib::Response& res
   const Verdict verdict = Decide(call);
   // A real sleep whatever the clock: it stands for the network, not for the service's time.
   if (verdict.delay > std::chrono::milliseconds(0)) std::this_thread::sleep_for(verdict.delay);
-  Respond(call, verdict, res);
+  const Sent sent = Respond(call, verdict, res);
+  if (options.log != nullptr) Log(now, req, verdict, sent);
 }
 
 Verdict Simulator::Impl::Decide(const Call& call) {
@@ -253,7 +264,7 @@ std::string Simulator::Impl::ContentBody(const Call& call, ContentKind kind) con
   return sim::RenderSeries(call.key, shown, served);
 }
 
-void Simulator::Impl::Respond(const Call& call, const Verdict& verdict,
+Sent Simulator::Impl::Respond(const Call& call, const Verdict& verdict,
                               httplib::Response& res) const {
   // Every answer says it is simulated, so a client can keep simulated bars out of a real store.
   res.set_header(std::string(kSimulatorHeader), "1");
@@ -299,11 +310,25 @@ void Simulator::Impl::Respond(const Call& call, const Verdict& verdict,
                                  if (sent > 0) sink.write(whole->data(), sent);
                                  return false;
                                });
-      return;
+      return Sent{200, sent};
     }
   }
   res.status = status;
+  const size_t bytes = body.size();
   res.set_content(body, type);
+  return Sent{status, bytes};
+}
+
+void Simulator::Impl::Log(WallTime at, const httplib::Request& req, const Verdict& verdict,
+                          Sent sent) {
+  const std::vector<std::pair<std::string, std::string>> params(req.params.begin(),
+                                                                req.params.end());
+  const std::string line =
+      sim::LogLine({at, params, sim::OutcomeName(verdict.outcome, verdict.content), sent.status,
+                    sent.bytes, verdict.slow});
+  std::lock_guard lock(log_mu);
+  std::fputs(line.c_str(), options.log);
+  std::fflush(options.log);
 }
 
 Simulator::Simulator(SimOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {

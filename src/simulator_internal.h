@@ -1,5 +1,5 @@
-// Private to the simulator (simulator*.cc): a request as the simulator reads it, and the
-// service's answers as text.
+// Private to the simulator (simulator*.cc): a request as the simulator reads it, the
+// service's answers as text, and the request log's lines.
 #pragma once
 
 #include <chrono>
@@ -54,6 +54,25 @@ Call ParseCall(const httplib::Request& req, Date last_session, Date utc_today);
 
 // `text` upper-cased (ASCII).
 std::string Upper(std::string text);
+
+// The log's name of an outcome: data, throttled, daily_limit, premium, error_message, http500,
+// http503, reset, truncated or malformed (`content` tells the kContent ones apart).
+std::string_view OutcomeName(Outcome outcome, ContentKind content);
+
+// "2026-11-20T22:00:00.123Z": `t` in UTC, ISO 8601 with milliseconds.
+std::string IsoUtcMillis(WallTime t);
+
+// One line of the request log (simulator.h, SimOptions::log), newline included. The value
+// of every parameter named "apikey" is written as "***".
+struct LogEntry {
+  WallTime time;
+  std::span<const std::pair<std::string, std::string>> params;
+  std::string_view outcome;
+  int status = 200;
+  size_t bytes = 0;
+  bool slow = false;
+};
+std::string LogLine(const LogEntry& entry);
 
 // A whole data answer for `key`: "Meta Data" first, then the series newest first, with the
 // service's 4-space indentation and per-function meta and field names. `bars` is oldest first.

@@ -40,6 +40,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <map>
 #include <memory>
 #include <optional>
@@ -93,9 +94,25 @@ struct SimOptions {
   // symbol -> the first N calls for it answer HTTP 503.
   std::map<std::string, int> fail_first;
   // The source of time: Now() for the throttle window, WallNow() for the daily limit, the
-  // default last session and crypto's current day. nullptr = a real clock owned by the
-  // simulator. Not owned: it must outlive the simulator.
+  // default last session and crypto's current day (and the log's times). nullptr = a real
+  // clock owned by the simulator. Not owned: it must outlive the simulator.
   Clock* clock = nullptr;
+  // The request log: one JSON line per GET /query received, written whole and flushed under
+  // a lock (so lines from concurrent calls never interleave), appended to this stream; nullptr
+  // = no log. Not owned: open it (e.g. fopen(path, "a")) before Start() and close it after the
+  // simulator is destroyed. A line, with the fields in this order:
+  //   {"time":"2026-11-20T22:00:00.123Z","query":{"apikey":"***","function":"TIME_SERIES_DAILY",
+  //    "symbol":"IBM"},"outcome":"data","status":200,"bytes":2874}
+  // - time: clock->WallNow() when the request arrived, UTC, ISO 8601 with milliseconds;
+  // - query: every query parameter as sent (by name), except that the apikey's value is "***";
+  // - outcome: data, throttled, daily_limit, premium, error_message (invalid call, unknown
+  //   function, missing key), or the injected fault: http500, http503, reset, truncated,
+  //   malformed;
+  // - status: the HTTP status sent (200 also for reset and truncated, whose status line goes
+  //   out before the connection is cut);
+  // - bytes: the body bytes sent (0 for a reset, the half sent for a truncation);
+  // - "slow":true is added when the slow fault delayed the answer (any outcome).
+  std::FILE* log = nullptr;
 };
 
 struct SimStats {
