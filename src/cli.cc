@@ -165,14 +165,21 @@ int RunCli(int argc, const char* const* argv, CliEnv& env) {
                       "calls allowed per --window-seconds (0: no limit)");
   cmd_sim->add_option("--window-seconds", sim.window_seconds, "length of the throttle window")
       ->check(CLI::Range(int64_t{1}, int64_t{86400}));
-  cmd_sim->add_option("--daily-limit", sim.daily_limit, "calls allowed in all (0: no limit)");
-  cmd_sim->add_flag("--free-key", sim.free_key, "refuse outputsize=full as premium");
+  cmd_sim->add_option("--daily-limit", sim.daily_limit, "calls allowed per UTC day (0: no limit)");
+  cmd_sim->add_flag("--free-key", sim.free_key,
+                    "answer like a free key: TIME_SERIES_DAILY_ADJUSTED and TIME_SERIES_INTRADAY "
+                    "are premium endpoints, TIME_SERIES_DAILY outputsize=full a premium feature");
   cmd_sim
       ->add_option("--fault-rate", sim.fault_rate,
                    "probability of each injected fault (500, 503, reset, truncation, "
                    "malformed JSON)")
       ->check(CLI::Range(0.0, 0.2));
   cmd_sim->add_option("--seed", sim.seed, "seed of the fault generator");
+  cmd_sim
+      ->add_option("--log", sim.log,
+                   "append one JSON line per request to FILE (time, query with the apikey "
+                   "as ***, outcome, HTTP status, bytes)")
+      ->type_name("FILE");
 
   try {
     app.parse(argc, argv);

@@ -65,6 +65,7 @@ struct SimArgs {
   bool free_key = false;
   double fault_rate = 0;
   uint64_t seed = 1;
+  std::string log;  // empty: no request log
 };
 
 int RunRefresh(const RefreshArgs& args, CliEnv& env);

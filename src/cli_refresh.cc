@@ -285,7 +285,9 @@ int RunRefresh(const RefreshArgs& args, CliEnv& env) {
   std::unique_ptr<Simulator> simulator;
   std::string base_url = args.base_url;
   if (args.sim && !args.base_url_given) {
-    simulator = std::make_unique<Simulator>(SimOptions{});
+    SimOptions sim_options;
+    sim_options.clock = env.clock;  // the simulator's "today" is the refresh's
+    simulator = std::make_unique<Simulator>(sim_options);
     if (auto port = simulator->Start(0); !port) {
       PrintError(env, "{}", port.error().message);
       return kExitUsage;

@@ -1,12 +1,32 @@
 // `mdfetch sim`: the simulator in the foreground, until SIGINT or SIGTERM.
 #include <signal.h>
 
+#include <cerrno>
+#include <cstring>
+#include <memory>
+
 #include "cli_commands.h"
 #include "mdfetch/simulator.h"
 
 namespace mdfetch {
+namespace {
+
+struct FileCloser {
+  void operator()(std::FILE* f) const { std::fclose(f); }
+};
+
+}  // namespace
 
 int RunSim(const SimArgs& args, CliEnv& env) {
+  // Opened before anything starts, so a bad path is a usage error and no call goes unlogged.
+  std::unique_ptr<std::FILE, FileCloser> log;
+  if (!args.log.empty()) {
+    log.reset(std::fopen(args.log.c_str(), "a"));
+    if (!log) {
+      PrintError(env, "cannot open --log '{}': {}", args.log, std::strerror(errno));
+      return kExitUsage;
+    }
+  }
   SimOptions options;
   options.window_limit = args.window_limit;
   options.window = std::chrono::seconds(args.window_seconds);
@@ -15,6 +35,8 @@ int RunSim(const SimArgs& args, CliEnv& env) {
   options.p_http500 = options.p_http503 = options.p_reset = options.p_truncate =
       options.p_malformed = args.fault_rate;
   options.seed = args.seed;
+  options.clock = env.clock;
+  options.log = log.get();
 
   sigset_t set;
   sigemptyset(&set);

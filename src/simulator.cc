@@ -5,24 +5,26 @@
 // - Intraday `adjusted`, `extended_hours` and `month` as simulator.h describes (compact = the
 //   newest 100 bars of the month, full = all of it); the meta data does not mention them.
 // - Checks in the service's order: apikey, then injected faults, then the sliding-window
-//   throttle, the daily cap, premium functions, the free key's outputsize=full refusal, an
-//   unknown function or symbol, and finally data. Throttled calls do not count toward the
-//   window or the cap; faults and a missing key count toward neither.
+//   throttle, the daily cap, premium functions (those of the free key included), the free
+//   key's outputsize=full refusal, an unknown function or symbol, and finally data. Throttled
+//   calls do not count toward the window or the cap; faults and a missing key count toward
+//   neither.
 // - Faults: HTTP 500, HTTP 503 with Heroku's "Application Error" page, a connection closed
 //   before any body byte (reset), a body cut mid-way as the connection closes (truncation), a
 //   complete HTTP 200 whose JSON is cut short (malformed), a slow answer, and fixed latency.
 //   cpp-httplib 0.11 writes the status line and headers before any content provider runs, so
 //   "reset" and "truncation" both send headers promising the full Content-Length, then make
 //   the provider fail, which closes the socket: a cpp-httplib client sees Error::Read.
+// - Time from the injected clock (simulator.h), and the request log: each line is written
+//   once the answer is decided and built, before it is sent.
 // Not modelled: datatype=csv, GLOBAL_QUOTE/SYMBOL_SEARCH and other functions (they get the
-// unknown-function error), intraday `entitlement`, the demo key, and a daily reset of the cap.
+// unknown-function error), intraday `entitlement`, and the demo key.
 #include "mdfetch/simulator.h"
 
 #include <fmt/format.h>
 #include <httplib.h>
 #include <sys/socket.h>
 
-#include <cctype>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -35,7 +37,9 @@
 namespace mdfetch {
 namespace {
 
-using Steady = std::chrono::steady_clock;
+using sim::Call;
+using sim::ContentKind;
+using sim::Outcome;
 
 constexpr size_t kCompactBars = 100;
 // Each keep-alive connection holds a worker thread for its lifetime, so the pool must be
@@ -43,108 +47,51 @@ constexpr size_t kCompactBars = 100;
 constexpr size_t kWorkerThreads = 64;
 constexpr size_t kKeepAliveMaxCount = 100000;
 
-// What one call gets. Decided under the lock; the body is built outside it.
-enum class Outcome {
-  kMissingKey,
-  kHttp500,
-  kHttp503,
-  kReset,
-  kTruncate,
-  kMalformed,
-  kThrottled,
-  kDailyLimited,
-  kContent,  // the answer that depends on the request alone: data, Error Message or premium
+// What one call gets, and how long it waits for it.
+struct Verdict {
+  Outcome outcome = Outcome::kContent;
+  ContentKind content = ContentKind::kData;  // for kContent, kMalformed, kReset, kTruncate
+  std::chrono::milliseconds delay{0};
+  bool slow = false;
 };
 
-// The request-only answers, in the order the service checks them.
-enum class ContentKind { kUnknownFunction, kPremium, kPremiumFull, kInvalidCall, kData };
-
-struct Call {
-  std::string function_name;
-  std::optional<Function> function;
-  SeriesKey key;  // symbol upper-case, "FROM/TO" for FX and crypto
-  OutputSize size = OutputSize::kCompact;
-  std::string apikey;
-  Date last_session;          // of the simulator when the call arrived
-  std::string month;          // intraday `month`, empty when absent
-  bool valid_options = true;  // intraday `adjusted`, `extended_hours` and `month`
+// What was sent, for the log.
+struct Sent {
+  int status = 200;
+  size_t bytes = 0;
 };
 
-std::string Upper(std::string text) {
-  for (char& c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return text;
-}
-
-std::string Pair(const httplib::Request& req, const char* from, const char* to) {
-  const std::string a = req.get_param_value(from), b = req.get_param_value(to);
-  return a.empty() || b.empty() ? std::string() : Upper(a) + "/" + Upper(b);
-}
-
-// An intraday switch: absent = true (the service's default), else true/false in any case.
-bool ParseSwitch(const httplib::Request& req, const char* name, bool& value) {
-  if (!req.has_param(name)) return true;
-  const std::string text = Upper(req.get_param_value(name));
-  if (text != "TRUE" && text != "FALSE") return false;
-  value = text == "TRUE";
-  return true;
-}
-
-// The service takes any month since 2000-01; the simulator has none after its last session.
-bool ValidMonth(const httplib::Request& req, Date last_session) {
-  if (!req.has_param("month")) return true;
-  const auto month = ParseMonth(req.get_param_value("month"));
-  return month && *month >= std::chrono::year(2000) / std::chrono::January &&
-         *month <= last_session.year() / last_session.month();
-}
-
-void ParseIntradayOptions(const httplib::Request& req, Call& call) {
-  call.key.interval = req.get_param_value("interval");
-  call.month = req.get_param_value("month");
-  call.valid_options = ParseSwitch(req, "adjusted", call.key.adjusted) &&
-                       ParseSwitch(req, "extended_hours", call.key.extended_hours) &&
-                       ValidMonth(req, call.last_session);
-}
-
-Call ParseCall(const httplib::Request& req, Date last_session) {
-  Call call;
-  call.last_session = last_session;
-  call.function_name = req.get_param_value("function");
-  call.apikey = req.get_param_value("apikey");
-  call.size =
-      Upper(req.get_param_value("outputsize")) == "FULL" ? OutputSize::kFull : OutputSize::kCompact;
-  const std::string upper = Upper(call.function_name);
-  call.function = ParseFunction(upper);
-  if (call.function && ApiName(*call.function) != upper) call.function.reset();
-  const Function f = call.function.value_or(Function::kDaily);
-  call.key.function = f;
-  if (f == Function::kFxDaily) {
-    call.key.symbol = Pair(req, "from_symbol", "to_symbol");
-  } else if (f == Function::kCryptoDaily) {
-    call.key.symbol = Pair(req, "symbol", "market");
-  } else {
-    call.key.symbol = Upper(req.get_param_value("symbol"));
-  }
-  if (f == Function::kIntraday) ParseIntradayOptions(req, call);
-  return call;
+// What a free key is refused as a premium endpoint (README, "Which functions a free key
+// gets"); `outputsize=full` of TIME_SERIES_DAILY is refused apart, as a premium feature.
+bool PremiumForFreeKey(Function f) {
+  return f == Function::kDailyAdjusted || f == Function::kIntraday;
 }
 
 }  // namespace
 
 struct Simulator::Impl {
-  explicit Impl(SimOptions o) : options(std::move(o)), rng(options.seed) {
-    for (const auto& [symbol, n] : options.fail_first) fail_first_left[Upper(symbol)] = n;
-    for (const auto& s : options.unknown_symbols) unknown_symbols.insert(Upper(s));
+  explicit Impl(SimOptions o)
+      : options(std::move(o)),
+        owned_clock(options.clock != nullptr ? nullptr : std::make_unique<RealClock>()),
+        clock(options.clock != nullptr ? options.clock : owned_clock.get()),
+        rng(options.seed) {
+    for (const auto& [symbol, n] : options.fail_first) fail_first_left[sim::Upper(symbol)] = n;
+    for (const auto& s : options.unknown_symbols) unknown_symbols.insert(sim::Upper(s));
   }
 
   void Handle(const httplib::Request& req, httplib::Response& res);
-  Outcome Decide(const Call& call, std::chrono::milliseconds& delay);
-  std::optional<Outcome> DrawFault(const Call& call, std::chrono::milliseconds& delay);
+  Verdict Decide(const Call& call);
+  std::optional<Outcome> DrawFault(const Call& call, Verdict& verdict);
   bool Throttled();
+  bool DailyLimited(Date utc_today);
   ContentKind Classify(const Call& call) const;
-  std::string ContentBody(const Call& call) const;
-  void Respond(const Call& call, Outcome outcome, httplib::Response& res) const;
+  std::string ContentBody(const Call& call, ContentKind kind) const;
+  Sent Respond(const Call& call, const Verdict& verdict, httplib::Response& res) const;
+  void Log(WallTime at, const httplib::Request& req, const Verdict& verdict, Sent sent);
 
   const SimOptions options;
+  const std::unique_ptr<Clock> owned_clock;  // when options.clock is nullptr
+  Clock* const clock;
   std::set<std::string> unknown_symbols;  // upper-case
   httplib::Server server;
   std::thread thread;
@@ -154,9 +101,12 @@ struct Simulator::Impl {
   mutable std::mutex mu;  // guards everything below
   SimStats stats;
   std::mt19937_64 rng;
-  std::deque<Steady::time_point> window_calls;
+  std::deque<SteadyTime> window_calls;
+  std::chrono::sys_days daily_day{};  // the UTC day `daily_calls` counts
   int64_t daily_calls = 0;
   std::map<std::string, int> fail_first_left;
+
+  std::mutex log_mu;  // serializes whole lines of options.log
 
   std::mutex run_mu;  // guards `serving` and joining `thread`
   std::condition_variable run_cv;
@@ -164,37 +114,45 @@ struct Simulator::Impl {
 };
 
 void Simulator::Impl::Handle(const httplib::Request& req, httplib::Response& res) {
-  const Call call = ParseCall(
-      req, options.last_session.value_or(LastSessionDate(std::chrono::system_clock::now())));
-  std::chrono::milliseconds delay{0};
-  const Outcome outcome = Decide(call, delay);
-  if (delay > std::chrono::milliseconds(0)) std::this_thread::sleep_for(delay);
-  Respond(call, outcome, res);
+  const WallTime now = clock->WallNow();
+  const Date utc_today{std::chrono::floor<std::chrono::days>(now)};
+  const Call call =
+      sim::ParseCall(req, options.last_session.value_or(LastSessionDate(now)), utc_today);
+  const Verdict verdict = Decide(call);
+  // A real sleep whatever the clock: it stands for the network, not for the service's time.
+  if (verdict.delay > std::chrono::milliseconds(0)) std::this_thread::sleep_for(verdict.delay);
+  const Sent sent = Respond(call, verdict, res);
+  if (options.log != nullptr) Log(now, req, verdict, sent);
 }
 
-Outcome Simulator::Impl::Decide(const Call& call, std::chrono::milliseconds& delay) {
+Verdict Simulator::Impl::Decide(const Call& call) {
   std::lock_guard lock(mu);
   ++stats.calls;
   if (!call.key.symbol.empty()) ++stats.calls_by_symbol[call.key.symbol];
-  delay = options.latency;
+  Verdict verdict;
+  verdict.delay = options.latency;
   if (call.apikey.empty()) {
     ++stats.errors;
-    return Outcome::kMissingKey;
+    verdict.outcome = Outcome::kMissingKey;
+    return verdict;
   }
-  if (const auto fault = DrawFault(call, delay)) {
+  verdict.content = Classify(call);
+  if (const auto fault = DrawFault(call, verdict)) {
     ++stats.faults;
-    return *fault;
+    verdict.outcome = *fault;
+    return verdict;
   }
   if (Throttled()) {
     ++stats.throttled;
-    return Outcome::kThrottled;
+    verdict.outcome = Outcome::kThrottled;
+    return verdict;
   }
-  if (options.daily_limit > 0 && daily_calls >= options.daily_limit) {
+  if (DailyLimited(call.utc_today)) {
     ++stats.daily_limited;
-    return Outcome::kDailyLimited;
+    verdict.outcome = Outcome::kDailyLimited;
+    return verdict;
   }
-  ++daily_calls;
-  switch (Classify(call)) {
+  switch (verdict.content) {
     case ContentKind::kUnknownFunction:
     case ContentKind::kInvalidCall:
       ++stats.errors;
@@ -207,18 +165,20 @@ Outcome Simulator::Impl::Decide(const Call& call, std::chrono::milliseconds& del
       ++stats.served;
       break;
   }
-  return Outcome::kContent;
+  return verdict;
 }
 
-std::optional<Outcome> Simulator::Impl::DrawFault(const Call& call,
-                                                  std::chrono::milliseconds& delay) {
+std::optional<Outcome> Simulator::Impl::DrawFault(const Call& call, Verdict& verdict) {
   // Every call draws all six numbers, so one fault's probability does not shift the
   // sequence the others see.
   auto hit = [this](double p) { return static_cast<double>(rng() >> 11) * 0x1.0p-53 < p; };
   const bool http500 = hit(options.p_http500), http503 = hit(options.p_http503);
   const bool reset = hit(options.p_reset), truncate = hit(options.p_truncate);
   const bool malformed = hit(options.p_malformed), slow = hit(options.p_slow);
-  if (slow) delay += options.slow_delay;
+  if (slow) {
+    verdict.delay += options.slow_delay;
+    verdict.slow = true;
+  }
   if (auto it = fail_first_left.find(call.key.symbol); it != fail_first_left.end()) {
     if (it->second > 0) {
       --it->second;
@@ -235,7 +195,7 @@ std::optional<Outcome> Simulator::Impl::DrawFault(const Call& call,
 
 bool Simulator::Impl::Throttled() {
   if (options.window_limit <= 0) return false;
-  const auto now = Steady::now();
+  const SteadyTime now = clock->Now();
   while (!window_calls.empty() && now - window_calls.front() >= options.window) {
     window_calls.pop_front();
   }
@@ -244,10 +204,23 @@ bool Simulator::Impl::Throttled() {
   return false;
 }
 
+// Counts the call when it is within the cap of its UTC day.
+bool Simulator::Impl::DailyLimited(Date utc_today) {
+  if (const std::chrono::sys_days day{utc_today}; day != daily_day) {
+    daily_day = day;
+    daily_calls = 0;
+  }
+  if (options.daily_limit > 0 && daily_calls >= options.daily_limit) return true;
+  ++daily_calls;
+  return false;
+}
+
 ContentKind Simulator::Impl::Classify(const Call& call) const {
   if (!call.function) return ContentKind::kUnknownFunction;
   const Function f = *call.function;
-  if (options.premium_functions.contains(f)) return ContentKind::kPremium;
+  if (options.premium_functions.contains(f) || (options.free_key && PremiumForFreeKey(f))) {
+    return ContentKind::kPremium;
+  }
   if (options.free_key && f == Function::kDaily && call.size == OutputSize::kFull) {
     return ContentKind::kPremiumFull;
   }
@@ -265,8 +238,8 @@ ContentKind Simulator::Impl::Classify(const Call& call) const {
   return ContentKind::kData;
 }
 
-std::string Simulator::Impl::ContentBody(const Call& call) const {
-  switch (Classify(call)) {
+std::string Simulator::Impl::ContentBody(const Call& call, ContentKind kind) const {
+  switch (kind) {
     case ContentKind::kUnknownFunction:
       return sim::UnknownFunctionBody(call.function_name);
     case ContentKind::kInvalidCall:
@@ -278,7 +251,10 @@ std::string Simulator::Impl::ContentBody(const Call& call) const {
     case ContentKind::kData:
       break;
   }
-  const std::vector<Bar> bars = History(call.key, call.last_session, call.month);
+  // Crypto trades every day: its series runs to the simulator's UTC day, not the last session.
+  const Date last =
+      call.key.function == Function::kCryptoDaily ? call.utc_today : call.last_session;
+  const std::vector<Bar> bars = History(call.key, last, call.month);
   std::span<const Bar> served(bars);
   if (TakesOutputSize(call.key.function) && call.size == OutputSize::kCompact &&
       served.size() > kCompactBars) {
@@ -288,43 +264,71 @@ std::string Simulator::Impl::ContentBody(const Call& call) const {
   return sim::RenderSeries(call.key, shown, served);
 }
 
-void Simulator::Impl::Respond(const Call& call, Outcome outcome, httplib::Response& res) const {
+Sent Simulator::Impl::Respond(const Call& call, const Verdict& verdict,
+                              httplib::Response& res) const {
   // Every answer says it is simulated, so a client can keep simulated bars out of a real store.
   res.set_header(std::string(kSimulatorHeader), "1");
   constexpr const char* kJson = "application/json";
-  switch (outcome) {
+  std::string body;
+  const char* type = kJson;
+  int status = 200;
+  switch (verdict.outcome) {
     case Outcome::kMissingKey:
-      return res.set_content(sim::MissingKeyBody(), kJson);
+      body = sim::MissingKeyBody();
+      break;
     case Outcome::kHttp500:
-      res.status = 500;
-      return res.set_content(std::string(sim::Http500Page()), "text/html");
+      status = 500;
+      body = sim::Http500Page();
+      type = "text/html";
+      break;
     case Outcome::kHttp503:
-      res.status = 503;
-      return res.set_content(std::string(sim::Http503Page()), "text/html");
+      status = 503;
+      body = sim::Http503Page();
+      type = "text/html";
+      break;
     case Outcome::kThrottled:
-      return res.set_content(sim::ThrottleBody(options.note_style), kJson);
+      body = sim::ThrottleBody(options.note_style);
+      break;
     case Outcome::kDailyLimited:
-      return res.set_content(sim::DailyLimitBody(call.apikey, options.daily_limit), kJson);
+      body = sim::DailyLimitBody(call.apikey, options.daily_limit);
+      break;
     case Outcome::kContent:
-      return res.set_content(ContentBody(call), kJson);
-    case Outcome::kMalformed: {
-      std::string body = ContentBody(call);
+      body = ContentBody(call, verdict.content);
+      break;
+    case Outcome::kMalformed:
+      body = ContentBody(call, verdict.content);
       body.resize(body.size() / 2);  // any proper prefix of a JSON object is invalid JSON
-      return res.set_content(body, kJson);
-    }
+      break;
     case Outcome::kReset:
     case Outcome::kTruncate: {
-      auto body = std::make_shared<const std::string>(ContentBody(call));
-      const size_t sent = outcome == Outcome::kReset ? 0 : body->size() / 2;
+      auto whole = std::make_shared<const std::string>(ContentBody(call, verdict.content));
+      const size_t sent = verdict.outcome == Outcome::kReset ? 0 : whole->size() / 2;
       // The provider's `false` makes cpp-httplib close the socket before the promised
       // Content-Length has been sent.
-      return res.set_content_provider(body->size(), kJson,
-                                      [body, sent](size_t, size_t, httplib::DataSink& sink) {
-                                        if (sent > 0) sink.write(body->data(), sent);
-                                        return false;
-                                      });
+      res.set_content_provider(whole->size(), kJson,
+                               [whole, sent](size_t, size_t, httplib::DataSink& sink) {
+                                 if (sent > 0) sink.write(whole->data(), sent);
+                                 return false;
+                               });
+      return Sent{200, sent};
     }
   }
+  res.status = status;
+  const size_t bytes = body.size();
+  res.set_content(body, type);
+  return Sent{status, bytes};
+}
+
+void Simulator::Impl::Log(WallTime at, const httplib::Request& req, const Verdict& verdict,
+                          Sent sent) {
+  const std::vector<std::pair<std::string, std::string>> params(req.params.begin(),
+                                                                req.params.end());
+  const std::string line =
+      sim::LogLine({at, params, sim::OutcomeName(verdict.outcome, verdict.content), sent.status,
+                    sent.bytes, verdict.slow});
+  std::lock_guard lock(log_mu);
+  std::fputs(line.c_str(), options.log);
+  std::fflush(options.log);
 }
 
 Simulator::Simulator(SimOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {

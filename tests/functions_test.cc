@@ -37,7 +37,9 @@ struct Case {
 };
 
 TEST_F(FunctionsTest, EveryFunctionIsStoredBarForBarWithItsZone) {
-  StartSim();
+  SimOptions options;
+  options.clock = &clock_;  // crypto runs to the clock's UTC day: kLastSession's, as served below
+  StartSim(options);
   const std::vector<Case> cases = {
       {"IBM", {"IBM", Function::kDaily, ""}, "US/Eastern"},
       {"IBM daily_adjusted", {"IBM", Function::kDailyAdjusted, ""}, "US/Eastern"},

@@ -1,3 +1,4 @@
+// The simulator as a server: answers, refusals, throttling and faults over loopback HTTP.
 #include "mdfetch/simulator.h"
 
 #include <fmt/format.h>
@@ -8,15 +9,13 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "simulator_client.h"
+
 namespace mdfetch {
 namespace {
 
 using nlohmann::ordered_json;
 using namespace std::chrono;
-
-Date D(int y, unsigned m, unsigned d) { return Date{year(y), month(m), day(d)}; }
-
-const Date kLast = D(2026, 5, 15);  // a Friday
 
 constexpr std::string_view kInvalidDaily =
     "Invalid API call. Please retry or visit the documentation "
@@ -24,55 +23,6 @@ constexpr std::string_view kInvalidDaily =
 constexpr std::string_view kInvalidIntraday =
     "Invalid API call. Please retry or visit the documentation "
     "(https://www.alphavantage.co/documentation/) for TIME_SERIES_INTRADAY.";
-
-class SimulatorTest : public ::testing::Test {
- protected:
-  void StartSim(SimOptions options = {}) {
-    if (!options.last_session) options.last_session = kLast;
-    sim_ = std::make_unique<Simulator>(std::move(options));
-    auto port = sim_->Start(0);
-    ASSERT_TRUE(port) << port.error().message;
-    client_ = std::make_unique<httplib::Client>("127.0.0.1", *port);
-  }
-
-  httplib::Result Get(const std::string& query) { return client_->Get("/query?" + query); }
-
-  // The JSON body of a successful HTTP 200 answer, keys in the order served.
-  ordered_json GetJson(const std::string& query) {
-    auto res = Get(query);
-    EXPECT_TRUE(res) << httplib::to_string(res.error());
-    if (!res) return {};
-    EXPECT_EQ(res->status, 200);
-    EXPECT_EQ(res->get_header_value("Content-Type"), "application/json");
-    return ordered_json::parse(res->body);
-  }
-
-  std::unique_ptr<Simulator> sim_;
-  std::unique_ptr<httplib::Client> client_;
-};
-
-double Num(const ordered_json& bar, const char* field) {
-  return std::stod(bar.at(field).get<std::string>());
-}
-
-// The served series (newest first) equals `expected` (oldest first), value for value.
-void ExpectSeriesEquals(const ordered_json& series, const std::vector<Bar>& expected) {
-  ASSERT_EQ(series.size(), expected.size());
-  auto want = expected.rbegin();
-  for (const auto& [ts, bar] : series.items()) {
-    ASSERT_EQ(ts, want->ts);
-    EXPECT_EQ(Num(bar, "1. open"), want->open) << ts;
-    EXPECT_EQ(Num(bar, "2. high"), want->high) << ts;
-    EXPECT_EQ(Num(bar, "3. low"), want->low) << ts;
-    EXPECT_EQ(Num(bar, "4. close"), want->close) << ts;
-    EXPECT_EQ(Num(bar, "5. volume"), *want->volume) << ts;
-    ++want;
-  }
-}
-
-std::string Message(const ordered_json& body, const char* key) {
-  return body.contains(key) ? body[key].get<std::string>() : "<no " + std::string(key) + ">";
-}
 
 TEST_F(SimulatorTest, CompactAnswerIsNewest100BarsOfHistory) {
   StartSim();
@@ -329,19 +279,61 @@ TEST_F(SimulatorTest, DailyLimitQuotesTheKey) {
   EXPECT_EQ(sim_->Stats().served, 2);
 }
 
-TEST_F(SimulatorTest, FreeKeyFullDailyIsPremium) {
+constexpr std::string_view kPremiumEndpoint =
+    "Thank you for using Alpha Vantage! This is a premium endpoint. You may subscribe to any of "
+    "the premium plans at https://www.alphavantage.co/premium/ to instantly unlock all premium "
+    "endpoints";
+constexpr std::string_view kPremiumFull =
+    "Thank you for using Alpha Vantage! The outputsize=full parameter value is a premium "
+    "feature for the TIME_SERIES_DAILY endpoint. You may subscribe to any of the premium plans "
+    "at https://www.alphavantage.co/premium/ to instantly unlock all premium features";
+
+// The README's table "Which functions a free key gets", call by call.
+TEST_F(SimulatorTest, FreeKeyIsRefusedExactlyWhatTheReadmeCallsPremium) {
   SimOptions options;
   options.free_key = true;
   StartSim(options);
+  const std::vector<std::string> premium_endpoint = {
+      "function=TIME_SERIES_DAILY_ADJUSTED&symbol=IBM",
+      "function=TIME_SERIES_DAILY_ADJUSTED&symbol=IBM&outputsize=full",
+      "function=TIME_SERIES_INTRADAY&symbol=IBM&interval=5min",
+      "function=TIME_SERIES_INTRADAY&symbol=IBM&interval=60min&outputsize=full",
+      "function=TIME_SERIES_INTRADAY&symbol=IBM&interval=1min&month=2024-03&outputsize=full",
+      "function=TIME_SERIES_INTRADAY&symbol=IBM&interval=5min&adjusted=false&extended_hours=false",
+  };
+  for (const std::string& query : premium_endpoint) {
+    EXPECT_EQ(Message(GetJson(query + "&apikey=K"), "Information"), kPremiumEndpoint) << query;
+  }
   EXPECT_EQ(Message(GetJson("function=TIME_SERIES_DAILY&symbol=IBM&outputsize=full&apikey=K"),
                     "Information"),
-            "Thank you for using Alpha Vantage! The outputsize=full parameter value is a premium "
-            "feature for the TIME_SERIES_DAILY endpoint. You may subscribe to any of the premium "
-            "plans at https://www.alphavantage.co/premium/ to instantly unlock all premium "
-            "features");
-  EXPECT_TRUE(GetJson("function=TIME_SERIES_DAILY&symbol=IBM&apikey=K").contains("Meta Data"));
-  EXPECT_TRUE(GetJson("function=TIME_SERIES_WEEKLY&symbol=IBM&apikey=K").contains("Meta Data"));
-  EXPECT_EQ(sim_->Stats().premium, 1);
+            kPremiumFull);
+  const std::vector<std::pair<std::string, std::string>> free = {
+      {"function=TIME_SERIES_DAILY&symbol=IBM", "Time Series (Daily)"},
+      {"function=TIME_SERIES_DAILY&symbol=IBM&outputsize=compact", "Time Series (Daily)"},
+      {"function=TIME_SERIES_WEEKLY&symbol=IBM", "Weekly Time Series"},
+      {"function=TIME_SERIES_WEEKLY_ADJUSTED&symbol=IBM", "Weekly Adjusted Time Series"},
+      {"function=TIME_SERIES_MONTHLY&symbol=IBM", "Monthly Time Series"},
+      {"function=TIME_SERIES_MONTHLY_ADJUSTED&symbol=IBM", "Monthly Adjusted Time Series"},
+      {"function=FX_DAILY&from_symbol=EUR&to_symbol=USD&outputsize=full", "Time Series FX (Daily)"},
+      {"function=DIGITAL_CURRENCY_DAILY&symbol=BTC&market=EUR",
+       "Time Series (Digital Currency Daily)"},
+  };
+  for (const auto& [query, series] : free) {
+    EXPECT_TRUE(GetJson(query + "&apikey=K").contains(series)) << query;
+  }
+  const SimStats stats = sim_->Stats();
+  EXPECT_EQ(stats.premium, static_cast<int64_t>(premium_endpoint.size()) + 1);
+  EXPECT_EQ(stats.served, static_cast<int64_t>(free.size()));
+}
+
+TEST_F(SimulatorTest, PremiumKeyGetsEveryFunction) {
+  StartSim();
+  for (const std::string query : {"function=TIME_SERIES_DAILY_ADJUSTED&symbol=IBM",
+                                  "function=TIME_SERIES_INTRADAY&symbol=IBM&interval=5min",
+                                  "function=TIME_SERIES_DAILY&symbol=IBM&outputsize=full"}) {
+    EXPECT_TRUE(GetJson(query + "&apikey=K").contains("Meta Data")) << query;
+  }
+  EXPECT_EQ(sim_->Stats().premium, 0);
 }
 
 TEST_F(SimulatorTest, PremiumFunctionIsRefused) {
