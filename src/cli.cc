@@ -1,8 +1,14 @@
 // Argument parsing: every command in one table, every option accepted after the command name.
 #include "mdfetch/cli.h"
 
+#include <fmt/ranges.h>
+
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <functional>
+#include <memory>
 #include <sstream>
+#include <vector>
 
 #include "cli_commands.h"
 
@@ -50,6 +56,7 @@ void AddFetchOptions(CLI::App& cmd, RefreshArgs& a) {
                    "for intraday series that set none (default true)");
   cmd.add_flag("--full", a.full, "ask outputsize=full (the whole history) for every series");
   cmd.add_flag("--force", a.force, "fetch even series that are up to date");
+  cmd.add_flag("--dry-run", a.dry_run, "say what would be done, like `mdfetch plan`; no call");
   cmd.add_flag("--sim", a.sim,
                "fetch simulated bars (into data/demo.db) from the built-in simulator on a "
                "loopback port, or from a running `mdfetch sim` named by --base-url");
@@ -102,103 +109,213 @@ Result<SeriesDefaults> ResolveDefaults(const std::string& function, const std::s
   return defaults;
 }
 
+namespace {
+
+// One command: its name and help, the options it declares on its CLI11 subcommand, and what
+// runs it once parsed. --help, `help COMMAND`, the man page's synopsis and the suggestion for
+// a mistyped name all come from this one table.
+struct Command {
+  std::string_view name;
+  std::string_view help;
+  // Declares the options on `cmd`; the returned function runs the command with them.
+  std::function<std::function<Outcome(CliEnv&)>(CLI::App& cmd)> setup;
+};
+
+template <typename Args>
+std::shared_ptr<Args> Make() {
+  return std::make_shared<Args>();
+}
+
+std::function<Outcome(CliEnv&)> AddSimCommand(CLI::App& cmd) {
+  auto a = Make<SimArgs>();
+  cmd.add_option("--port", a->port, "TCP port on 127.0.0.1 (0: any free port)")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  cmd.add_option("--window-limit", a->window_limit,
+                 "calls allowed per --window-seconds (0: no limit)");
+  cmd.add_option("--window-seconds", a->window_seconds, "length of the throttle window")
+      ->check(CLI::Range(int64_t{1}, int64_t{86400}));
+  cmd.add_option("--daily-limit", a->daily_limit, "calls allowed per UTC day (0: no limit)");
+  cmd.add_flag("--free-key", a->free_key,
+               "answer like a free key: TIME_SERIES_DAILY_ADJUSTED and TIME_SERIES_INTRADAY are "
+               "premium endpoints, TIME_SERIES_DAILY outputsize=full a premium feature");
+  cmd.add_option("--fault-rate", a->fault_rate,
+                 "probability of each injected fault (500, 503, reset, truncation, malformed "
+                 "JSON)")
+      ->check(CLI::Range(0.0, 0.2));
+  cmd.add_option("--seed", a->seed, "seed of the fault generator");
+  cmd.add_option("--log", a->log,
+                 "append one JSON line per request to FILE (time, query with the apikey as ***, "
+                 "outcome, HTTP status, bytes)")
+      ->type_name("FILE");
+  return [a](CliEnv& env) { return RunSim(*a, env); };
+}
+
+std::vector<Command> Commands() {
+  std::vector<Command> commands;
+  commands.push_back(
+      {"refresh", "fetch every due series of the symbol list", [](CLI::App& cmd) {
+         auto a = Make<RefreshArgs>();
+         cmd.add_option("--symbols", a->symbols_file, "symbol list")->capture_default_str();
+         AddFetchOptions(cmd, *a);
+         return [a, &cmd](CliEnv& env) {
+           a->base_url_given = cmd.count("--base-url") > 0;
+           return a->dry_run ? RunPlan(*a, env) : RunRefresh(*a, env);
+         };
+       }});
+  commands.push_back(
+      {"plan", "say what a refresh would do now: no call", [](CLI::App& cmd) {
+         auto a = Make<RefreshArgs>();
+         cmd.add_option("--symbols", a->symbols_file, "symbol list")->capture_default_str();
+         AddFetchOptions(cmd, *a);
+         cmd.add_option("--format", a->format, "output format")
+             ->check(CLI::IsMember({"table", "json"}))
+             ->capture_default_str();
+         return [a](CliEnv& env) { return RunPlan(*a, env); };
+       }});
+  commands.push_back({"fetch", "fetch the named symbols only", [](CLI::App& cmd) {
+                        auto a = Make<RefreshArgs>();
+                        a->fetch = true;
+                        cmd.add_option("symbols", a->symbols,
+                                       "symbols, each like a symbol-list line (IBM, \"AAPL "
+                                       "intraday:5min\", ...)")
+                            ->required();
+                        AddFetchOptions(cmd, *a);
+                        cmd.add_option("--month", a->months,
+                                       "backfill intraday months: YYYY-MM or a range "
+                                       "YYYY-MM..YYYY-MM (repeatable); one call per series and "
+                                       "month, months already stored whole are skipped")
+                            ->expected(1)
+                            ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+                        return [a, &cmd](CliEnv& env) {
+                          a->base_url_given = cmd.count("--base-url") > 0;
+                          return a->dry_run ? RunPlan(*a, env) : RunRefresh(*a, env);
+                        };
+                      }});
+  commands.push_back({"query", "print the stored bars of one symbol", [](CLI::App& cmd) {
+                        auto a = Make<ReadArgs>();
+                        cmd.add_option("symbol", a->symbols, "the symbol")->required()->expected(1);
+                        AddReadOptions(cmd, *a, true);
+                        cmd.add_option("--last", a->last, "only the newest N bars")
+                            ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
+                        cmd.add_option("--format", a->format, "output format")
+                            ->check(CLI::IsMember({"table", "csv", "json"}))
+                            ->capture_default_str();
+                        return [a](CliEnv& env) { return RunQuery(*a, env); };
+                      }});
+  commands.push_back({"export", "write stored bars as RFC 4180 CSV", [](CLI::App& cmd) {
+                        auto a = Make<ReadArgs>();
+                        cmd.add_option("symbols", a->symbols, "symbols to export");
+                        cmd.add_flag("--all", a->all, "export every stored symbol");
+                        AddReadOptions(cmd, *a, true);
+                        cmd.add_option("--output", a->output, "file to write, or - for stdout")
+                            ->capture_default_str();
+                        cmd.add_flag(
+                            "--final-only", a->final_only,
+                            "leave out provisional bars (taken while their session was open)");
+                        return [a](CliEnv& env) { return RunExport(*a, env); };
+                      }});
+  commands.push_back({"list", "list every stored series", [](CLI::App& cmd) {
+                        auto a = Make<ReadArgs>();
+                        cmd.add_option("--db", a->db, "SQLite database");
+                        return [a](CliEnv& env) { return RunList(*a, env); };
+                      }});
+  commands.push_back(
+      {"quota", "show the daily quota: calls spent and next", [](CLI::App& cmd) {
+         auto a = Make<ReadArgs>();
+         auto rate = std::make_shared<std::string>(kDefaultRate);
+         cmd.add_option("--db", a->db, "SQLite database");
+         cmd.add_option("--rate", *rate, "the --rate the refreshes use")->capture_default_str();
+         return [a, rate](CliEnv& env) { return RunQuota(*a, *rate, env); };
+       }});
+  commands.push_back({"sim", "run the Alpha Vantage simulator in the foreground", AddSimCommand});
+  return commands;
+}
+
+// The command whose name is closest to `typed` (edit distance at most 2), if any.
+std::optional<std::string_view> Closest(std::string_view typed,
+                                        const std::vector<std::string_view>& names) {
+  std::optional<std::string_view> best;
+  size_t best_distance = 3;
+  for (std::string_view name : names) {
+    std::vector<size_t> row(name.size() + 1);
+    for (size_t j = 0; j <= name.size(); ++j) row[j] = j;
+    for (size_t i = 1; i <= typed.size(); ++i) {
+      size_t diagonal = row[0];
+      row[0] = i;
+      for (size_t j = 1; j <= name.size(); ++j) {
+        const size_t above = row[j];
+        row[j] = std::min(
+            {row[j] + 1, row[j - 1] + 1, diagonal + (typed[i - 1] == name[j - 1] ? 0 : 1)});
+        diagonal = above;
+      }
+    }
+    if (row[name.size()] < best_distance) {
+      best_distance = row[name.size()];
+      best = name;
+    }
+  }
+  return best;
+}
+
+}  // namespace
+
 int RunCli(int argc, const char* const* argv, CliEnv& env) {
   CLI::App app{"mdfetch: a local, queryable store of Alpha Vantage time series", "mdfetch"};
   app.footer(kExitCodes);
   app.require_subcommand(1, 1);
   app.set_help_all_flag("--help-all", "help for every command");
+  app.set_version_flag("--version", std::string("mdfetch ") + MDFETCH_VERSION);
 
-  RefreshArgs refresh, fetch;
-  fetch.fetch = true;
-  ReadArgs query, exporting, listing, quota;
-  SimArgs sim;
-  std::string quota_rate = kDefaultRate;
+  std::vector<std::string_view> names;
+  std::vector<std::pair<CLI::App*, std::function<Outcome(CliEnv&)>>> runners;
+  for (const Command& command : Commands()) {
+    CLI::App* cmd = app.add_subcommand(std::string(command.name), std::string(command.help));
+    runners.emplace_back(cmd, command.setup(*cmd));
+    names.push_back(command.name);
+  }
+  auto print_error = [&](const Outcome& outcome) {
+    if (!outcome.error.empty()) fmt::print(env.err, "mdfetch: {}\n", outcome.error);
+    return outcome.code;
+  };
 
-  auto* cmd_refresh = app.add_subcommand("refresh", "fetch every due series of the symbol list");
-  cmd_refresh->add_option("--symbols", refresh.symbols_file, "symbol list")->capture_default_str();
-  AddFetchOptions(*cmd_refresh, refresh);
-
-  auto* cmd_fetch = app.add_subcommand("fetch", "fetch the named symbols only");
-  cmd_fetch
-      ->add_option("symbols", fetch.symbols,
-                   "symbols, each like a symbol-list line (IBM, \"AAPL intraday:5min\", ...)")
-      ->required();
-  AddFetchOptions(*cmd_fetch, fetch);
-  cmd_fetch
-      ->add_option("--month", fetch.months,
-                   "backfill intraday months: YYYY-MM or a range YYYY-MM..YYYY-MM (repeatable); "
-                   "one call per series and month, months already stored whole are skipped")
-      ->expected(1)
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-
-  auto* cmd_query = app.add_subcommand("query", "print the stored bars of one symbol");
-  cmd_query->add_option("symbol", query.symbols, "the symbol")->required()->expected(1);
-  AddReadOptions(*cmd_query, query, true);
-  cmd_query->add_option("--last", query.last, "only the newest N bars")
-      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
-  cmd_query->add_option("--format", query.format, "output format")
-      ->check(CLI::IsMember({"table", "csv", "json"}))
-      ->capture_default_str();
-
-  auto* cmd_export = app.add_subcommand("export", "write stored bars as RFC 4180 CSV");
-  cmd_export->add_option("symbols", exporting.symbols, "symbols to export");
-  cmd_export->add_flag("--all", exporting.all, "export every stored symbol");
-  AddReadOptions(*cmd_export, exporting, true);
-  cmd_export->add_option("--output", exporting.output, "file to write, or - for stdout")
-      ->capture_default_str();
-  cmd_export->add_flag("--final-only", exporting.final_only,
-                       "leave out provisional bars (taken while their session was open)");
-
-  auto* cmd_list = app.add_subcommand("list", "list every stored series");
-  cmd_list->add_option("--db", listing.db, "SQLite database");
-
-  auto* cmd_quota = app.add_subcommand("quota", "show the daily quota: calls spent and next");
-  cmd_quota->add_option("--db", quota.db, "SQLite database");
-  cmd_quota->add_option("--rate", quota_rate, "the --rate the refreshes use")
-      ->capture_default_str();
-
-  auto* cmd_sim = app.add_subcommand("sim", "run the Alpha Vantage simulator in the foreground");
-  cmd_sim->add_option("--port", sim.port, "TCP port on 127.0.0.1 (0: any free port)")
-      ->check(CLI::Range(0, 65535))
-      ->capture_default_str();
-  cmd_sim->add_option("--window-limit", sim.window_limit,
-                      "calls allowed per --window-seconds (0: no limit)");
-  cmd_sim->add_option("--window-seconds", sim.window_seconds, "length of the throttle window")
-      ->check(CLI::Range(int64_t{1}, int64_t{86400}));
-  cmd_sim->add_option("--daily-limit", sim.daily_limit, "calls allowed per UTC day (0: no limit)");
-  cmd_sim->add_flag("--free-key", sim.free_key,
-                    "answer like a free key: TIME_SERIES_DAILY_ADJUSTED and TIME_SERIES_INTRADAY "
-                    "are premium endpoints, TIME_SERIES_DAILY outputsize=full a premium feature");
-  cmd_sim
-      ->add_option("--fault-rate", sim.fault_rate,
-                   "probability of each injected fault (500, 503, reset, truncation, "
-                   "malformed JSON)")
-      ->check(CLI::Range(0.0, 0.2));
-  cmd_sim->add_option("--seed", sim.seed, "seed of the fault generator");
-  cmd_sim
-      ->add_option("--log", sim.log,
-                   "append one JSON line per request to FILE (time, query with the apikey "
-                   "as ***, outcome, HTTP status, bytes)")
-      ->type_name("FILE");
-
+  // `mdfetch help [COMMAND]`, and a mistyped command named as such.
+  if (argc >= 2 && argv[1][0] != '-') {
+    const std::string_view first = argv[1];
+    const bool known = std::find(names.begin(), names.end(), first) != names.end();
+    if (first == "help") {
+      CLI::App* about = &app;
+      if (argc >= 3) {
+        auto it = std::find(names.begin(), names.end(), std::string_view(argv[2]));
+        if (it == names.end()) {
+          return print_error(Exit(kExitUsage, "help: unknown command '{}'", Printable(argv[2])));
+        }
+        about = runners[static_cast<size_t>(it - names.begin())].first;
+      }
+      std::fputs(about == &app ? app.help().c_str() : about->help("mdfetch").c_str(), env.out);
+      return kExitOk;
+    }
+    if (!known) {
+      auto closest = Closest(first, names);
+      return print_error(closest ? Exit(kExitUsage, "unknown command '{}'; did you mean '{}'?",
+                                        Printable(first), *closest)
+                                 : Exit(kExitUsage, "unknown command '{}' (commands: {}, help)",
+                                        Printable(first), fmt::join(names, ", ")));
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     std::ostringstream out, err;
     int code = app.exit(e, out, err);
     std::fputs(out.str().c_str(), env.out);
-    std::fputs(err.str().c_str(), env.err);
+    // CLI11's own wording, with the program's prefix like every other message.
+    if (const std::string text = err.str(); !text.empty()) fmt::print(env.err, "mdfetch: {}", text);
     return code == 0 ? kExitOk : kExitUsage;
   }
-  refresh.base_url_given = cmd_refresh->count("--base-url") > 0;
-  fetch.base_url_given = cmd_fetch->count("--base-url") > 0;
-  if (cmd_refresh->parsed()) return RunRefresh(refresh, env);
-  if (cmd_fetch->parsed()) return RunRefresh(fetch, env);
-  if (cmd_query->parsed()) return RunQuery(query, env);
-  if (cmd_export->parsed()) return RunExport(exporting, env);
-  if (cmd_list->parsed()) return RunList(listing, env);
-  if (cmd_quota->parsed()) return RunQuota(quota, quota_rate, env);
-  if (cmd_sim->parsed()) return RunSim(sim, env);
+  for (auto& [cmd, run] : runners) {
+    if (cmd->parsed()) return print_error(run(env));
+  }
   return kExitUsage;
 }
 

@@ -39,6 +39,8 @@ struct RefreshArgs {
   std::string adjusted;             // "true"/"false" for intraday series that set none; "" = true
   std::string extended_hours;       // likewise
   std::vector<std::string> months;  // fetch --month: YYYY-MM or YYYY-MM..YYYY-MM
+  bool dry_run = false;             // say what would be done (`mdfetch plan`), no call
+  std::string format = "table";     // of the plan: table or json
 };
 
 struct ReadArgs {
@@ -68,18 +70,38 @@ struct SimArgs {
   std::string log;  // empty: no request log
 };
 
-int RunRefresh(const RefreshArgs& args, CliEnv& env);
-int RunQuery(const ReadArgs& args, CliEnv& env);
-int RunExport(const ReadArgs& args, CliEnv& env);
-int RunList(const ReadArgs& args, CliEnv& env);
-int RunQuota(const ReadArgs& args, const std::string& rate, CliEnv& env);
-int RunSim(const SimArgs& args, CliEnv& env);
+// What a command ends with: its exit status and, when it failed, the error, which RunCli
+// prints once as "mdfetch: ERROR" on stderr.
+struct Outcome {
+  Outcome(int exit_code = kExitOk) : code(exit_code) {}  // NOLINT: `return kExitOk;`
+  int code;
+  std::string error;
+};
 
-// "mdfetch: MESSAGE\n" on stderr.
 template <typename... Args>
-void PrintError(CliEnv& env, fmt::format_string<Args...> format, Args&&... args) {
-  fmt::print(env.err, "mdfetch: {}\n", fmt::format(format, std::forward<Args>(args)...));
+Outcome Exit(int code, fmt::format_string<Args...> format, Args&&... args) {
+  Outcome outcome(code);
+  outcome.error = fmt::format(format, std::forward<Args>(args)...);
+  return outcome;
 }
+
+// The series a refresh or fetch is about (the symbol list's or the arguments'), and the lines
+// that name none, each with its reason.
+struct Target {
+  std::vector<SeriesKey> series;
+  std::vector<std::string> problems;
+};
+Result<Target> CollectSeries(const RefreshArgs& args);
+// --month values as a list of "YYYY-MM", in the order given, each once.
+Result<std::vector<std::string>> ExpandMonths(const std::vector<std::string>& specs, WallTime now);
+
+Outcome RunRefresh(const RefreshArgs& args, CliEnv& env);
+Outcome RunPlan(const RefreshArgs& args, CliEnv& env);
+Outcome RunQuery(const ReadArgs& args, CliEnv& env);
+Outcome RunExport(const ReadArgs& args, CliEnv& env);
+Outcome RunList(const ReadArgs& args, CliEnv& env);
+Outcome RunQuota(const ReadArgs& args, const std::string& rate, CliEnv& env);
+Outcome RunSim(const SimArgs& args, CliEnv& env);
 
 // --db, else $MDFETCH_DB, else `fallback`.
 std::string ResolveDb(const std::string& flag, CliEnv& env, const char* fallback);

@@ -190,18 +190,16 @@ std::string FunctionColumn(const SeriesKey& key) {
 
 }  // namespace
 
-int RunQuery(const ReadArgs& args, CliEnv& env) {
+Outcome RunQuery(const ReadArgs& args, CliEnv& env) {
   auto keys = ParseKeys(args);
   auto filter = MakeFilter(args);
   if (!keys || !filter) {
-    PrintError(env, "{}", (!keys ? keys.error() : filter.error()).message);
-    return kExitUsage;
+    return Exit(kExitUsage, "{}", (!keys ? keys.error() : filter.error()).message);
   }
   std::string db;
   auto store = OpenForReading(args, env, db);
   if (!store) {
-    PrintError(env, "{}", store.error().message);
-    return kExitUsage;
+    return Exit(kExitUsage, "{}", store.error().message);
   }
   const SeriesKey& key = keys->front();
   auto state = (*store)->Find(key);
@@ -209,13 +207,12 @@ int RunQuery(const ReadArgs& args, CliEnv& env) {
     // The fetch command that names the same series: quoted when it has several words.
     std::string name = Describe(key);
     std::string argument = name.find(' ') == std::string::npos ? name : "\"" + name + "\"";
-    PrintError(env, "no bars for {} in {} (fetch it first: mdfetch fetch {})", name, db, argument);
-    return kExitFailed;
+    return Exit(kExitFailed, "no bars for {} in {} (fetch it first: mdfetch fetch {})", name, db,
+                argument);
   }
   auto bars = (*store)->ReadBars(key, *filter);
   if (!bars) {
-    PrintError(env, "{}", bars.error().message);
-    return kExitFailed;
+    return Exit(kExitFailed, "{}", bars.error().message);
   }
   bool adjusted = IsAdjusted(key.function);
   if (args.format == "csv") {
@@ -232,42 +229,36 @@ int RunQuery(const ReadArgs& args, CliEnv& env) {
   return kExitOk;
 }
 
-int RunExport(const ReadArgs& args, CliEnv& env) {
+Outcome RunExport(const ReadArgs& args, CliEnv& env) {
   if (args.all == !args.symbols.empty()) {
-    PrintError(env, "export: name the symbols to export, or pass --all (not both)");
-    return kExitUsage;
+    return Exit(kExitUsage, "export: name the symbols to export, or pass --all (not both)");
   }
   auto keys = ParseKeys(args);
   auto filter = MakeFilter(args);
   if (!keys || !filter) {
-    PrintError(env, "{}", (!keys ? keys.error() : filter.error()).message);
-    return kExitUsage;
+    return Exit(kExitUsage, "{}", (!keys ? keys.error() : filter.error()).message);
   }
   std::string db;
   auto store = OpenForReading(args, env, db);
   if (!store) {
-    PrintError(env, "{}", store.error().message);
-    return kExitUsage;
+    return Exit(kExitUsage, "{}", store.error().message);
   }
   Function function = *ParseFunction(args.function);  // ParseKeys checked it
   if (args.all) {
     auto series = (*store)->ListSeries();
     if (!series) {
-      PrintError(env, "{}", series.error().message);
-      return kExitFailed;
+      return Exit(kExitFailed, "{}", series.error().message);
     }
     auto selected = SelectAll(*series, args, function);
     if (!selected) {
-      PrintError(env, "{}", selected.error().message);
-      return kExitUsage;
+      return Exit(kExitUsage, "{}", selected.error().message);
     }
     *keys = std::move(*selected);
   } else {
     for (const auto& key : *keys) {
       auto state = (*store)->Find(key);
       if (!state || !*state || (*state)->bar_count == 0) {
-        PrintError(env, "no bars for {} in {}", Describe(key), db);
-        return kExitFailed;
+        return Exit(kExitFailed, "no bars for {} in {}", Describe(key), db);
       }
     }
   }
@@ -280,8 +271,7 @@ int RunExport(const ReadArgs& args, CliEnv& env) {
     temp_path = fmt::format("{}.tmp-{}", final_path, getpid());
     out = std::fopen(temp_path.c_str(), "wb");
     if (out == nullptr) {
-      PrintError(env, "cannot write '{}': {}", final_path, std::strerror(errno));
-      return kExitUsage;
+      return Exit(kExitUsage, "cannot write '{}': {}", final_path, std::strerror(errno));
     }
   }
   bool adjusted = IsAdjusted(function);
@@ -317,24 +307,21 @@ int RunExport(const ReadArgs& args, CliEnv& env) {
     write_ok = std::fflush(out) == 0 && write_ok;
   }
   if (!status || !write_ok) {
-    PrintError(env, "export to '{}' failed: {}", final_path,
-               !status ? status.error().message : std::string(std::strerror(errno)));
-    return kExitFailed;
+    return Exit(kExitFailed, "export to '{}' failed: {}", final_path,
+                !status ? status.error().message : std::string(std::strerror(errno)));
   }
   return kExitOk;
 }
 
-int RunList(const ReadArgs& args, CliEnv& env) {
+Outcome RunList(const ReadArgs& args, CliEnv& env) {
   std::string db;
   auto store = OpenForReading(args, env, db);
   if (!store) {
-    PrintError(env, "{}", store.error().message);
-    return kExitUsage;
+    return Exit(kExitUsage, "{}", store.error().message);
   }
   auto series = (*store)->ListSeries();
   if (!series) {
-    PrintError(env, "{}", series.error().message);
-    return kExitFailed;
+    return Exit(kExitFailed, "{}", series.error().message);
   }
   // The function column is as wide as its longest entry ("intraday:5min adjusted=false ...").
   size_t width = 18;
@@ -369,23 +356,20 @@ int RunList(const ReadArgs& args, CliEnv& env) {
   return kExitOk;
 }
 
-int RunQuota(const ReadArgs& args, const std::string& rate_text, CliEnv& env) {
+Outcome RunQuota(const ReadArgs& args, const std::string& rate_text, CliEnv& env) {
   auto rate = ParseRateSpec(rate_text);
   if (!rate) {
-    PrintError(env, "{}", rate.error().message);
-    return kExitUsage;
+    return Exit(kExitUsage, "{}", rate.error().message);
   }
   std::string db;
   auto store = OpenForReading(args, env, db);
   if (!store) {
-    PrintError(env, "{}", store.error().message);
-    return kExitUsage;
+    return Exit(kExitUsage, "{}", store.error().message);
   }
   WallTime now = env.clock->WallNow();
   auto times = (*store)->CallTimesSince(now - std::chrono::hours(24));
   if (!times) {
-    PrintError(env, "{}", times.error().message);
-    return kExitFailed;
+    return Exit(kExitFailed, "{}", times.error().message);
   }
   if (!rate->per_day) {
     fmt::print(env.out, "{} calls in the last 24 h; no daily quota in --rate '{}'\n", times->size(),

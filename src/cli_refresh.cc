@@ -105,10 +105,60 @@ Status CheckOrigin(Store& store, const std::string& db, bool sim) {
                   db, kDefaultDb));
 }
 
-struct Target {
-  std::vector<SeriesKey> series;
-  std::vector<std::string> problems;
+void PrintSummary(CliEnv& env, const std::string& db, const RefreshSummary& s, bool sim) {
+  // A backfill settles each month of each series: "6 months of 3 series".
+  std::set<SeriesKey> keys;
+  for (const auto& r : s.results) keys.insert(r.key);
+  bool backfill = std::any_of(s.results.begin(), s.results.end(),
+                              [](const SeriesResult& r) { return !r.month.empty(); });
+  std::string what = backfill ? fmt::format("{} months of {} series", s.results.size(), keys.size())
+                              : fmt::format("{} series", s.results.size());
+  fmt::print(env.out,
+             "{}: {}: {} stored, {} up to date, {} failed, {} deferred; {} calls ({} "
+             "throttled, {} retried); {} bars added, {} changed\n",
+             db, what, s.Count(SeriesStatus::kStored), s.Count(SeriesStatus::kUpToDate),
+             s.Count(SeriesStatus::kFailed), s.Count(SeriesStatus::kDeferred), s.calls, s.throttled,
+             s.retries, s.BarsAdded(), s.BarsChanged());
+  for (const auto& r : s.results) {
+    if (r.status == SeriesStatus::kFailed || r.status == SeriesStatus::kDeferred) {
+      fmt::print(env.out, "  {} {}: {}\n", SeriesStatusName(r.status), Describe(r), r.reason);
+    } else if (r.history_limited && r.status == SeriesStatus::kStored) {
+      fmt::print(env.out,
+                 "  limited {}: only the latest {} bars (outputsize=full is premium for this "
+                 "key; weekly and monthly series give the whole history on a free key)\n",
+                 Describe(r.key), kCompactBars);
+    }
+  }
+  if (!s.stop_reason.empty() && s.stop != StopCause::kInterrupted) {
+    fmt::print(env.out, "stopped: {}\n", s.stop_reason);
+  }
+  if (s.stop == StopCause::kUnreachable) {
+    fmt::print(env.out,
+               "nothing was spent on the calls that could not be sent; the next run starts with "
+               "the deferred series\n");
+  }
+  if (sim) fmt::print(env.out, "(simulated data from the built-in simulator, not Alpha Vantage)\n");
+}
+
+class ProgressLine {
+ public:
+  explicit ProgressLine(CliEnv& env) : env_(env) {}
+  ~ProgressLine() {
+    if (drawn_) fmt::print(env_.err, "\r\033[K");
+  }
+  void operator()(const Progress& p) {
+    if (!env_.err_is_terminal) return;
+    fmt::print(env_.err, "\r\033[K{}/{} series, {} calls: {}", p.settled, p.total, p.calls, p.last);
+    std::fflush(env_.err);
+    drawn_ = true;
+  }
+
+ private:
+  CliEnv& env_;
+  bool drawn_ = false;
 };
+
+}  // namespace
 
 Result<Target> CollectSeries(const RefreshArgs& args) {
   auto defaults = ResolveDefaults(args.function, args.interval, args.adjusted, args.extended_hours);
@@ -171,115 +221,51 @@ Result<std::vector<std::string>> ExpandMonths(const std::vector<std::string>& sp
   return months;
 }
 
-void PrintSummary(CliEnv& env, const std::string& db, const RefreshSummary& s, bool sim) {
-  // A backfill settles each month of each series: "6 months of 3 series".
-  std::set<SeriesKey> keys;
-  for (const auto& r : s.results) keys.insert(r.key);
-  bool backfill = std::any_of(s.results.begin(), s.results.end(),
-                              [](const SeriesResult& r) { return !r.month.empty(); });
-  std::string what = backfill ? fmt::format("{} months of {} series", s.results.size(), keys.size())
-                              : fmt::format("{} series", s.results.size());
-  fmt::print(env.out,
-             "{}: {}: {} stored, {} up to date, {} failed, {} deferred; {} calls ({} "
-             "throttled, {} retried); {} bars added, {} changed\n",
-             db, what, s.Count(SeriesStatus::kStored), s.Count(SeriesStatus::kUpToDate),
-             s.Count(SeriesStatus::kFailed), s.Count(SeriesStatus::kDeferred), s.calls, s.throttled,
-             s.retries, s.BarsAdded(), s.BarsChanged());
-  for (const auto& r : s.results) {
-    if (r.status == SeriesStatus::kFailed || r.status == SeriesStatus::kDeferred) {
-      fmt::print(env.out, "  {} {}: {}\n", SeriesStatusName(r.status), Describe(r), r.reason);
-    } else if (r.history_limited && r.status == SeriesStatus::kStored) {
-      fmt::print(env.out,
-                 "  limited {}: only the latest {} bars (outputsize=full is premium for this "
-                 "key; weekly and monthly series give the whole history on a free key)\n",
-                 Describe(r.key), kCompactBars);
-    }
-  }
-  if (!s.stop_reason.empty() && s.stop != StopCause::kInterrupted) {
-    fmt::print(env.out, "stopped: {}\n", s.stop_reason);
-  }
-  if (s.stop == StopCause::kUnreachable) {
-    fmt::print(env.out,
-               "nothing was spent on the calls that could not be sent; the next run starts with "
-               "the deferred series\n");
-  }
-  if (sim) fmt::print(env.out, "(simulated data from the built-in simulator, not Alpha Vantage)\n");
-}
-
-class ProgressLine {
- public:
-  explicit ProgressLine(CliEnv& env) : env_(env) {}
-  ~ProgressLine() {
-    if (drawn_) fmt::print(env_.err, "\r\033[K");
-  }
-  void operator()(const Progress& p) {
-    if (!env_.err_is_terminal) return;
-    fmt::print(env_.err, "\r\033[K{}/{} series, {} calls: {}", p.settled, p.total, p.calls, p.last);
-    std::fflush(env_.err);
-    drawn_ = true;
-  }
-
- private:
-  CliEnv& env_;
-  bool drawn_ = false;
-};
-
-}  // namespace
-
-int RunRefresh(const RefreshArgs& args, CliEnv& env) {
+Outcome RunRefresh(const RefreshArgs& args, CliEnv& env) {
   SignalWatcher signals(env.handle_signals);
   std::string api_key = args.api_key;
   if (api_key.empty() && env.getenv) api_key = env.getenv("ALPHAVANTAGE_API_KEY").value_or("");
   if (api_key.empty() && args.sim) api_key = "simulator-key";
   if (api_key.empty()) {
-    PrintError(env,
-               "no API key: set ALPHAVANTAGE_API_KEY or pass --api-key (or --sim to run "
-               "against the built-in simulator)");
-    return kExitUsage;
+    return Exit(kExitUsage,
+                "no API key: set ALPHAVANTAGE_API_KEY or pass --api-key (or --sim to run "
+                "against the built-in simulator)");
   }
   auto rate =
       ParseRateSpec(args.rate.empty() ? (args.sim ? kDefaultSimRate : kDefaultRate) : args.rate);
   if (!rate) {
-    PrintError(env, "{}", rate.error().message);
-    return kExitUsage;
+    return Exit(kExitUsage, "{}", rate.error().message);
   }
   auto target = CollectSeries(args);
   if (!target) {
-    PrintError(env, "{}", target.error().message);
-    return kExitUsage;
+    return Exit(kExitUsage, "{}", target.error().message);
   }
   auto months = ExpandMonths(args.months, env.clock->WallNow());
   if (!months) {
-    PrintError(env, "{}", months.error().message);
-    return kExitUsage;
+    return Exit(kExitUsage, "{}", months.error().message);
   }
   for (const SeriesKey& key : target->series) {
     if (!months->empty() && key.function != Function::kIntraday) {
-      PrintError(env,
-                 "--month backfills intraday series; {} is not one (name it like \"{} "
-                 "intraday:5min\", or pass --function intraday)",
-                 Describe(key), key.symbol);
-      return kExitUsage;
+      return Exit(kExitUsage,
+                  "--month backfills intraday series; {} is not one (name it like \"{} "
+                  "intraday:5min\", or pass --function intraday)",
+                  Describe(key), key.symbol);
     }
   }
   std::string db = ResolveDb(args.db, env, args.sim ? kDemoDb : kDefaultDb);
   if (auto ok = PrepareDbPath(db); !ok) {
-    PrintError(env, "{}", ok.error().message);
-    return kExitUsage;
+    return Exit(kExitUsage, "{}", ok.error().message);
   }
   auto lock = WriterLock::Acquire(db);
   if (!lock) {
-    PrintError(env, "{}", lock.error().message);
-    return kExitUsage;
+    return Exit(kExitUsage, "{}", lock.error().message);
   }
   auto store = Store::Open(db, OpenMode::kReadWrite);
   if (!store) {
-    PrintError(env, "{}", store.error().message);
-    return kExitUsage;
+    return Exit(kExitUsage, "{}", store.error().message);
   }
   if (auto ok = CheckOrigin(**store, db, args.sim); !ok) {
-    PrintError(env, "{}", ok.error().message);
-    return kExitUsage;
+    return Exit(kExitUsage, "{}", ok.error().message);
   }
 
   std::unique_ptr<Simulator> simulator;
@@ -289,8 +275,7 @@ int RunRefresh(const RefreshArgs& args, CliEnv& env) {
     sim_options.clock = env.clock;  // the simulator's "today" is the refresh's
     simulator = std::make_unique<Simulator>(sim_options);
     if (auto port = simulator->Start(0); !port) {
-      PrintError(env, "{}", port.error().message);
-      return kExitUsage;
+      return Exit(kExitUsage, "{}", port.error().message);
     }
     base_url = simulator->BaseUrl();
     fmt::print(env.err,
@@ -300,8 +285,7 @@ int RunRefresh(const RefreshArgs& args, CliEnv& env) {
   }
   auto transports = MakeHttpTransportFactory(base_url, TransportOptions{});
   if (!transports) {
-    PrintError(env, "{}", transports.error().message);
-    return kExitUsage;
+    return Exit(kExitUsage, "{}", transports.error().message);
   }
   for (const auto& problem : target->problems) fmt::print(env.err, "{}\n", problem);
 

@@ -17,14 +17,13 @@ struct FileCloser {
 
 }  // namespace
 
-int RunSim(const SimArgs& args, CliEnv& env) {
+Outcome RunSim(const SimArgs& args, CliEnv& env) {
   // Opened before anything starts, so a bad path is a usage error and no call goes unlogged.
   std::unique_ptr<std::FILE, FileCloser> log;
   if (!args.log.empty()) {
     log.reset(std::fopen(args.log.c_str(), "a"));
     if (!log) {
-      PrintError(env, "cannot open --log '{}': {}", args.log, std::strerror(errno));
-      return kExitUsage;
+      return Exit(kExitUsage, "cannot open --log '{}': {}", args.log, std::strerror(errno));
     }
   }
   SimOptions options;
@@ -47,8 +46,7 @@ int RunSim(const SimArgs& args, CliEnv& env) {
   Simulator simulator(options);
   auto port = simulator.Start(args.port);
   if (!port) {
-    PrintError(env, "{}", port.error().message);
-    return kExitUsage;
+    return Exit(kExitUsage, "{}", port.error().message);
   }
   fmt::print(env.out, "simulator listening on {} (GET /query?function=...); Ctrl-C stops it\n",
              simulator.BaseUrl());

@@ -65,6 +65,17 @@ std::string Describe(const SeriesResult& result) {
   return out;
 }
 
+Result<DryRun> Engine::Plan(const std::vector<SeriesKey>& series) {
+  const WallTime now = clock_.WallNow();
+  Result<StoreSnapshot> snapshot = ReadSnapshot(store_, series, options_.months);
+  if (!snapshot) return Fail(fmt::format("cannot read the store: {}", snapshot.error().message));
+  Result<std::vector<WallTime>> calls = store_.CallTimesSince(now - std::chrono::hours(24));
+  if (!calls) return Fail(fmt::format("cannot read the call log: {}", calls.error().message));
+  DryRun dry{.snapshot = std::move(*snapshot), .plan = {}, .calls_last_day = std::move(*calls)};
+  dry.plan = MakePlan(series, dry.snapshot, now, PlanOptionsOf(options_));
+  return dry;
+}
+
 RefreshSummary Engine::Run(const std::vector<SeriesKey>& series,
                            const std::function<void(const Progress&)>& on_progress) {
   EngineRun run(clock_, transports_, store_, options_, stop_, on_progress);

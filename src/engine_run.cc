@@ -46,16 +46,17 @@ EngineRun::~EngineRun() = default;
 
 // The store's view for the planner: the series asked for, their backfill months, and the
 // refusals learnt about the key.
-Result<StoreSnapshot> EngineRun::Snapshot(const std::vector<SeriesKey>& series) {
+Result<StoreSnapshot> ReadSnapshot(Store& store, const std::vector<SeriesKey>& series,
+                                   const std::vector<std::string>& months) {
   StoreSnapshot snapshot;
   std::set<Function> functions;
   for (const SeriesKey& key : series) {
     functions.insert(key.function);
-    Result<std::optional<SeriesState>> state = store_.Find(key);
+    Result<std::optional<SeriesState>> state = store.Find(key);
     if (!state) return std::unexpected(state.error());
     if (*state) snapshot.series.emplace(key, std::move(**state));
-    for (const std::string& month : options_.months) {
-      Result<std::optional<WallTime>> stored_at = store_.MonthStoredAt(key, month);
+    for (const std::string& month : months) {
+      Result<std::optional<WallTime>> stored_at = store.MonthStoredAt(key, month);
       if (!stored_at) return std::unexpected(stored_at.error());
       if (*stored_at) snapshot.months_stored.emplace(std::pair(key, month), **stored_at);
     }
@@ -63,7 +64,7 @@ Result<StoreSnapshot> EngineRun::Snapshot(const std::vector<SeriesKey>& series) 
   for (Function f : functions) {
     for (auto [kind, learnt] : {std::pair("premium", &snapshot.premium_since),
                                 std::pair("full_refused", &snapshot.full_refused_since)}) {
-      Result<std::optional<std::string>> value = store_.GetFact(FactKey(kind, f));
+      Result<std::optional<std::string>> value = store.GetFact(FactKey(kind, f));
       if (!value) return std::unexpected(value.error());
       if (*value) learnt->emplace(f, FromUnixMillis(std::strtoll((*value)->c_str(), nullptr, 10)));
     }
@@ -71,15 +72,18 @@ Result<StoreSnapshot> EngineRun::Snapshot(const std::vector<SeriesKey>& series) 
   return snapshot;
 }
 
+PlanOptions PlanOptionsOf(const EngineOptions& options) {
+  return PlanOptions{.force = options.force,
+                     .full = options.full,
+                     .months = options.months,
+                     .memory = options.premium_memory};
+}
+
 Status EngineRun::Plan(const std::vector<SeriesKey>& series) {
   WallTime now = clock_.WallNow();
-  Result<StoreSnapshot> snapshot = Snapshot(series);
-  const PlanOptions plan_options{.force = options_.force,
-                                 .full = options_.full,
-                                 .months = options_.months,
-                                 .memory = options_.premium_memory};
+  Result<StoreSnapshot> snapshot = ReadSnapshot(store_, series, options_.months);
   const mdfetch::Plan plan =
-      MakePlan(series, snapshot ? *snapshot : StoreSnapshot{}, now, plan_options);
+      MakePlan(series, snapshot ? *snapshot : StoreSnapshot{}, now, PlanOptionsOf(options_));
   for (const auto& [key, month] : plan.items) {
     SeriesResult& result = summary_.results.emplace_back();
     result.key = key;

@@ -31,6 +31,12 @@ inline std::string FactKey(std::string_view kind, Function f) {
   return std::string(kind) + ":" + std::string(ShortName(f));
 }
 
+// The store's view for the planner (planner.h): the series asked for, their backfill
+// months, and the refusals learnt about the key.
+Result<StoreSnapshot> ReadSnapshot(Store& store, const std::vector<SeriesKey>& series,
+                                   const std::vector<std::string>& months);
+PlanOptions PlanOptionsOf(const EngineOptions& options);
+
 class EngineRun {
  public:
   EngineRun(Clock& clock, const TransportFactory& transports, Store& store,
@@ -74,7 +80,6 @@ class EngineRun {
   };
 
   Status Plan(const std::vector<SeriesKey>& series);
-  Result<StoreSnapshot> Snapshot(const std::vector<SeriesKey>& series);
   void Dispatch();
   void DispatchOne();
   bool Blocked(const Job& job) const;

@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "mdfetch/clock.h"
+#include "mdfetch/planner.h"
 #include "mdfetch/rate_limiter.h"
 #include "mdfetch/series.h"
 #include "mdfetch/store.h"
@@ -123,6 +124,13 @@ struct Progress {
   std::string last;  // Describe() of the series just settled or called
 };
 
+// What a run would do now, read from the store without a call (`mdfetch plan`).
+struct DryRun {
+  StoreSnapshot snapshot;
+  Plan plan;
+  std::vector<WallTime> calls_last_day;  // calls logged in the last 24 h, oldest first
+};
+
 class Engine {
  public:
   // `store` must outlive the engine; during Run() it is used only by the writer thread.
@@ -132,6 +140,9 @@ class Engine {
   // first. Returns when every series is settled, the quota stops the run, or RequestStop().
   RefreshSummary Run(const std::vector<SeriesKey>& series,
                      const std::function<void(const Progress&)>& on_progress = {});
+
+  // The plan Run() would execute now for `series`, and what it was made from. No call.
+  Result<DryRun> Plan(const std::vector<SeriesKey>& series);
 
   // Asks a running Run() to stop: no new call is sent, calls in flight are cancelled, what
   // is stored stays stored, the rest is deferred. Thread-safe; callable from any thread.
