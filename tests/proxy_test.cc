@@ -1,0 +1,187 @@
+// The proxy (issue 10): which variable is read for which scheme, the proxy URL,
+// NO_PROXY.
+#include "mdfetch/proxy.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace mdfetch {
+namespace {
+
+constexpr const char* kPassword = "pr0xy-s3cret";
+constexpr const char* kExpected = "expected http://[user:password@]HOST[:PORT]";
+
+EnvLookup Env(std::map<std::string, std::string> variables) {
+  return [variables](const char* name) -> std::optional<std::string> {
+    auto it = variables.find(name);
+    if (it == variables.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+// The proxy chosen for `base_url` as "host:port", "direct", or the error's
+// message.
+std::string Chosen(std::string_view base_url, std::map<std::string, std::string> variables) {
+  auto proxy = ResolveProxy(base_url, Env(std::move(variables)));
+  if (!proxy) return proxy.error().message;
+  return *proxy ? (*proxy)->Address() : "direct";
+}
+
+TEST(ResolveProxyTest, HttpsReadsHttpsProxyAndLowerCaseWins) {
+  const std::string url = "https://www.alphavantage.co";
+  EXPECT_EQ(Chosen(url, {{"https_proxy", "http://low:3128"}, {"HTTPS_PROXY", "http://up:3128"}}),
+            "low:3128");
+  EXPECT_EQ(Chosen(url, {{"HTTPS_PROXY", "http://up:3128"}}), "up:3128");
+  // Set but empty still wins, and means no proxy (curl reads it so).
+  EXPECT_EQ(Chosen(url, {{"https_proxy", ""}, {"HTTPS_PROXY", "http://up:3128"}}), "direct");
+  EXPECT_EQ(Chosen(url, {{"http_proxy", "http://p:3128"}, {"HTTP_PROXY", "http://p:3128"}}),
+            "direct");
+  EXPECT_EQ(Chosen(url, {}), "direct");
+  EXPECT_EQ(ResolveProxy(url, nullptr).value(), std::nullopt);
+}
+
+TEST(ResolveProxyTest, HttpReadsOnlyLowerCaseHttpProxy) {
+  const std::string url = "http://127.0.0.1:8080";
+  EXPECT_EQ(Chosen(url, {{"http_proxy", "p:3128"}, {"HTTP_PROXY", "up:3128"}}), "p:3128");
+  EXPECT_EQ(Chosen(url, {{"HTTP_PROXY", "up:3128"}}),
+            "direct");  // as curl: httpoxy
+  EXPECT_EQ(Chosen(url, {{"https_proxy", "p:3128"}, {"HTTPS_PROXY", "p:3128"}}), "direct");
+}
+
+TEST(ResolveProxyTest, NoProxyNamingTheHostConnectsDirectlyAndLowerCaseWins) {
+  const std::string url = "https://www.alphavantage.co/";
+  const std::string proxy = "http://p:3128";
+  EXPECT_EQ(Chosen(url, {{"https_proxy", proxy}, {"NO_PROXY", "alphavantage.co"}}), "direct");
+  EXPECT_EQ(
+      Chosen(url,
+             {{"https_proxy", proxy}, {"no_proxy", "localhost"}, {"NO_PROXY", "alphavantage.co"}}),
+      "p:3128");
+  // The base URL's port plays no part; an exempt host never has its proxy value
+  // read.
+  EXPECT_EQ(Chosen("http://127.0.0.1:8080", {{"http_proxy", "ftp://x"}, {"no_proxy", "127.0.0.1"}}),
+            "direct");
+}
+
+TEST(ResolveProxyTest, ABadValueIsNamedByTheVariableItCameFrom) {
+  EXPECT_EQ(Chosen("https://www.alphavantage.co", {{"HTTPS_PROXY", "ftp://x"}}),
+            fmt::format("bad HTTPS_PROXY 'ftp://x': {}", kExpected));
+  // A base URL the transport refuses anyway gets no proxy (and no proxy error).
+  EXPECT_EQ(Chosen("ftp://x", {{"http_proxy", "ftp://x"}, {"https_proxy", "ftp://x"}}), "direct");
+}
+
+TEST(ParseProxyUrlTest, AcceptsHttpUrlsAndHostPortWithCurlsDefaultPort) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"http://proxy.corp:3128", "proxy.corp:3128"},
+      {"HTTP://proxy.corp:3128/", "proxy.corp:3128"},
+      {"proxy.corp:8080", "proxy.corp:8080"},
+      {"proxy.corp", "proxy.corp:1080"},
+      {"http://10.0.0.1", "10.0.0.1:1080"},
+      {"http://[::1]:3128", "[::1]:3128"},
+      {"[fd00::7]", "[fd00::7]:1080"},
+  };
+  for (const auto& [value, address] : cases) {
+    auto proxy = ParseProxyUrl("http_proxy", value);
+    ASSERT_TRUE(proxy) << value << ": " << proxy.error().message;
+    EXPECT_EQ(proxy->Address(), address) << value;
+    EXPECT_EQ(proxy->Display(), "http://" + address) << value;
+    EXPECT_TRUE(proxy->user.empty()) << value;
+  }
+}
+
+TEST(ParseProxyUrlTest, CredentialsAreDecodedAndNeverShown) {
+  auto proxy = ParseProxyUrl("https_proxy", fmt::format("http://ops:{}@proxy:3128", kPassword));
+  ASSERT_TRUE(proxy) << proxy.error().message;
+  EXPECT_EQ(proxy->user, "ops");
+  EXPECT_EQ(proxy->password, kPassword);
+  EXPECT_EQ(proxy->Display(), "http://***@proxy:3128");
+  EXPECT_EQ(proxy->Address(), "proxy:3128");
+
+  auto encoded = ParseProxyUrl("https_proxy", "d%40m:p%3aw@rd@proxy");
+  ASSERT_TRUE(encoded) << encoded.error().message;
+  EXPECT_EQ(encoded->user, "d@m");
+  EXPECT_EQ(encoded->password, "p:w@rd");
+  EXPECT_EQ(encoded->Address(), "proxy:1080");
+}
+
+TEST(ParseProxyUrlTest, RefusesWhatItCannotUseNamingTheVariable) {
+  for (const char* value :
+       {"ftp://x", "https://proxy:3128", "socks5://proxy:1080", "http://", "",
+        "http://proxy:", "http://proxy:0", "http://proxy:65536", "http://proxy:31x",
+        "http://proxy:+80", "http://proxy/path", "http://[::1", "http://[proxy]:3128",
+        "http://[::1]x", "http://pro xy:3128", "proxy:3128:1"}) {
+    auto proxy = ParseProxyUrl("https_proxy", value);
+    ASSERT_FALSE(proxy) << value;
+    EXPECT_EQ(proxy.error().message, fmt::format("bad https_proxy '{}': {}", value, kExpected));
+  }
+}
+
+TEST(ParseProxyUrlTest, ARefusedValueShowsItsCredentialsAsStars) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {fmt::format("http://ops:{}@proxy:99999", kPassword), "http://***@proxy:99999"},
+      {fmt::format("ftp://ops:{}@x", kPassword), "ftp://***@x"},
+      {fmt::format("ops:{}@", kPassword), "***@"},
+      {fmt::format("http://:{}@proxy", kPassword), "http://***@proxy"},
+      {fmt::format("http://ops:{}%zz@proxy", kPassword), "http://***@proxy"},
+  };
+  for (const auto& [value, shown] : cases) {
+    auto proxy = ParseProxyUrl("http_proxy", value);
+    ASSERT_FALSE(proxy) << shown;
+    EXPECT_EQ(proxy.error().message, fmt::format("bad http_proxy '{}': {}", shown, kExpected));
+  }
+  // cpp-httplib would send no credentials at all for a user without a password.
+  auto no_password = ParseProxyUrl("http_proxy", "http://ops@proxy:3128");
+  ASSERT_FALSE(no_password);
+  EXPECT_EQ(no_password.error().message,
+            fmt::format("bad http_proxy 'http://***@proxy:3128': the proxy "
+                        "user has no password "
+                        "({})",
+                        kExpected));
+}
+
+TEST(NoProxyMatchesTest, AStarMatchesEveryHost) {
+  EXPECT_TRUE(NoProxyMatches("*", "www.alphavantage.co"));
+  EXPECT_TRUE(NoProxyMatches("example.com, *", "127.0.0.1"));
+  EXPECT_FALSE(NoProxyMatches("", "www.alphavantage.co"));
+  EXPECT_FALSE(NoProxyMatches(" , ,", "www.alphavantage.co"));
+}
+
+TEST(NoProxyMatchesTest, ADomainMatchesItselfAndItsSubDomainsWithOrWithoutALeadingDot) {
+  for (const char* list : {"alphavantage.co", ".alphavantage.co", "ALPHAVANTAGE.co."}) {
+    EXPECT_TRUE(NoProxyMatches(list, "alphavantage.co")) << list;
+    EXPECT_TRUE(NoProxyMatches(list, "www.alphavantage.co")) << list;
+    EXPECT_TRUE(NoProxyMatches(list, "a.b.AlphaVantage.co.")) << list;
+    EXPECT_FALSE(NoProxyMatches(list, "notalphavantage.co")) << list;
+    EXPECT_FALSE(NoProxyMatches(list, "alphavantage.co.evil.example")) << list;
+  }
+  EXPECT_TRUE(NoProxyMatches("localhost, internal.corp\tother.corp", "api.other.corp"));
+  EXPECT_FALSE(NoProxyMatches("localhost,internal.corp", "www.alphavantage.co"));
+}
+
+TEST(NoProxyMatchesTest, AnAddressMatchesOnlyThatAddressWrittenAsOne) {
+  EXPECT_TRUE(NoProxyMatches("localhost,127.0.0.1", "127.0.0.1"));
+  EXPECT_FALSE(NoProxyMatches("127.0.0.1", "127.0.0.10"));
+  EXPECT_FALSE(NoProxyMatches("127.0.0.1", "localhost"));  // names are not resolved
+  EXPECT_FALSE(NoProxyMatches("0.0.1", "127.0.0.1"));      // no suffix match on addresses
+  EXPECT_TRUE(NoProxyMatches("::1", "[::1]"));
+  EXPECT_TRUE(NoProxyMatches("[::1]", "0:0:0:0:0:0:0:1"));
+  EXPECT_FALSE(NoProxyMatches("::1", "127.0.0.1"));
+}
+
+TEST(NoProxyMatchesTest, ACidrRangeMatchesTheAddressesInIt) {
+  EXPECT_TRUE(NoProxyMatches("10.0.0.0/8", "10.200.3.4"));
+  EXPECT_FALSE(NoProxyMatches("10.0.0.0/8", "11.0.0.1"));
+  EXPECT_TRUE(NoProxyMatches("192.168.4.0/22", "192.168.7.255"));
+  EXPECT_FALSE(NoProxyMatches("192.168.4.0/22", "192.168.8.0"));
+  EXPECT_TRUE(NoProxyMatches("fd00::/8", "[fd12:3456::1]"));
+  EXPECT_TRUE(NoProxyMatches("0.0.0.0/0", "8.8.8.8"));
+  EXPECT_FALSE(NoProxyMatches("10.0.0.0/33,10.0.0.0/x", "10.0.0.1"));
+  EXPECT_FALSE(NoProxyMatches("10.0.0.0/8", "10.example.com"));
+}
+
+}  // namespace
+}  // namespace mdfetch
