@@ -1,5 +1,5 @@
 // The proxy (issue 10): which variable is read for which scheme, the proxy URL,
-// NO_PROXY.
+// NO_PROXY; and the transport through a loopback proxy that refuses.
 #include "mdfetch/proxy.h"
 
 #include <fmt/format.h>
@@ -10,10 +10,15 @@
 #include <utility>
 #include <vector>
 
+#include "logging_proxy.h"
+#include "mdfetch/transport.h"
+
 namespace mdfetch {
 namespace {
 
+constexpr const char* kKey = "SECRETKEY7e2b";
 constexpr const char* kPassword = "pr0xy-s3cret";
+constexpr const char* kBasicAuth = "Basic b3BzOnByMHh5LXMzY3JldA==";  // ops:pr0xy-s3cret
 constexpr const char* kExpected = "expected http://[user:password@]HOST[:PORT]";
 
 EnvLookup Env(std::map<std::string, std::string> variables) {
@@ -181,6 +186,76 @@ TEST(NoProxyMatchesTest, ACidrRangeMatchesTheAddressesInIt) {
   EXPECT_TRUE(NoProxyMatches("0.0.0.0/0", "8.8.8.8"));
   EXPECT_FALSE(NoProxyMatches("10.0.0.0/33,10.0.0.0/x", "10.0.0.1"));
   EXPECT_FALSE(NoProxyMatches("10.0.0.0/8", "10.example.com"));
+}
+
+// The transport through a loopback proxy that refuses: the service
+// (127.0.0.1:9, where nothing listens) is never contacted, and nothing costs a
+// call.
+class ProxyTransportTest : public ::testing::Test {
+ protected:
+  static Result<HttpResponse> GetThrough(const std::string& base_url, ProxySettings proxy,
+                                         int calls = 1) {
+    auto factory = MakeHttpTransportFactory(base_url, TransportOptions{.proxy = proxy});
+    EXPECT_TRUE(factory);
+    auto transport = (*factory)();
+    Result<HttpResponse> result = Fail("no call");
+    for (int i = 0; i < calls; ++i) result = transport->Get("/query?apikey=" + std::string(kKey));
+    return result;
+  }
+  static void ExpectNotSent(const Result<HttpResponse>& result, const std::string& message) {
+    ASSERT_FALSE(result);
+    EXPECT_EQ(result.error().code, ErrorCode::kNotSent);
+    EXPECT_EQ(result.error().message, message);
+  }
+};
+
+// httplib 0.11's own CONNECT deadlocked on an HTTP/1.0 refusal (and on
+// "Connection: close", which the 407 below carries), then went on to a TLS
+// handshake with the proxy.
+TEST_F(ProxyTransportTest, ARefusedTunnelIsNotSentAndNamesTheProxy) {
+  LoggingProxy proxy({.connect_answer = "HTTP/1.0 403 Forbidden"});
+  ASSERT_GT(proxy.Port(), 0);
+  auto result = GetThrough("https://127.0.0.1:9", {.host = "127.0.0.1", .port = proxy.Port()});
+  ExpectNotSent(result, fmt::format("cannot reach 127.0.0.1:9 through proxy 127.0.0.1:{}: the "
+                                    "proxy refused the tunnel (HTTP 403)",
+                                    proxy.Port()));
+  ASSERT_EQ(proxy.Requests().size(), 1u);
+  EXPECT_EQ(proxy.Requests()[0].request_line, "CONNECT 127.0.0.1:9 HTTP/1.1");
+  EXPECT_EQ(proxy.Requests()[0].proxy_authorization, "");
+}
+
+TEST_F(ProxyTransportTest, AProxyThatHangsUpOnTheTunnelIsNotSent) {
+  LoggingProxy proxy;
+  ASSERT_GT(proxy.Port(), 0);
+  auto result = GetThrough("https://127.0.0.1:9", {.host = "127.0.0.1", .port = proxy.Port()});
+  ExpectNotSent(result, fmt::format("cannot reach 127.0.0.1:9 through proxy 127.0.0.1:{}: the "
+                                    "proxy closed the connection without answering",
+                                    proxy.Port()));
+}
+
+TEST_F(ProxyTransportTest, RefusedCredentialsAreNotSentEvenOnTheNextCall) {
+  LoggingProxy proxy({.required_authorization = "Basic other"});
+  ASSERT_GT(proxy.Port(), 0);
+  const ProxySettings settings{
+      .host = "127.0.0.1", .port = proxy.Port(), .user = "ops", .password = kPassword};
+  // The second call must not reuse the connection the refused CONNECT left
+  // without a tunnel.
+  auto tunnel = GetThrough("https://127.0.0.1:9", settings, 2);
+  ExpectNotSent(tunnel, fmt::format("cannot reach 127.0.0.1:9 through proxy 127.0.0.1:{}: the "
+                                    "proxy refused the credentials (HTTP 407)",
+                                    proxy.Port()));
+  ASSERT_EQ(proxy.Requests().size(), 2u);
+  EXPECT_EQ(proxy.Requests()[1].proxy_authorization, kBasicAuth);
+
+  auto plain = GetThrough("http://127.0.0.1:9", {.host = "127.0.0.1", .port = proxy.Port()});
+  ExpectNotSent(plain, fmt::format("cannot reach 127.0.0.1:9 through proxy 127.0.0.1:{}: the "
+                                   "proxy asks for credentials (HTTP 407)",
+                                   proxy.Port()));
+}
+
+TEST_F(ProxyTransportTest, AProxyNameThatDoesNotResolveIsNamed) {
+  auto result = GetThrough("https://127.0.0.1:9", {.host = "no..such.host", .port = 3128});
+  ExpectNotSent(result, "cannot reach proxy no..such.host:3128: name resolution failed");
 }
 
 }  // namespace
