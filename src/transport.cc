@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <httplib.h>
 #include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
 
 #include <atomic>
 #include <charconv>
@@ -10,8 +12,8 @@
 namespace mdfetch {
 namespace {
 
-// Whether the name of `host` ("name" or "name:port") resolves: httplib reports
-// a failed lookup and a refused connection alike.
+// Whether the name of `host` ("name" or "name:port") resolves: httplib reports a failed
+// lookup and a refused connection alike.
 bool Resolves(std::string_view host) {
   if (const size_t colon = host.rfind(':');
       colon != std::string_view::npos && host.find(']', colon) == std::string_view::npos) {
@@ -28,6 +30,36 @@ bool Resolves(std::string_view host) {
   return rc == 0;
 }
 
+// Blocks SIGPIPE in the calling thread while it lives, and discards one raised meanwhile.
+// OpenSSL writes with write(), not send(MSG_NOSIGNAL): a peer (or a proxy's tunnel) that
+// hangs up during a TLS handshake must fail the call, not kill the process.
+class SigpipeGuard {
+ public:
+  SigpipeGuard() {
+    sigemptyset(&pipe_);
+    sigaddset(&pipe_, SIGPIPE);
+    sigset_t pending;
+    sigemptyset(&pending);
+    already_pending_ = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1;
+    pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
+  }
+  ~SigpipeGuard() {
+    if (!already_pending_) {
+      const timespec now{};
+      while (sigtimedwait(&pipe_, nullptr, &now) == SIGPIPE) {
+      }
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  SigpipeGuard(const SigpipeGuard&) = delete;
+  SigpipeGuard& operator=(const SigpipeGuard&) = delete;
+
+ private:
+  sigset_t pipe_{};
+  sigset_t old_{};
+  bool already_pending_ = false;
+};
+
 // The status of an HTTP answer's head ("HTTP/1.0 403 Forbidden\r\n..."), or 0.
 int StatusOf(std::string_view head) {
   if (!head.starts_with("HTTP/")) return 0;
@@ -38,25 +70,22 @@ int StatusOf(std::string_view head) {
   return ec == std::errc{} && end == head.data() + space + 4 ? status : 0;
 }
 
-// An SSLClient that reaches its host through a CONNECT tunnel it opens itself
-// on a new connection to the proxy. httplib 0.11's own CONNECT deadlocks on its
-// socket mutex when the proxy answers with "Connection: close" or HTTP/1.0
-// (yhirose/cpp-httplib#1590, fixed in 0.13), as proxies do when they refuse
-// credentials, and after any other refusal it goes on to a TLS handshake with
-// the proxy.
+// An SSLClient that reaches its host through a CONNECT tunnel it opens itself on a new
+// connection to the proxy. httplib 0.11's own CONNECT deadlocks on its socket mutex when the
+// proxy answers with "Connection: close" or HTTP/1.0 (yhirose/cpp-httplib#1590, fixed in
+// 0.13), as proxies do when they refuse credentials, and after any other refusal it goes
+// on to a TLS handshake with the proxy.
 class TunnelClient final : public httplib::SSLClient {
  public:
   TunnelClient(const std::string& host, int port, ProxySettings proxy)
       : httplib::SSLClient(host, port), proxy_(std::move(proxy)) {}
 
-  // Why the last new connection got no tunnel ("the proxy refused the tunnel
-  // (HTTP 403)"), or "" when it got one or when the proxy could not be reached
-  // at all.
+  // Why the last new connection got no tunnel ("the proxy refused the tunnel (HTTP 403)"),
+  // or "" when it got one or when the proxy could not be reached at all.
   const std::string& TunnelFailure() const { return failure_; }
 
  private:
-  // httplib calls it, under its socket mutex, for each new connection; TLS
-  // follows.
+  // httplib calls it, under its socket mutex, for each new connection; TLS follows.
   bool create_and_connect_socket(Socket& socket, httplib::Error& error) override {
     failure_.clear();
     if (!is_valid()) return false;
@@ -100,8 +129,8 @@ class TunnelClient final : public httplib::SSLClient {
     return false;
   }
 
-  // Sends CONNECT and reads the answer's head: a tunnel's answer has no body,
-  // and nothing comes after it before the TLS handshake begins.
+  // Sends CONNECT and reads the answer's head: a tunnel's answer has no body, and nothing
+  // comes after it before the TLS handshake begins.
   bool ReadAnswer(httplib::Stream& stream, const std::string& request, std::string& head) {
     if (stream.write(request.data(), request.size()) != static_cast<ssize_t>(request.size())) {
       failure_ = "connection reset while asking for a tunnel";
@@ -136,10 +165,9 @@ struct CallContext {
   bool too_large = false;  // the answer was refused for its size
 };
 
-// The error of a failed call, classified by whether the request can have left
-// this machine: a call that never did costs no quota (ErrorCode::kNotSent), and
-// its message names the host (and the proxy) so that an outage is reported as
-// what it is.
+// The error of a failed call, classified by whether the request can have left this machine:
+// a call that never did costs no quota (ErrorCode::kNotSent), and its message names the
+// host (and the proxy) so that an outage is reported as what it is.
 Error DescribeError(httplib::Error error, const CallContext& call) {
   if (call.too_large) {
     return {ErrorCode::kPermanent,
@@ -256,9 +284,16 @@ class HttpTransport final : public Transport {
     client_->set_write_timeout(options.read_timeout);
     client_->set_follow_location(false);
   }
+  ~HttpTransport() override {
+    SigpipeGuard no_sigpipe;  // closing a TLS connection writes to it
+    client_.reset();
+  }
+  HttpTransport(const HttpTransport&) = delete;
+  HttpTransport& operator=(const HttpTransport&) = delete;
 
   Result<HttpResponse> Get(const std::string& target) override {
     if (cancelled_.load()) return Fail(ErrorCode::kCancelled, "call cancelled");
+    SigpipeGuard no_sigpipe;
     HttpResponse response;
     bool too_large = false;
     auto result = client_->Get(
@@ -285,8 +320,7 @@ class HttpTransport final : public Transport {
           return true;
         });
     if (!result) {
-      // A failed call may leave the connection half-read: start the next one
-      // afresh.
+      // A failed call may leave the connection half-read: start the next one afresh.
       client_->stop();
       if (cancelled_.load()) return Fail(ErrorCode::kCancelled, "call cancelled");
       if (tunnel_ != nullptr && !tunnel_->TunnelFailure().empty()) {
@@ -311,6 +345,7 @@ class HttpTransport final : public Transport {
 
   void Cancel() override {
     cancelled_.store(true);
+    SigpipeGuard no_sigpipe;
     client_->stop();
   }
 
@@ -333,10 +368,8 @@ Result<TransportFactory> MakeHttpTransportFactory(const std::string& base_url,
                                                   const TransportOptions& options) {
   auto endpoint = ParseBaseUrl(base_url);
   if (!endpoint) {
-    return Fail(
-        fmt::format("bad --base-url '{}': expected http://HOST[:PORT] "
-                    "or https://HOST[:PORT]",
-                    base_url));
+    return Fail(fmt::format(
+        "bad --base-url '{}': expected http://HOST[:PORT] or https://HOST[:PORT]", base_url));
   }
   return TransportFactory([endpoint = *endpoint, options]() -> std::unique_ptr<Transport> {
     return std::make_unique<HttpTransport>(endpoint, options);

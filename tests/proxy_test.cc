@@ -233,6 +233,18 @@ TEST_F(ProxyTransportTest, AProxyThatHangsUpOnTheTunnelIsNotSent) {
                                     proxy.Port()));
 }
 
+// The proxy opens the tunnel and hangs up: the TLS handshake fails (and the
+// write into the closed connection raises SIGPIPE, which must not end the
+// process).
+TEST_F(ProxyTransportTest, ATunnelThatDropsDuringTheHandshakeFailsTheCallNotTheProcess) {
+  LoggingProxy proxy({.connect_answer = "HTTP/1.1 200 Connection established"});
+  ASSERT_GT(proxy.Port(), 0);
+  auto result = GetThrough("https://127.0.0.1:9", {.host = "127.0.0.1", .port = proxy.Port()});
+  ExpectNotSent(result, fmt::format("cannot reach 127.0.0.1:9 through proxy 127.0.0.1:{}: TLS "
+                                    "handshake failed",
+                                    proxy.Port()));
+}
+
 TEST_F(ProxyTransportTest, RefusedCredentialsAreNotSentEvenOnTheNextCall) {
   LoggingProxy proxy({.required_authorization = "Basic other"});
   ASSERT_GT(proxy.Port(), 0);
