@@ -1,5 +1,6 @@
 // The proxy (issue 10): which variable is read for which scheme, the proxy URL,
-// NO_PROXY; and the transport through a loopback proxy that refuses.
+// NO_PROXY; the transport through a loopback proxy that refuses; and refreshes
+// end to end through a logging proxy in front of the simulator.
 #include "mdfetch/proxy.h"
 
 #include <fmt/format.h>
@@ -12,6 +13,7 @@
 
 #include "logging_proxy.h"
 #include "mdfetch/transport.h"
+#include "sim_fixture.h"
 
 namespace mdfetch {
 namespace {
@@ -20,6 +22,10 @@ constexpr const char* kKey = "SECRETKEY7e2b";
 constexpr const char* kPassword = "pr0xy-s3cret";
 constexpr const char* kBasicAuth = "Basic b3BzOnByMHh5LXMzY3JldA==";  // ops:pr0xy-s3cret
 constexpr const char* kExpected = "expected http://[user:password@]HOST[:PORT]";
+
+bool Contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
 
 EnvLookup Env(std::map<std::string, std::string> variables) {
   return [variables](const char* name) -> std::optional<std::string> {
@@ -268,6 +274,118 @@ TEST_F(ProxyTransportTest, RefusedCredentialsAreNotSentEvenOnTheNextCall) {
 TEST_F(ProxyTransportTest, AProxyNameThatDoesNotResolveIsNamed) {
   auto result = GetThrough("https://127.0.0.1:9", {.host = "no..such.host", .port = 3128});
   ExpectNotSent(result, "cannot reach proxy no..such.host:3128: name resolution failed");
+}
+
+// End to end: `refresh --sim --base-url` against the simulator, the proxy in
+// the CLI's environment.
+class ProxyEndToEndTest : public SimStoreTest {
+ protected:
+  CliResult Refresh(std::map<std::string, std::string> environment,
+                    std::vector<std::string> extra = {}) {
+    environment["ALPHAVANTAGE_API_KEY"] = kKey;
+    std::vector<std::string> args = {"refresh", "--symbols", symbols_, "--db",
+                                     db_,       "--sim",     "--rate", "10/s,25/day"};
+    if (sim_) args.insert(args.end(), {"--base-url", sim_->BaseUrl()});
+    args.insert(args.end(), extra.begin(), extra.end());
+    return RunCliCaptured(clock_, args, environment);
+  }
+  std::string QuotaLine() {
+    return RunCliCaptured(clock_, {"quota", "--db", db_, "--rate", "10/s,25/day"}).out;
+  }
+  static std::string WithCredentials(const LoggingProxy& proxy) {
+    return fmt::format("http://ops:{}@127.0.0.1:{}", kPassword, proxy.Port());
+  }
+  static void ExpectNoSecret(const CliResult& run) {
+    for (const char* secret : {kKey, kPassword}) {
+      EXPECT_FALSE(Contains(run.out, secret)) << run.out;
+      EXPECT_FALSE(Contains(run.err, secret)) << run.err;
+    }
+  }
+};
+
+TEST_F(ProxyEndToEndTest, ARefreshGoesThroughTheProxyWithItsCredentialsAndShowsNoSecret) {
+  StartSim();
+  WriteSymbols("IBM\nMSFT\n");
+  LoggingProxy proxy({.required_authorization = kBasicAuth});
+  ASSERT_GT(proxy.Port(), 0);
+  auto run = Refresh({{"http_proxy", WithCredentials(proxy)}});
+  EXPECT_EQ(run.code, kExitOk) << run.out << run.err;
+  EXPECT_EQ(run.err, fmt::format("mdfetch: using proxy http://***@127.0.0.1:{} for {}\n",
+                                 proxy.Port(), UrlAuthority(sim_->BaseUrl())));
+  for (const char* s : {"IBM", "MSFT"}) EXPECT_EQ(Stored(s), Served(s)) << s;
+  EXPECT_EQ(sim_->Stats().calls, 2);
+  const auto seen = proxy.Requests();
+  ASSERT_EQ(seen.size(), 2u);
+  for (const auto& request : seen) {
+    EXPECT_TRUE(request.request_line.starts_with(
+        fmt::format("GET {}/query?function=TIME_SERIES_DAILY&", sim_->BaseUrl())))
+        << request.request_line;
+    EXPECT_TRUE(request.request_line.ends_with(" HTTP/1.1")) << request.request_line;
+    EXPECT_EQ(request.proxy_authorization, kBasicAuth);
+  }
+  ExpectNoSecret(run);
+}
+
+TEST_F(ProxyEndToEndTest, NoProxyNamingTheHostBypassesTheProxy) {
+  StartSim();
+  WriteSymbols("IBM\n");
+  LoggingProxy proxy;
+  ASSERT_GT(proxy.Port(), 0);
+  auto run = Refresh({{"http_proxy", WithCredentials(proxy)}, {"NO_PROXY", "127.0.0.1"}});
+  EXPECT_EQ(run.code, kExitOk) << run.out << run.err;
+  EXPECT_EQ(run.err, "");
+  EXPECT_EQ(Stored("IBM"), Served("IBM"));
+  EXPECT_TRUE(proxy.Requests().empty());
+}
+
+TEST_F(ProxyEndToEndTest, AProxyWhereNothingListensSpendsNoQuotaAndExitsFourNamingIt) {
+  StartSim();
+  WriteSymbols("IBM\nMSFT\n");
+  auto run = Refresh({{"http_proxy", fmt::format("http://ops:{}@127.0.0.1:1", kPassword)}});
+  EXPECT_EQ(run.code, kExitUnreachable) << run.out << run.err;
+  EXPECT_TRUE(Contains(run.out,
+                       "\nstopped: cannot reach proxy 127.0.0.1:1: connection refused or host "
+                       "unreachable\n"))
+      << run.out;
+  EXPECT_EQ(QuotaLine(), "0 of 25 calls spent in the last 24 h; next call allowed: now\n");
+  EXPECT_EQ(sim_->Stats().calls, 0);
+  ExpectNoSecret(run);
+}
+
+TEST_F(ProxyEndToEndTest, RefusedCredentialsSpendNoQuotaAndExitFour) {
+  StartSim();
+  WriteSymbols("IBM\n");
+  LoggingProxy proxy({.required_authorization = "Basic other"});
+  ASSERT_GT(proxy.Port(), 0);
+  auto run = Refresh({{"http_proxy", WithCredentials(proxy)}});
+  EXPECT_EQ(run.code, kExitUnreachable) << run.out << run.err;
+  EXPECT_TRUE(Contains(run.out, fmt::format("\nstopped: cannot reach {} through proxy "
+                                            "127.0.0.1:{}: the proxy refused the credentials "
+                                            "(HTTP 407)\n",
+                                            UrlAuthority(sim_->BaseUrl()), proxy.Port())))
+      << run.out;
+  EXPECT_EQ(QuotaLine(), "0 of 25 calls spent in the last 24 h; next call allowed: now\n");
+  EXPECT_EQ(sim_->Stats().calls, 0);
+  ExpectNoSecret(run);
+}
+
+TEST_F(ProxyEndToEndTest, ABadProxyValueIsAUsageErrorThatHidesItsCredentials) {
+  StartSim();
+  WriteSymbols("IBM\n");
+  auto run = Refresh({{"http_proxy", fmt::format("ftp://ops:{}@x", kPassword)}});
+  EXPECT_EQ(run.code, kExitUsage);
+  EXPECT_EQ(run.err, fmt::format("mdfetch: bad http_proxy 'ftp://***@x': {}\n", kExpected));
+  EXPECT_EQ(sim_->Stats().calls, 0);
+}
+
+TEST_F(ProxyEndToEndTest, TheBuiltInSimulatorIsNeverReachedThroughAProxy) {
+  WriteSymbols("IBM\n");
+  LoggingProxy proxy;
+  ASSERT_GT(proxy.Port(), 0);
+  auto run = Refresh({{"http_proxy", WithCredentials(proxy)}});  // no --base-url
+  EXPECT_FALSE(Contains(run.err, "using proxy")) << run.err;
+  EXPECT_NE(run.code, kExitUnreachable) << run.out << run.err;
+  EXPECT_TRUE(proxy.Requests().empty());
 }
 
 }  // namespace
