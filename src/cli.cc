@@ -38,7 +38,10 @@ void AddFetchOptions(CLI::App& cmd, RefreshArgs& a) {
                  "SQLite database (default $MDFETCH_DB, else data/market.db; "
                  "data/demo.db with --sim)");
   cmd.add_option("--api-key", a.api_key, "Alpha Vantage key (default $ALPHAVANTAGE_API_KEY)");
-  cmd.add_option("--base-url", a.base_url, "service URL")->capture_default_str();
+  cmd.add_option("--base-url", a.base_url,
+                 "service URL (through $https_proxy or $http_proxy unless $no_proxy names its "
+                 "host)")
+      ->capture_default_str();
   cmd.add_option("--rate", a.rate,
                  "comma list of N/s, N/min, N/h, N/day or unlimited (default 5/min,25/day, the "
                  "free tier; 1/s with --sim)");

@@ -14,6 +14,7 @@
 #include "mdfetch/engine.h"
 #include "mdfetch/market_calendar.h"
 #include "mdfetch/planner.h"
+#include "mdfetch/proxy.h"
 #include "mdfetch/redact.h"
 #include "mdfetch/simulator.h"
 #include "mdfetch/store.h"
@@ -283,9 +284,23 @@ Outcome RunRefresh(const RefreshArgs& args, CliEnv& env) {
                "simulator at {} into {}\n",
                base_url, db);
   }
-  auto transports = MakeHttpTransportFactory(base_url, TransportOptions{});
+  TransportOptions transport_options;
+  // The built-in simulator listens on this machine's loopback, where no proxy can reach it.
+  if (simulator == nullptr) {
+    auto proxy = ResolveProxy(base_url, env.getenv);
+    if (!proxy) {
+      PrintError(env, "{}", proxy.error().message);
+      return kExitUsage;
+    }
+    transport_options.proxy = std::move(*proxy);
+  }
+  auto transports = MakeHttpTransportFactory(base_url, transport_options);
   if (!transports) {
     return Exit(kExitUsage, "{}", transports.error().message);
+  }
+  if (transport_options.proxy) {
+    fmt::print(env.err, "mdfetch: using proxy {} for {}\n", transport_options.proxy->Display(),
+               UrlAuthority(base_url));
   }
   for (const auto& problem : target->problems) fmt::print(env.err, "{}\n", problem);
 
