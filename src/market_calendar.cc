@@ -44,6 +44,30 @@ sys_days Observed(sys_days holiday) {
   return holiday;
 }
 
+constexpr Date Ymd(int y, unsigned m, unsigned d) {
+  return Date{std::chrono::year(y), std::chrono::month(m), std::chrono::day(d)};
+}
+
+// Full-day closures outside the holiday rules, since 1999 (NYSE's closings list).
+constexpr Date kSpecialClosures[] = {
+    Ymd(2001, 9, 11),  Ymd(2001, 9, 12),  Ymd(2001, 9, 13), Ymd(2001, 9, 14),  // September 11
+    Ymd(2004, 6, 11),                                                          // Reagan
+    Ymd(2007, 1, 2),                                                           // Ford
+    Ymd(2012, 10, 29), Ymd(2012, 10, 30),                                      // Hurricane Sandy
+    Ymd(2018, 12, 5),                                                          // G.H.W. Bush
+    Ymd(2025, 1, 9),                                                           // Carter
+};
+
+// Early closes outside the rules of SessionClose: the Friday after Christmas 2003.
+constexpr Date kSpecialEarlyCloses[] = {Ymd(2003, 12, 26)};
+
+bool IsSpecialClosure(Date d) {
+  for (const Date& closed : kSpecialClosures) {
+    if (closed == d) return true;
+  }
+  return false;
+}
+
 bool IsHoliday(sys_days day) {
   using namespace std::chrono;
   const year_month_day ymd{day};
@@ -64,8 +88,25 @@ bool IsHoliday(sys_days day) {
   return day == Observed(sys_days{y / December / 25});
 }
 
-// The New York close of trading day `d`: 16:00 local.
-WallTime CloseOf(sys_days d) { return NewYorkTime(Date{d}, hours(16)); }
+// The rules of SessionClose, for a trading day.
+bool IsEarlyClose(Date d) {
+  using namespace std::chrono;
+  const year y = d.year();
+  const sys_days day{d};
+  if (day == NthWeekday(y, November, Thursday, 4) + days(1)) return true;
+  if (d.month() == December && d.day() == std::chrono::day(24)) return true;
+  // Before 2013 a Thursday Independence Day moved the early close to Friday July 5.
+  const bool july_fifth = weekday{sys_days{y / July / 4}} == Thursday && y < year(2013);
+  if (d.month() == July && d.day() == std::chrono::day(3)) return !july_fifth;
+  if (d.month() == July && d.day() == std::chrono::day(5)) return july_fifth;
+  for (const Date& early : kSpecialEarlyCloses) {
+    if (early == d) return true;
+  }
+  return false;
+}
+
+// The New York close of trading day `d`.
+WallTime CloseOf(sys_days d) { return NewYorkTime(Date{d}, SessionClose(Date{d})); }
 
 // The trading day whose close is the latest at or before `now`.
 sys_days LastSessionDay(WallTime now) {
@@ -103,7 +144,15 @@ bool IsTradingDay(Date d) {
   const sys_days day{d};
   const std::chrono::weekday wd{day};
   if (wd == std::chrono::Saturday || wd == std::chrono::Sunday) return false;
-  return !IsHoliday(day);
+  return !IsHoliday(day) && !IsSpecialClosure(d);
+}
+
+std::chrono::minutes SessionClose(Date d) {
+  return IsTradingDay(d) && IsEarlyClose(d) ? kEarlyClose : kRegularClose;
+}
+
+std::chrono::minutes ExtendedClose(Date d) {
+  return IsTradingDay(d) && IsEarlyClose(d) ? kEarlyExtendedClose : kExtendedClose;
 }
 
 std::chrono::hours NewYorkOffset(WallTime t) {
