@@ -139,6 +139,14 @@ TEST(MarketCalendarTest, DayBeforeIndependenceDayClosesAt13WhenItIsATradingDay) 
   EXPECT_EQ(SessionClose(D(2019, 7, 5)), hours(16));
 }
 
+TEST(MarketCalendarTest, TheSameRulesHoldOutsideThePrecomputedYears) {
+  EXPECT_FALSE(IsTradingDay(D(2200, 12, 25)));
+  EXPECT_EQ(SessionClose(D(2200, 12, 24)), hours(13));
+  EXPECT_EQ(SessionClose(D(2200, 12, 23)), hours(16));
+  EXPECT_FALSE(IsTradingDay(D(1920, 7, 5)));  // Sunday July 4 observed Monday (today's rules)
+  EXPECT_TRUE(IsTradingDay(D(1920, 7, 6)));
+}
+
 TEST(MarketCalendarTest, LastCloseOnAnEarlyCloseDayIsAt13) {
   // Friday 2026-11-27, EST: 13:00 New York is 18:00 UTC.
   EXPECT_EQ(LastMarketClose(Utc(2026, 11, 27, 18, 30)), Utc(2026, 11, 27, 18));
