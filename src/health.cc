@@ -82,10 +82,11 @@ std::vector<Finding> Findings::Take(size_t max_per_kind) {
 }
 
 std::vector<Point> CheckOrder(const SeriesKey& key, std::span<const Bar> bars, Findings& out) {
+  // Readable timestamps have one length, so (day, time) orders them as their text does.
+  auto order = [](const Point& p) { return std::pair(p.day, p.time); };
   std::vector<Point> points;
   points.reserve(bars.size());
-  bool sorted = true;
-  const Bar* previous = nullptr;
+  bool sorted = true, unique = true;
   for (const Bar& bar : bars) {
     Point point;
     if (!ParseTs(key, bar, point)) {
@@ -93,20 +94,24 @@ std::vector<Point> CheckOrder(const SeriesKey& key, std::span<const Bar> bars, F
               fmt::format("unreadable timestamp '{}'", bar.ts));
       continue;
     }
-    if (previous && bar.ts == previous->ts) {
-      out.Add(FindingKind::kOrder, bar.ts, bar.ts, fmt::format("duplicate bar {}", bar.ts));
-    } else if (previous && bar.ts < previous->ts) {
-      out.Add(FindingKind::kOrder, bar.ts, previous->ts,
-              fmt::format("bar {} comes after {} (out of order)", bar.ts, previous->ts));
-      sorted = false;
+    if (!points.empty() && order(point) <= order(points.back())) {
+      const std::string& previous = points.back().bar->ts;
+      if (order(point) == order(points.back())) {
+        out.Add(FindingKind::kOrder, bar.ts, bar.ts, fmt::format("duplicate bar {}", bar.ts));
+        unique = false;
+      } else {
+        out.Add(FindingKind::kOrder, bar.ts, previous,
+                fmt::format("bar {} comes after {} (out of order)", bar.ts, previous));
+        sorted = false;
+      }
     }
-    previous = &bar;
     points.push_back(point);
   }
-  auto by_ts = [](const Point& a, const Point& b) { return a.bar->ts < b.bar->ts; };
-  if (!sorted) std::stable_sort(points.begin(), points.end(), by_ts);
-  auto same_ts = [](const Point& a, const Point& b) { return a.bar->ts == b.bar->ts; };
-  points.erase(std::unique(points.begin(), points.end(), same_ts), points.end());
+  if (sorted && unique) return points;
+  std::stable_sort(points.begin(), points.end(),
+                   [&](const Point& a, const Point& b) { return order(a) < order(b); });
+  auto same = [&](const Point& a, const Point& b) { return order(a) == order(b); };
+  points.erase(std::unique(points.begin(), points.end(), same), points.end());
   return points;
 }
 
