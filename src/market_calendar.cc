@@ -2,7 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <array>
+#include <bitset>
 #include <cctype>
+#include <cstddef>
 
 namespace mdfetch {
 namespace {
@@ -44,28 +48,128 @@ sys_days Observed(sys_days holiday) {
   return holiday;
 }
 
-bool IsHoliday(sys_days day) {
-  using namespace std::chrono;
-  const year_month_day ymd{day};
-  const year y = ymd.year();
-  // NYSE rule 7.2: New Year's Day on a Saturday is not moved back into the old year, so
-  // only the Sunday case moves it.
-  const sys_days new_year{y / January / 1};
-  if (day == new_year && weekday{new_year} != Saturday) return true;
-  if (weekday{new_year} == Sunday && day == new_year + days(1)) return true;
-  if (day == NthWeekday(y, January, Monday, 3)) return true;   // Martin Luther King Jr.
-  if (day == NthWeekday(y, February, Monday, 3)) return true;  // Washington's Birthday
-  if (day == EasterSunday(y) - days(2)) return true;           // Good Friday
-  if (day == LastWeekday(y, May, Monday)) return true;         // Memorial Day
-  if (y >= year(2022) && day == Observed(sys_days{y / June / 19})) return true;
-  if (day == Observed(sys_days{y / July / 4})) return true;
-  if (day == NthWeekday(y, September, Monday, 1)) return true;   // Labor Day
-  if (day == NthWeekday(y, November, Thursday, 4)) return true;  // Thanksgiving
-  return day == Observed(sys_days{y / December / 25});
+constexpr Date Ymd(int y, unsigned m, unsigned d) {
+  return Date{std::chrono::year(y), std::chrono::month(m), std::chrono::day(d)};
 }
 
-// The New York close of trading day `d`: 16:00 local.
-WallTime CloseOf(sys_days d) { return NewYorkTime(Date{d}, hours(16)); }
+// Full-day closures outside the holiday rules, since 1999 (NYSE's closings list).
+constexpr Date kSpecialClosures[] = {
+    Ymd(2001, 9, 11),  Ymd(2001, 9, 12),  Ymd(2001, 9, 13), Ymd(2001, 9, 14),  // September 11
+    Ymd(2004, 6, 11),                                                          // Reagan
+    Ymd(2007, 1, 2),                                                           // Ford
+    Ymd(2012, 10, 29), Ymd(2012, 10, 30),                                      // Hurricane Sandy
+    Ymd(2018, 12, 5),                                                          // G.H.W. Bush
+    Ymd(2025, 1, 9),                                                           // Carter
+};
+
+// Early closes outside the rules of SessionClose: the Friday after Christmas 2003.
+constexpr Date kSpecialEarlyCloses[] = {Ymd(2003, 12, 26)};
+
+// A year's closures or early closes: at most a dozen dates.
+struct DayList {
+  std::array<sys_days, 16> days{};
+  size_t size = 0;
+
+  void Add(sys_days d) { days[size++] = d; }
+  bool Has(sys_days d) const {
+    return std::find(days.begin(), days.begin() + size, d) != days.begin() + size;
+  }
+};
+
+// The weekdays of year `y` the market is closed (each falls inside `y`).
+DayList ClosuresOf(std::chrono::year y) {
+  using namespace std::chrono;
+  DayList out;
+  // NYSE rule 7.2: New Year's Day on a Saturday is not moved back into the old year, so only
+  // the Sunday case moves it.
+  const sys_days new_year{y / January / 1};
+  if (weekday{new_year} == Sunday) {
+    out.Add(new_year + days(1));
+  } else if (weekday{new_year} != Saturday) {
+    out.Add(new_year);
+  }
+  out.Add(NthWeekday(y, January, Monday, 3));   // Martin Luther King Jr.
+  out.Add(NthWeekday(y, February, Monday, 3));  // Washington's Birthday
+  out.Add(EasterSunday(y) - days(2));           // Good Friday
+  out.Add(LastWeekday(y, May, Monday));         // Memorial Day
+  if (y >= year(2022)) out.Add(Observed(sys_days{y / June / 19}));
+  out.Add(Observed(sys_days{y / July / 4}));
+  out.Add(NthWeekday(y, September, Monday, 1));   // Labor Day
+  out.Add(NthWeekday(y, November, Thursday, 4));  // Thanksgiving
+  out.Add(Observed(sys_days{y / December / 25}));
+  for (const Date& closed : kSpecialClosures) {
+    if (closed.year() == y) out.Add(sys_days{closed});
+  }
+  return out;
+}
+
+// The days of year `y` that close early if they are trading days (see SessionClose).
+DayList EarlyClosesOf(std::chrono::year y) {
+  using namespace std::chrono;
+  DayList out;
+  out.Add(NthWeekday(y, November, Thursday, 4) + days(1));  // the day after Thanksgiving
+  out.Add(sys_days{y / December / 24});
+  // Before 2013 a Thursday Independence Day moved the early close to Friday July 5.
+  const bool july_fifth = weekday{sys_days{y / July / 4}} == Thursday && y < year(2013);
+  out.Add(sys_days{y / July / (july_fifth ? 5 : 3)});
+  for (const Date& early : kSpecialEarlyCloses) {
+    if (early.year() == y) out.Add(sys_days{early});
+  }
+  return out;
+}
+
+// The calendar of the years most asked about, computed once (a few microseconds): a bit per
+// day of the year, so that IsTradingDay costs a lookup. Other years are computed on each call.
+constexpr int kFirstTableYear = 1950;
+constexpr int kTableYears = 200;
+
+struct YearBits {
+  std::bitset<366> closed;
+  std::bitset<366> early;
+};
+
+// 0 for January 1, from the date's fields (IsTradingDay's hot path).
+size_t DayOfYear(Date d) {
+  static constexpr unsigned kBefore[] = {0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334};
+  const unsigned month = static_cast<unsigned>(d.month());
+  const unsigned leap = month > 2 && d.year().is_leap() ? 1 : 0;
+  return kBefore[month - 1] + leap + static_cast<unsigned>(d.day()) - 1;
+}
+
+const std::array<YearBits, kTableYears>& Table() {
+  static const std::array<YearBits, kTableYears> table = [] {
+    std::array<YearBits, kTableYears> t;
+    for (int i = 0; i < kTableYears; ++i) {
+      const std::chrono::year y{kFirstTableYear + i};
+      const DayList closures = ClosuresOf(y), early = EarlyClosesOf(y);
+      for (size_t k = 0; k < closures.size; ++k) t[i].closed.set(DayOfYear(Date{closures.days[k]}));
+      for (size_t k = 0; k < early.size; ++k) t[i].early.set(DayOfYear(Date{early.days[k]}));
+    }
+    return t;
+  }();
+  return table;
+}
+
+// The year's bits of `d` when the table holds its year.
+const YearBits* BitsOf(Date d) {
+  const int index = static_cast<int>(d.year()) - kFirstTableYear;
+  return index >= 0 && index < kTableYears ? &Table()[static_cast<size_t>(index)] : nullptr;
+}
+
+// A weekday the market is closed.
+bool IsClosure(Date d) {
+  if (const YearBits* bits = BitsOf(d)) return bits->closed[DayOfYear(d)];
+  return ClosuresOf(d.year()).Has(sys_days{d});
+}
+
+// The rules of SessionClose, for a trading day.
+bool IsEarlyClose(Date d) {
+  if (const YearBits* bits = BitsOf(d)) return bits->early[DayOfYear(d)];
+  return EarlyClosesOf(d.year()).Has(sys_days{d});
+}
+
+// The New York close of trading day `d`.
+WallTime CloseOf(sys_days d) { return NewYorkTime(Date{d}, SessionClose(Date{d})); }
 
 // The trading day whose close is the latest at or before `now`.
 sys_days LastSessionDay(WallTime now) {
@@ -103,7 +207,15 @@ bool IsTradingDay(Date d) {
   const sys_days day{d};
   const std::chrono::weekday wd{day};
   if (wd == std::chrono::Saturday || wd == std::chrono::Sunday) return false;
-  return !IsHoliday(day);
+  return !IsClosure(d);
+}
+
+std::chrono::minutes SessionClose(Date d) {
+  return IsTradingDay(d) && IsEarlyClose(d) ? kEarlyClose : kRegularClose;
+}
+
+std::chrono::minutes ExtendedClose(Date d) {
+  return IsTradingDay(d) && IsEarlyClose(d) ? kEarlyExtendedClose : kExtendedClose;
 }
 
 std::chrono::hours NewYorkOffset(WallTime t) {

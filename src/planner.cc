@@ -12,7 +12,8 @@ using std::chrono::hours;
 using std::chrono::minutes;
 using std::chrono::sys_days;
 
-WallTime CloseOf(Date d) { return NewYorkTime(d, hours(16)); }
+// The close of trading day `d`: 16:00 New York, 13:00 on early-close days.
+WallTime CloseOf(Date d) { return NewYorkTime(d, SessionClose(d)); }
 
 Date PreviousTradingDay(Date d) {
   Date p = sys_days(d) - days(1);
@@ -61,22 +62,23 @@ minutes IntervalLength(const SeriesKey& key) {
   return minutes(n > 0 ? n : 5);
 }
 
-// The New York hours an intraday series has bars for: 04:00-20:00 with extended hours,
-// else the regular session 09:30-16:00.
+// The New York hours an intraday series has bars for on trading day `d`: 04:00-20:00 with
+// extended hours, else the regular session 09:30-16:00; on early-close days the regular
+// session ends at 13:00 and the extended hours at 17:00 (market_calendar.h).
 struct Session {
   minutes open;
   minutes close;
 };
 
-Session SessionOf(const SeriesKey& key) {
-  if (key.extended_hours) return {hours(4), hours(20)};
-  return {hours(9) + minutes(30), hours(16)};
+Session SessionOf(const SeriesKey& key, Date d) {
+  if (key.extended_hours) return {kExtendedOpen, ExtendedClose(d)};
+  return {kRegularOpen, SessionClose(d)};
 }
 
 WallTime LatestIntradayBoundary(const SeriesKey& key, WallTime now) {
   Date today = std::chrono::floor<days>(now + NewYorkOffset(now));
-  const Session session = SessionOf(key);
   if (IsTradingDay(today)) {
+    const Session session = SessionOf(key, today);
     WallTime open = NewYorkTime(today, session.open);
     WallTime close = NewYorkTime(today, session.close);
     if (now >= open && now < close) {
@@ -86,7 +88,7 @@ WallTime LatestIntradayBoundary(const SeriesKey& key, WallTime now) {
     if (now >= close) return close;
   }
   Date previous = PreviousTradingDay(today);
-  return NewYorkTime(previous, session.close);
+  return NewYorkTime(previous, SessionOf(key, previous).close);
 }
 
 // Intervals of the series' session (trading days) that started after the bar `last_ts`
@@ -95,13 +97,13 @@ int IntradayBarsSince(const SeriesKey& key, const std::string& last_ts, WallTime
   auto day = ParseDate(last_ts);
   if (!day || last_ts.size() < 16) return kCompactBars;  // unknown: ask full
   minutes step = IntervalLength(key);
-  const Session session = SessionOf(key);
   minutes last_local = hours(std::atoi(last_ts.substr(11, 2).c_str())) +
                        minutes(std::atoi(last_ts.substr(14, 2).c_str()));
   int64_t bars = 0;
   for (sys_days d = sys_days(*day); d <= std::chrono::floor<days>(now) && bars < kCompactBars;
        d += days(1)) {
     if (!IsTradingDay(Date{d})) continue;
+    const Session session = SessionOf(key, Date{d});
     WallTime open = NewYorkTime(Date{d}, session.open);
     WallTime close = NewYorkTime(Date{d}, session.close);
     if (d == sys_days(*day)) open = NewYorkTime(Date{d}, std::max(session.open, last_local + step));

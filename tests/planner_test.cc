@@ -39,6 +39,35 @@ TEST(PlannerTest, HolidayEveningIsNotStale) {
   EXPECT_FALSE(IsUpToDate(kDaily, state, At(2026, 11, 27, 22h)));
 }
 
+TEST(PlannerTest, DailyFetchedAfterAnEarlyCloseIsUpToDate) {
+  // The day after Thanksgiving closes at 13:00 New York (18:00 UTC); fetched at 13:30 with the
+  // session's final bar.
+  auto state = Fetched(At(2026, 11, 27, 18h + 30min), "2026-11-27");
+  state.last_refreshed = "2026-11-27";
+  EXPECT_TRUE(IsUpToDate(kDaily, state, At(2026, 11, 27, 18h + 45min)));
+  EXPECT_TRUE(IsUpToDate(kDaily, state, At(2026, 11, 27, 22h)));  // 17:00, after 16:00
+  EXPECT_TRUE(IsUpToDate(kDaily, state, At(2026, 11, 29, 12h)));  // Sunday
+  EXPECT_FALSE(IsUpToDate(kDaily, state, At(2026, 11, 30, 21h)));
+  // Fetched at 12:30, during the shortened session: stale from 13:00.
+  auto early = Fetched(At(2026, 11, 27, 17h + 30min), "2026-11-25");
+  EXPECT_TRUE(IsUpToDate(kDaily, early, At(2026, 11, 27, 17h + 59min)));
+  EXPECT_FALSE(IsUpToDate(kDaily, early, At(2026, 11, 27, 18h)));
+}
+
+TEST(PlannerTest, IntradaySessionsEndEarlyOnEarlyCloseDays) {
+  const SeriesKey regular{"IBM", Function::kIntraday, "5min", true, false};
+  const SeriesKey extended{"IBM", Function::kIntraday, "5min"};
+  // Christmas Eve 2026: the regular session ends at 13:00 (18:00 UTC), the extended hours at
+  // 17:00 (22:00 UTC).
+  EXPECT_EQ(LatestPossibleBar(regular, At(2026, 12, 24, 20h)), At(2026, 12, 24, 18h));
+  EXPECT_EQ(LatestPossibleBar(extended, At(2026, 12, 24, 23h)), At(2026, 12, 24, 22h));
+  EXPECT_EQ(LatestPossibleBar(extended, At(2026, 12, 24, 21h + 2min)), At(2026, 12, 24, 21h));
+  // Last bar 12:55, the session's last: nothing is missing at 15:00.
+  WallTime three_pm = At(2026, 12, 24, 20h);
+  EXPECT_TRUE(
+      IsUpToDate(regular, Fetched(At(2026, 12, 24, 18h + 1min), "2026-12-24 12:55:00"), three_pm));
+}
+
 TEST(PlannerTest, FetchDuringTheSessionIsStaleAfterTheClose) {
   auto state = Fetched(At(2026, 11, 20, 15h));  // 10:00 New York
   EXPECT_FALSE(IsUpToDate(kDaily, state, At(2026, 11, 20, 22h)));

@@ -39,10 +39,12 @@ double ThroughText(double v, int decimals) {
 TEST(SimulatorBarsTest, HistoryIsDeterministicAndPinned) {
   const auto a = H("IBM", Function::kDaily);
   EXPECT_EQ(a, H("IBM", Function::kDaily));
-  // Pinned so that a change of hash or walk (e.g. std::hash sneaking in) is noticed.
+  // Pinned so that a change of hash or walk (e.g. std::hash sneaking in) is noticed. Re-pinned
+  // when the calendar learnt the NYSE special closures (2001-09-11 to 2025-01-09): the walk
+  // has a step less for each.
   ASSERT_FALSE(a.empty());
   EXPECT_EQ(a.back().ts, "2026-05-15");
-  EXPECT_EQ(a.back().close, 130.0145);
+  EXPECT_EQ(a.back().close, 132.1482);
   EXPECT_NE(a, H("MSFT", Function::kDaily));
 }
 
@@ -329,25 +331,26 @@ TEST(SimulatorBarsTest, SymbolWithoutDividendsHasEqualAdjustedAndRawIntraday) {
 }
 
 TEST(SimulatorBarsTest, IntradayIsPinned) {
-  // Raw values taken from the simulator before it modelled `adjusted`, when it served only
-  // raw prices: adjusted=false must keep serving exactly those. IBM pays no dividend, so its
-  // default (adjusted) series kept its values too.
+  // Raw values as the simulator served them before it modelled `adjusted`, when it served
+  // only raw prices: adjusted=false must keep serving exactly those. IBM pays no dividend, so
+  // its default (adjusted) series keeps its values too. Re-pinned when the calendar learnt the
+  // NYSE special closures (2001-09-11 to 2025-01-09), which take a step out of each day walk.
   const auto raw = Intraday(IntradayKey("KO", "5min", false));
   const Bar* ko = Find(raw, "2026-04-20 10:00:00");
   ASSERT_NE(ko, nullptr);
-  EXPECT_EQ(*ko, (Bar{"2026-04-20 10:00:00", 406.1585, 410.0401, 405.8241, 409.5667, 27738.0}));
+  EXPECT_EQ(*ko, (Bar{"2026-04-20 10:00:00", 399.8329, 403.6541, 399.5037, 403.1881, 27738.0}));
   const auto ibm = Intraday(IntradayKey("IBM", "5min"));
   const Bar* bar = Find(ibm, "2026-05-15 10:00:00");
   ASSERT_NE(bar, nullptr);
-  EXPECT_EQ(*bar, (Bar{"2026-05-15 10:00:00", 118.3472, 119.0364, 118.0961, 118.9806, 10765.0}));
+  EXPECT_EQ(*bar, (Bar{"2026-05-15 10:00:00", 120.2909, 120.9915, 120.0357, 120.9348, 10765.0}));
   // KO's default series changed with `adjusted`: its one ex-dividend day after 2026-04-20 up
-  // to kLast is 2026-05-11 (dividend 2.6834, previous close 392.6151), so this bar is the raw
-  // one times 1 - 2.6834 / 392.6151 = 0.99316..., rounded to 4 decimals.
+  // to kLast is 2026-05-11 (dividend 2.6428, previous close 386.6764), so this bar is the raw
+  // one times 1 - 2.6428 / 386.6764 = 0.99316..., rounded to 4 decimals.
   const auto adjusted = Intraday(IntradayKey("KO", "5min"));
   const Bar* ko_adjusted = Find(adjusted, "2026-04-20 10:00:00");
   ASSERT_NE(ko_adjusted, nullptr);
   EXPECT_EQ(*ko_adjusted,
-            (Bar{"2026-04-20 10:00:00", 403.3825, 407.2376, 403.0504, 406.7674, 27738.0}));
+            (Bar{"2026-04-20 10:00:00", 397.1002, 400.8953, 396.7732, 400.4324, 27738.0}));
 }
 
 // The first `count` lines of `text` with every run of digits shown as '#' and the free-text

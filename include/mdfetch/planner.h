@@ -26,13 +26,14 @@ inline constexpr auto kPublicationLag = std::chrono::hours(1);
 
 // The instant after which the service can have a bar for `key` that an answer fetched at or
 // before it could not have held:
-//  - daily, daily_adjusted: the latest US market close (16:00 New York, trading days);
+//  - daily, daily_adjusted: the latest US market close (16:00 New York on trading days, 13:00
+//    on early-close days: SessionClose in market_calendar.h);
 //  - weekly / monthly (and adjusted): the close of the last trading day of the latest
 //    finished week / month (the in-progress period's bar is not worth a call every evening);
 //  - fx_daily: the latest 22:00 UTC on a weekday; crypto_daily: the latest 00:00 UTC;
 //  - intraday: the start of the current interval during the series' hours (04:00-20:00 New
-//    York on trading days with extended hours, else 09:30-16:00), else the end of the
-//    latest session.
+//    York on trading days with extended hours, else 09:30-16:00; 04:00-17:00 and 09:30-13:00
+//    on early-close days), else the end of the latest session.
 WallTime LatestPossibleBar(const SeriesKey& key, WallTime now);
 
 // True when a call cannot bring anything new: the series was fetched successfully after
