@@ -51,15 +51,15 @@ bool Trades(Days which, sys_days day) {
 }
 
 // Ex-dividend days: the first trading day on or after the 10th of Feb, May, Aug and Nov.
-bool IsExDividendDay(sys_days day) {
+// `prev` is the trading day before `day`: it is before that 10th exactly when no trading day
+// between the 10th and `day` comes first.
+bool IsExDividendDay(sys_days prev, sys_days day) {
   const Date ymd{day};
-  const unsigned month = static_cast<unsigned>(ymd.month());
-  const unsigned dom = static_cast<unsigned>(ymd.day());
-  if (month % 3 != 2 || dom < 10) return false;
-  for (sys_days d = day - days(dom - 10); d < day; d += days(1)) {
-    if (IsTradingDay(Date{d})) return false;
+  if (static_cast<unsigned>(ymd.month()) % 3 != 2 || static_cast<unsigned>(ymd.day()) < 10) {
+    return false;
   }
-  return true;
+  const Date before{prev};
+  return before.month() != ymd.month() || static_cast<unsigned>(before.day()) < 10;
 }
 
 // A symbol's events: whether and how much it pays, and whether it ever splits.
@@ -80,8 +80,8 @@ Events EventsOf(std::string_view symbol) {
 }
 
 // The coefficient of a split taking effect on `day`, else 1.
-double SplitOn(const Events& events, sys_days day, double prev_close) {
-  if (events.split_seed == 0 || prev_close < kSplitPrice || IsExDividendDay(day)) return 1;
+double SplitOn(const Events& events, sys_days day, double prev_close, bool ex_dividend) {
+  if (events.split_seed == 0 || prev_close < kSplitPrice || ex_dividend) return 1;
   Draws draws(DaySeed(events.split_seed, day));
   if (draws.Unit() >= kSplitChance) return 1;
   return draws.Unit() < 0.6 ? 2 : 3;
@@ -126,9 +126,12 @@ std::vector<DayBar> Walk(const Model& m, std::string_view symbol, Date last) {
   for (sys_days d{kFirstSession}; d <= sys_days{last}; d += days(1)) {
     if (!Trades(m.days, d)) continue;
     DayBar day_bar{d, {}};
-    day_bar.split = SplitOn(events, d, prev_close);
+    // Only equities have events; the first day (2000-01-03) is no ex-dividend day.
+    const bool ex_dividend =
+        m.days == Days::kTradingDays && !out.empty() && IsExDividendDay(out.back().day, d);
+    day_bar.split = SplitOn(events, d, prev_close, ex_dividend);
     shares *= day_bar.split;
-    if (events.quarterly_yield > 0 && !out.empty() && IsExDividendDay(d)) {
+    if (events.quarterly_yield > 0 && ex_dividend) {
       day_bar.dividend = Round(prev_close * events.quarterly_yield, 4);
     }
     // After a split the walk goes on from the split-divided close, with as many more shares
