@@ -288,10 +288,7 @@ Outcome RunRefresh(const RefreshArgs& args, CliEnv& env) {
   // The built-in simulator listens on this machine's loopback, where no proxy can reach it.
   if (simulator == nullptr) {
     auto proxy = ResolveProxy(base_url, env.getenv);
-    if (!proxy) {
-      PrintError(env, "{}", proxy.error().message);
-      return kExitUsage;
-    }
+    if (!proxy) return Exit(kExitUsage, "{}", proxy.error().message);
     transport_options.proxy = std::move(*proxy);
   }
   auto transports = MakeHttpTransportFactory(base_url, transport_options);
