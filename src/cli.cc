@@ -218,6 +218,18 @@ std::vector<Command> Commands() {
                             "leave out provisional bars (taken while their session was open)");
                         return [a](CliEnv& env) { return RunExport(*a, env); };
                       }});
+  commands.push_back(
+      {"check", "report gaps, bad bars and suspect values: no call", [](CLI::App& cmd) {
+         auto a = Make<ReadArgs>();
+         cmd.add_option("symbols", a->symbols,
+                        "series to check, each like a symbol-list line (default: "
+                        "every stored series)");
+         AddReadOptions(cmd, *a, false);
+         cmd.add_option("--format", a->format, "output format")
+             ->check(CLI::IsMember({"table", "json"}))
+             ->capture_default_str();
+         return [a](CliEnv& env) { return RunCheck(*a, env); };
+       }});
   commands.push_back({"list", "list every stored series", [](CLI::App& cmd) {
                         auto a = Make<ReadArgs>();
                         cmd.add_option("--db", a->db, "SQLite database");

@@ -100,6 +100,7 @@ Outcome RunPlan(const RefreshArgs& args, CliEnv& env);
 Outcome RunQuery(const ReadArgs& args, CliEnv& env);
 Outcome RunExport(const ReadArgs& args, CliEnv& env);
 Outcome RunList(const ReadArgs& args, CliEnv& env);
+Outcome RunCheck(const ReadArgs& args, CliEnv& env);
 Outcome RunQuota(const ReadArgs& args, const std::string& rate, CliEnv& env);
 Outcome RunSim(const SimArgs& args, CliEnv& env);
 
