@@ -37,7 +37,13 @@ void AddFetchOptions(CLI::App& cmd, RefreshArgs& a) {
   cmd.add_option("--db", a.db,
                  "SQLite database (default $MDFETCH_DB, else data/market.db; "
                  "data/demo.db with --sim)");
-  cmd.add_option("--api-key", a.api_key, "Alpha Vantage key (default $ALPHAVANTAGE_API_KEY)");
+  cmd.add_option("--api-key", a.api_key,
+                 "Alpha Vantage key (visible to other users in `ps`: prefer --api-key-file or "
+                 "$ALPHAVANTAGE_API_KEY)");
+  cmd.add_option("--api-key-file", a.api_key_file,
+                 "file whose first line is the key, readable by its owner only (default "
+                 "$ALPHAVANTAGE_API_KEY_FILE, else $ALPHAVANTAGE_API_KEY)")
+      ->type_name("FILE");
   cmd.add_option("--base-url", a.base_url,
                  "service URL (through $https_proxy or $http_proxy unless $no_proxy names its "
                  "host)")

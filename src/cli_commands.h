@@ -26,6 +26,7 @@ struct RefreshArgs {
   std::string symbols_file = "symbols.txt";
   std::string db;  // empty: MDFETCH_DB, else data/market.db (data/demo.db with --sim)
   std::string api_key;
+  std::string api_key_file;  // a file holding the key, readable by its owner only
   std::string base_url = kDefaultBaseUrl;
   bool base_url_given = false;  // with --sim: use that simulator, not an in-process one
   std::string rate;             // empty: kDefaultRate (kDefaultSimRate with --sim)

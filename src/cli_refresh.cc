@@ -5,7 +5,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -120,7 +123,10 @@ void PrintSummary(CliEnv& env, const std::string& db, const RefreshSummary& s, b
              db, what, s.Count(SeriesStatus::kStored), s.Count(SeriesStatus::kUpToDate),
              s.Count(SeriesStatus::kFailed), s.Count(SeriesStatus::kDeferred), s.calls, s.throttled,
              s.retries, s.BarsAdded(), s.BarsChanged());
+  // An interrupted run defers everything left for the same reason: one line says so.
+  const bool grouped = s.stop == StopCause::kInterrupted;
   for (const auto& r : s.results) {
+    if (grouped && r.status == SeriesStatus::kDeferred) continue;
     if (r.status == SeriesStatus::kFailed || r.status == SeriesStatus::kDeferred) {
       fmt::print(env.out, "  {} {}: {}\n", SeriesStatusName(r.status), Describe(r), r.reason);
     } else if (r.history_limited && r.status == SeriesStatus::kStored) {
@@ -129,6 +135,9 @@ void PrintSummary(CliEnv& env, const std::string& db, const RefreshSummary& s, b
                  "key; weekly and monthly series give the whole history on a free key)\n",
                  Describe(r.key), kCompactBars);
     }
+  }
+  if (grouped && s.Count(SeriesStatus::kDeferred) > 0) {
+    fmt::print(env.out, "  {} series deferred (interrupted)\n", s.Count(SeriesStatus::kDeferred));
   }
   if (!s.stop_reason.empty() && s.stop != StopCause::kInterrupted) {
     fmt::print(env.out, "stopped: {}\n", s.stop_reason);
@@ -139,6 +148,43 @@ void PrintSummary(CliEnv& env, const std::string& db, const RefreshSummary& s, b
                "the deferred series\n");
   }
   if (sim) fmt::print(env.out, "(simulated data from the built-in simulator, not Alpha Vantage)\n");
+}
+
+// The key, from (first found) --api-key, --api-key-file, $ALPHAVANTAGE_API_KEY_FILE or
+// $ALPHAVANTAGE_API_KEY. A key file must not be readable by other users.
+Result<std::string> ResolveApiKey(const RefreshArgs& args, CliEnv& env) {
+  if (!args.api_key.empty()) {
+    fmt::print(env.err,
+               "mdfetch: other users of this machine can see --api-key in the process list; "
+               "prefer --api-key-file or ALPHAVANTAGE_API_KEY\n");
+    return args.api_key;
+  }
+  std::string file = args.api_key_file;
+  std::string name = "--api-key-file";
+  if (file.empty() && env.getenv) {
+    file = env.getenv("ALPHAVANTAGE_API_KEY_FILE").value_or("");
+    name = "ALPHAVANTAGE_API_KEY_FILE";
+  }
+  if (file.empty()) return env.getenv ? env.getenv("ALPHAVANTAGE_API_KEY").value_or("") : "";
+  struct stat info {};
+  if (::stat(file.c_str(), &info) != 0) {
+    return Fail(fmt::format("cannot read {} '{}': {}", name, file, std::strerror(errno)));
+  }
+  if ((info.st_mode & (S_IRGRP | S_IROTH)) != 0) {
+    return Fail(fmt::format("{} '{}' is readable by other users; make it private: chmod 600 {}",
+                            name, file, file));
+  }
+  std::ifstream in(file);
+  std::string key;
+  std::getline(in, key);
+  const size_t end = key.find_last_not_of(" \t\r\n");
+  key.erase(end == std::string::npos ? 0 : end + 1);
+  key.erase(0, std::min(key.size(), key.find_first_not_of(" \t")));
+  if (!in && key.empty()) {
+    return Fail(fmt::format("cannot read {} '{}': {}", name, file, std::strerror(errno)));
+  }
+  if (key.empty()) return Fail(fmt::format("{} '{}' holds no key", name, file));
+  return key;
 }
 
 class ProgressLine {
@@ -168,6 +214,11 @@ Result<Target> CollectSeries(const RefreshArgs& args) {
   if (!args.fetch) {
     auto list = ReadSymbolFile(args.symbols_file, *defaults);
     if (!list) return std::unexpected(list.error());
+    // A nightly job on a symbol list that lost its lines must not pass as "0 series".
+    if (list->series.empty() && list->problems.empty()) {
+      return Fail(fmt::format("symbol file '{}' names no series (only blank lines and comments)",
+                              args.symbols_file));
+    }
     target.series = std::move(list->series);
     target.problems = std::move(list->problems);
     return target;
@@ -224,8 +275,9 @@ Result<std::vector<std::string>> ExpandMonths(const std::vector<std::string>& sp
 
 Outcome RunRefresh(const RefreshArgs& args, CliEnv& env) {
   SignalWatcher signals(env.handle_signals);
-  std::string api_key = args.api_key;
-  if (api_key.empty() && env.getenv) api_key = env.getenv("ALPHAVANTAGE_API_KEY").value_or("");
+  Result<std::string> resolved_key = ResolveApiKey(args, env);
+  if (!resolved_key) return Exit(kExitUsage, "{}", resolved_key.error().message);
+  std::string api_key = std::move(*resolved_key);
   if (api_key.empty() && args.sim) api_key = "simulator-key";
   if (api_key.empty()) {
     return Exit(kExitUsage,

@@ -33,6 +33,22 @@ std::string_view SeriesStatusName(SeriesStatus status) {
   return "?";
 }
 
+std::string_view StopCauseText(StopCause cause) {
+  switch (cause) {
+    case StopCause::kNone:
+      return "";
+    case StopCause::kQuota:
+      return "the daily quota is spent";
+    case StopCause::kUnreachable:
+      return "the service could not be reached";
+    case StopCause::kInterrupted:
+      return "interrupted";
+    case StopCause::kError:
+      return "not called: the run stopped";
+  }
+  return "";
+}
+
 int64_t RefreshSummary::Count(SeriesStatus status) const {
   int64_t n = 0;
   for (const auto& r : results) n += r.status == status ? 1 : 0;

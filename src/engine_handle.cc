@@ -54,22 +54,6 @@ std::string Times(int n, std::string_view what) {
 
 }  // namespace
 
-std::string_view StopCauseText(StopCause cause) {
-  switch (cause) {
-    case StopCause::kNone:
-      return "";
-    case StopCause::kQuota:
-      return "the daily quota is spent";
-    case StopCause::kUnreachable:
-      return "the service could not be reached";
-    case StopCause::kInterrupted:
-      return "interrupted";
-    case StopCause::kError:
-      return "not called: the run stopped";
-  }
-  return "";
-}
-
 // On a worker thread: one call, decoded here so the writer never waits for parsing.
 void EngineRun::Work(Job job, int64_t fetch_id) {
   const Request request{job.key, job.outputsize, job.month};

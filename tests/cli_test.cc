@@ -114,5 +114,50 @@ TEST_F(CliTest, CheckFindsADeletedBarAHighBelowLowAndAMissingMonthByDate) {
   EXPECT_EQ(missing.err, "mdfetch: not stored in " + db_ + ": NOPE, GONE\n");
 }
 
+TEST_F(CliTest, AKeyFileReadableByOthersIsRefusedAndAPrivateOneIsUsed) {
+  StartSim();
+  WriteSymbols("IBM monthly\n");
+  const std::string key_file = (dir_ / "key").string();
+  std::ofstream(key_file) << "  FILEKEY123  \n";
+  std::filesystem::permissions(key_file, std::filesystem::perms(0644));
+  const std::vector<std::string> args = {
+      "refresh", "--symbols",  symbols_,        "--db",           db_,
+      "--sim",   "--base-url", sim_->BaseUrl(), "--api-key-file", key_file};
+  auto open = RunCliCaptured(clock_, args);
+  EXPECT_EQ(open.code, kExitUsage);
+  EXPECT_EQ(open.err, "mdfetch: --api-key-file '" + key_file +
+                          "' is readable by other users; make it private: chmod 600 " + key_file +
+                          "\n");
+  std::filesystem::permissions(key_file, std::filesystem::perms(0600));
+  auto run = RunCliCaptured(clock_, args);
+  EXPECT_EQ(run.code, kExitOk) << run.out << run.err;
+  EXPECT_EQ(run.out.find("FILEKEY123"), std::string::npos);
+  EXPECT_EQ(run.err.find("FILEKEY123"), std::string::npos);
+  EXPECT_EQ(sim_->Stats().calls, 1);
+}
+
+TEST_F(CliTest, ASymbolListWithNoSeriesIsAUsageError) {
+  WriteSymbols("# nothing here yet\n\n");
+  for (const char* command : {"refresh", "plan"}) {
+    auto run = Cli({command, "--symbols", symbols_, "--db", db_, "--sim"});
+    EXPECT_EQ(run.code, kExitUsage) << command;
+    EXPECT_EQ(run.err, "mdfetch: symbol file '" + symbols_ +
+                           "' names no series (only blank lines and comments)\n")
+        << command;
+  }
+}
+
+TEST_F(CliTest, AKeyOnTheCommandLineWorksButSaysOthersCanSeeIt) {
+  StartSim();
+  WriteSymbols("IBM monthly\n");
+  auto run = RunCliCaptured(clock_, {"refresh", "--symbols", symbols_, "--db", db_, "--sim",
+                                     "--base-url", sim_->BaseUrl(), "--api-key", "CLIKEY"});
+  EXPECT_EQ(run.code, kExitOk) << run.out << run.err;
+  EXPECT_NE(run.err.find("mdfetch: other users of this machine can see --api-key in the process "
+                         "list"),
+            std::string::npos)
+      << run.err;
+}
+
 }  // namespace
 }  // namespace mdfetch
