@@ -275,15 +275,6 @@ Result<std::vector<std::string>> ExpandMonths(const std::vector<std::string>& sp
 
 Outcome RunRefresh(const RefreshArgs& args, CliEnv& env) {
   SignalWatcher signals(env.handle_signals);
-  Result<std::string> resolved_key = ResolveApiKey(args, env);
-  if (!resolved_key) return Exit(kExitUsage, "{}", resolved_key.error().message);
-  std::string api_key = std::move(*resolved_key);
-  if (api_key.empty() && args.sim) api_key = "simulator-key";
-  if (api_key.empty()) {
-    return Exit(kExitUsage,
-                "no API key: set ALPHAVANTAGE_API_KEY or pass --api-key (or --sim to run "
-                "against the built-in simulator)");
-  }
   auto rate =
       ParseRateSpec(args.rate.empty() ? (args.sim ? kDefaultSimRate : kDefaultRate) : args.rate);
   if (!rate) {
@@ -304,6 +295,16 @@ Outcome RunRefresh(const RefreshArgs& args, CliEnv& env) {
                   "intraday:5min\", or pass --function intraday)",
                   Describe(key), key.symbol);
     }
+  }
+  // After the arguments are known good, so a usage error is not preceded by the warning.
+  Result<std::string> resolved_key = ResolveApiKey(args, env);
+  if (!resolved_key) return Exit(kExitUsage, "{}", resolved_key.error().message);
+  std::string api_key = std::move(*resolved_key);
+  if (api_key.empty() && args.sim) api_key = "simulator-key";
+  if (api_key.empty()) {
+    return Exit(kExitUsage,
+                "no API key: set ALPHAVANTAGE_API_KEY or pass --api-key-file (or --sim to run "
+                "against the built-in simulator)");
   }
   std::string db = ResolveDb(args.db, env, args.sim ? kDemoDb : kDefaultDb);
   if (auto ok = PrepareDbPath(db); !ok) {
