@@ -22,9 +22,12 @@ inline constexpr int kExitInterrupted = 130;  // SIGINT (143 for SIGTERM)
 
 struct CliEnv {
   Clock* clock = nullptr;
+  std::FILE* in = stdin;  // `--symbols -`, answers to a confirmation
   std::FILE* out = stdout;
   std::FILE* err = stderr;
+  bool in_is_terminal = false;   // a person may answer a question
   bool err_is_terminal = false;  // draw the progress line
+  int err_columns = 80;          // the terminal's width, for the progress line
   // Reads an environment variable (ALPHAVANTAGE_API_KEY, MDFETCH_DB).
   std::function<std::optional<std::string>(const char*)> getenv;
   // Catch SIGINT/SIGTERM during a refresh (off in tests, which call no signal handlers).
