@@ -82,15 +82,21 @@ PlanOptions PlanOptionsOf(const EngineOptions& options) {
 Status EngineRun::Plan(const std::vector<SeriesKey>& series) {
   WallTime now = clock_.WallNow();
   Result<StoreSnapshot> snapshot = ReadSnapshot(store_, series, options_.months);
-  const mdfetch::Plan plan =
-      MakePlan(series, snapshot ? *snapshot : StoreSnapshot{}, now, PlanOptionsOf(options_));
+  if (!snapshot) {
+    // Nothing can be planned: every series and month is left as it was (failed, no call).
+    const std::vector<std::string> latest{""};
+    for (const SeriesKey& key : series) {
+      for (const std::string& month : options_.months.empty() ? latest : options_.months) {
+        summary_.results.push_back(SeriesResult{.key = key, .month = month});
+      }
+    }
+    return Fail(fmt::format("cannot read the store: {}", snapshot.error().message));
+  }
+  const mdfetch::Plan plan = MakePlan(series, *snapshot, now, PlanOptionsOf(options_));
   for (const auto& [key, month] : plan.items) {
     SeriesResult& result = summary_.results.emplace_back();
     result.key = key;
     result.month = month;
-  }
-  if (!snapshot) {
-    return Fail(fmt::format("cannot read the store: {}", snapshot.error().message));
   }
   for (const Settled& settled : plan.settled) {
     Settle(settled.item,
@@ -102,9 +108,7 @@ Status EngineRun::Plan(const std::vector<SeriesKey>& series) {
     static_cast<PlannedCall&>(job) = call;
     queue_.push_back(std::move(job));
   }
-  for (const auto& [f, at] : snapshot->full_refused_since) {
-    if (now - at <= options_.premium_memory) full_refused_.insert(f);
-  }
+  full_refused_ = plan.full_refused;
   if (queue_.empty()) return {};
   if (options_.rate.per_day) {
     auto times = store_.CallTimesSince(now - kQuotaWindow);

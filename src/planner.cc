@@ -252,11 +252,13 @@ Plan MakePlan(const std::vector<SeriesKey>& series, const StoreSnapshot& snapsho
   std::vector<PlannedCall> later;
   const std::vector<std::string> latest{""};
   const std::vector<std::string>& months = options.months.empty() ? latest : options.months;
+  for (const auto& [function, at] : snapshot.full_refused_since) {
+    if (Remembered(at, now, options)) plan.full_refused.insert(function);
+  }
   for (const SeriesKey& key : series) {
     const std::optional<SeriesState> state = Lookup(snapshot.series, key);
     const std::optional<WallTime> premium = Lookup(snapshot.premium_since, key.function);
-    const bool full_refused =
-        Remembered(Lookup(snapshot.full_refused_since, key.function), now, options);
+    const bool full_refused = plan.full_refused.contains(key.function);
     const bool unknown = state && state->last_outcome == "unknown" &&
                          Remembered(state->last_attempt_at, now, options);
     for (const std::string& month : months) {

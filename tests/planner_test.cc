@@ -265,6 +265,21 @@ TEST(MakePlanTest, FullRefusedMeansCompactForTheLatestBarsAndNoCallForAMonth) {
   EXPECT_EQ(months.items[1], std::pair(intraday, std::string("2024-02")));
 }
 
+// The run asks compact (and sends no full probe) for exactly the functions the plan says,
+// by the same rule as the premium memory: a week, and never under --force.
+TEST(MakePlanTest, ThePlanCarriesTheFunctionsWhoseFullIsRefused) {
+  const SeriesKey daily{"IBM", Function::kDaily, ""};
+  StoreSnapshot snapshot;
+  snapshot.full_refused_since[Function::kDaily] = kFridayEvening;
+  snapshot.full_refused_since[Function::kWeekly] = kFridayEvening - 24h * 8;
+  EXPECT_EQ(MakePlan({daily}, snapshot, kFridayEvening, PlanOptions{}).full_refused,
+            std::set<Function>{Function::kDaily});
+  EXPECT_TRUE(
+      MakePlan({daily}, snapshot, kFridayEvening, PlanOptions{.force = true}).full_refused.empty());
+  EXPECT_TRUE(MakePlan({daily}, snapshot, kFridayEvening + 24h * 8, PlanOptions{})
+                  .full_refused.empty());
+}
+
 TEST(MakePlanTest, FallBackFromFullIsTheOneRule) {
   PlannedCall latest{.key = {"IBM", Function::kDaily, ""}, .outputsize = OutputSize::kFull};
   EXPECT_TRUE(FallBackFromFull(latest));

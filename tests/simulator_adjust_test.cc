@@ -135,7 +135,11 @@ TEST(SimulatorAdjustTest, RawBarsOfSymbolsWithoutSplitsAreAsBefore) {
   const auto pep = H("PEP", Function::kDaily);
   EXPECT_EQ(pep[IndexOf(pep, "2004-04-13")],
             (Bar{"2004-04-13", 263.5738, 264.243, 261.8982, 263.3505, 19533314.0}));
-  EXPECT_NE(pep.back().close, 233.2249);  // ... and not after it
+  // ... and on its split day (3:1 on 2004-04-14) the raw price falls to about a third.
+  const size_t split = IndexOf(pep, "2004-04-14");
+  const double ratio = pep[split].open / pep[split - 1].close;
+  EXPECT_GT(ratio, 0.9 / 3.0);
+  EXPECT_LT(ratio, 1.1 / 3.0);
 }
 
 // KO's ex-dividend day 2026-05-11; AAPL's 2:1 split 2021-08-23.

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -107,6 +108,9 @@ struct Plan {
   std::vector<std::pair<SeriesKey, std::string>> items;
   std::vector<PlannedCall> calls;  // series left deferred by an earlier run first
   std::vector<Settled> settled;
+  // Functions whose outputsize=full the key is remembered to be refused (the run asks
+  // compact for them, and no full probe is sent).
+  std::set<Function> full_refused;
 };
 
 // Why a backfill month is not called when outputsize=full is premium for the key.
