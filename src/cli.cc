@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cli_commands.h"
+#include "cli_doc.h"
 
 namespace mdfetch {
 namespace {
@@ -305,6 +306,8 @@ int RunCli(int argc, const char* const* argv, CliEnv& env) {
     const std::string_view first = argv[1];
     const bool known = std::find(names.begin(), names.end(), first) != names.end();
     if (first == "help") {
+      // Hidden: `help --man`, `help --completion bash` (the build installs what they print).
+      if (auto doc = RunHelpDoc(app, argc, argv, env.out, env.err)) return *doc;
       CLI::App* about = &app;
       if (argc >= 3) {
         auto it = std::find(names.begin(), names.end(), std::string_view(argv[2]));

@@ -1,0 +1,177 @@
+// The man page and the bash completion (issue 10): every command and option --help shows is in
+// both, each section of the man page is there, and roff's special characters in a description
+// are escaped.
+#include "cli_doc.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <regex>
+#include <sstream>
+
+#include "cli_harness.h"
+#include "fake_clock.h"
+
+namespace mdfetch {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+class CliDocTest : public ::testing::Test {
+ protected:
+  CliResult Cli(std::vector<std::string> args) { return RunCliCaptured(clock_, std::move(args)); }
+
+  // The commands `mdfetch help` lists, read from its "Subcommands:" block.
+  std::vector<std::string> HelpCommands() {
+    auto help = Cli({"help"});
+    EXPECT_EQ(help.code, kExitOk);
+    std::vector<std::string> commands;
+    std::istringstream lines(help.out.substr(help.out.find("Subcommands:")));
+    std::string line;
+    std::getline(lines, line);
+    std::smatch m;
+    while (std::getline(lines, line) && std::regex_search(line, m, std::regex(R"(^  (\w+) )"))) {
+      commands.push_back(m[1]);
+    }
+    return commands;
+  }
+
+  // The options `mdfetch help COMMAND` lists (--help aside), and its positionals.
+  std::vector<std::string> HelpOptions(const std::string& command) {
+    auto help = Cli({"help", command});
+    EXPECT_EQ(help.code, kExitOk);
+    std::vector<std::string> options;
+    std::istringstream lines(help.out);
+    std::string line;
+    bool positionals = false;
+    std::smatch m;
+    while (std::getline(lines, line)) {
+      if (line.starts_with("Positionals:")) positionals = true;
+      if (line.starts_with("Options:")) positionals = false;
+      if (std::regex_search(line, m, std::regex(R"(^  (?:-\w,)?(--[\w-]+))")) && m[1] != "--help" &&
+          m[1] != "--help-all") {
+        options.push_back(m[1]);
+      } else if (positionals && std::regex_search(line, m, std::regex(R"(^  (\w+) )"))) {
+        options.push_back(m[1]);
+      }
+    }
+    return options;
+  }
+
+  FakeClock clock_;
+};
+
+// The part of the man page about one command: from its .SS to the next section.
+std::string ManSection(const std::string& man, const std::string& command) {
+  const size_t start = man.find(".SS " + command + "\n");
+  if (start == std::string::npos) return "";
+  const size_t end = man.find("\n.S", start + 1);
+  return man.substr(start, end == std::string::npos ? std::string::npos : end - start);
+}
+
+std::string Escaped(const std::string& option) { return RoffText(option); }
+
+TEST_F(CliDocTest, EveryCommandAndOptionOfHelpIsInTheManPageAndTheCompletion) {
+  auto man = Cli({"help", "--man"});
+  auto completion = Cli({"help", "--completion", "bash"});
+  ASSERT_EQ(man.code, kExitOk) << man.err;
+  ASSERT_EQ(completion.code, kExitOk) << completion.err;
+  const std::vector<std::string> commands = HelpCommands();
+  ASSERT_GE(commands.size(), 9u);
+  for (const std::string& command : commands) {
+    const std::string section = ManSection(man.out, command);
+    EXPECT_NE(section, "") << "the man page has no section for " << command;
+    std::smatch m;
+    ASSERT_TRUE(
+        std::regex_search(completion.out, m, std::regex("\n    " + command + R"(\) .*'(.*)')")))
+        << "the completion has no options for " << command;
+    const std::string completed = " " + std::string(m[1]) + " ";
+    const std::vector<std::string> options = HelpOptions(command);
+    ASSERT_FALSE(options.empty()) << command;
+    for (const std::string& option : options) {
+      EXPECT_THAT(section, HasSubstr(Escaped(option) + "\\fR")) << command << " " << option;
+      if (option.starts_with("--")) {
+        EXPECT_THAT(completed, HasSubstr(" " + option + " ")) << command << " " << option;
+      }
+    }
+    EXPECT_THAT(completed, HasSubstr(" --help ")) << command;
+    EXPECT_THAT(completion.out, HasSubstr(" " + command)) << "not completed: " << command;
+  }
+}
+
+TEST_F(CliDocTest, TheManPageHasEverySectionTheVersionAndTheExitCodes) {
+  auto man = Cli({"help", "--man"}).out;
+  EXPECT_THAT(man, HasSubstr(".TH MDFETCH 1 \"\" \"mdfetch " MDFETCH_VERSION "\""));
+  for (const char* section : {"NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "COMMANDS",
+                              "ENVIRONMENT", "FILES", "EXIT STATUS", "EXAMPLES"}) {
+    EXPECT_THAT(man, HasSubstr("\n.SH " + std::string(section) + "\n")) << section;
+  }
+  EXPECT_THAT(man, HasSubstr(".SH NAME\nmdfetch \\- a local, queryable store of Alpha Vantage "
+                             "time series\n"));
+  for (const char* variable : {"ALPHAVANTAGE_API_KEY\\fR", "ALPHAVANTAGE_API_KEY_FILE\\fR",
+                               "MDFETCH_DB\\fR", "HTTPS_PROXY\\fR", "NO_PROXY\\fR"}) {
+    EXPECT_THAT(man, HasSubstr(variable));
+  }
+  const std::string exit_status = man.substr(man.find(".SH EXIT STATUS\n"));
+  for (int code : {kExitOk, kExitFailed, kExitUsage, kExitQuota, kExitUnreachable, kExitInterrupted,
+                   143, 70}) {
+    EXPECT_THAT(exit_status, HasSubstr("\\fB" + std::to_string(code) + "\\fR")) << code;
+  }
+  EXPECT_THAT(man, HasSubstr("\\fB\\-\\-format\\fR \\fItable\\fR|\\fIjson\\fR\n"));
+  EXPECT_THAT(man, HasSubstr("\\fB\\-\\-symbols\\fR \\fITEXT\\fR\nsymbol list (default: "
+                             "symbols.txt)\n"));
+  EXPECT_THAT(man, HasSubstr("\\fBmdfetch fetch\\fR \\fIsymbols\\fR... [\\fIoptions\\fR]\n"));
+}
+
+TEST_F(CliDocTest, TheCompletionOffersFunctionNamesIntervalsAndEachCommandsFormats) {
+  auto completion = Cli({"help", "--completion", "bash"}).out;
+  EXPECT_THAT(completion,
+              HasSubstr("compgen -W 'daily daily_adjusted weekly weekly_adjusted monthly "
+                        "monthly_adjusted intraday fx_daily crypto_daily' -- \"$cur\""));
+  EXPECT_THAT(completion, HasSubstr("compgen -W '1min 5min 15min 30min 60min'"));
+  EXPECT_THAT(completion, HasSubstr("'plan --format'|"));
+  EXPECT_THAT(completion, HasSubstr("'query --format'"));
+  EXPECT_THAT(completion, HasSubstr("mapfile -t COMPREPLY < <(compgen -W 'table csv json' -- "
+                                    "\"$cur\")\n"));
+  EXPECT_THAT(completion, HasSubstr("compgen -W 'refresh plan "));
+  EXPECT_THAT(completion, HasSubstr(" help' -- \"$cur\""));
+  EXPECT_THAT(completion, HasSubstr("\ncomplete -F _mdfetch mdfetch\n"));
+}
+
+TEST_F(CliDocTest, OnlyBashHasACompletion) {
+  auto run = Cli({"help", "--completion", "zsh"});
+  EXPECT_EQ(run.code, kExitUsage);
+  EXPECT_EQ(run.err, "mdfetch: help: --completion takes the shell's name: bash\n");
+  EXPECT_EQ(run.out, "");
+}
+
+TEST(RoffTextTest, EscapesBackslashesHyphensAndLinesThatWouldBeRequests) {
+  EXPECT_EQ(RoffText("--db PATH"), "\\-\\-db PATH");
+  EXPECT_EQ(RoffText("C:\\temp\\fB"), "C:\\etemp\\efB");
+  EXPECT_EQ(RoffText(".SH EVIL\n'br\nx. 'y'"), "\\&.SH EVIL\n\\&'br\nx. 'y'");
+}
+
+TEST(ManPageTest, AHostileDescriptionCannotAddARequest) {
+  CliDoc doc{.program = "mdfetch", .summary = "s", .version = "1"};
+  doc.commands.push_back(
+      {.name = "evil",
+       .help = ".SH INJECTED\n'bp\n\\fBbold",
+       .options = {{.name = "--x", .value = "TEXT", .help = ".so /etc/passwd\n.\\\" hidden"}}});
+  const std::string man = ManPage(doc);
+  EXPECT_THAT(man, HasSubstr("\\&.SH INJECTED\n\\&'bp\n\\efBbold"));
+  EXPECT_THAT(man, HasSubstr(".TP\n\\fB\\-\\-x\\fR \\fITEXT\\fR\n\\&.so /etc/passwd\n\\&.\\e\" "
+                             "hidden\n"));
+  std::istringstream lines(man);
+  std::string line;
+  const std::regex request(R"(^[.'](\\"|TH|SH|SS|PP|TP|br|nf|fi|RS|RE)( |$))");
+  while (std::getline(lines, line)) {
+    if (line.starts_with(".") || line.starts_with("'")) {
+      EXPECT_TRUE(std::regex_search(line, request)) << line;
+    }
+  }
+  EXPECT_THAT(man, Not(HasSubstr("\n.SH INJECTED")));
+}
+
+}  // namespace
+}  // namespace mdfetch
