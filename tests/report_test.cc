@@ -184,6 +184,14 @@ TEST_F(ReportTest, AReportOnStdoutIsTheOnlyThingThereAndTheSummaryGoesToStderr) 
   const Json r = Json::parse(run.out);
   EXPECT_EQ(r["series"][0]["status"], "stored");
   EXPECT_NE(run.err.find(db_ + ": 1 series: 1 stored"), std::string::npos) << run.err;
+
+  auto fetch = Fetch({"MSFT weekly", "--report", "-"});
+  EXPECT_EQ(fetch.code, kExitOk) << fetch.err;
+  const Json f = Json::parse(fetch.out);
+  EXPECT_EQ(f["command"], "fetch");
+  EXPECT_EQ(f["options"]["symbols"], Json::array({"MSFT weekly"}));
+  EXPECT_EQ(f["options"]["symbols_file"], nullptr);
+  EXPECT_EQ(f["series"][0]["series"]["description"], "MSFT weekly");
 }
 
 TEST_F(ReportTest, AReportThatCannotBeWrittenIsAnError) {
@@ -254,10 +262,12 @@ TEST_F(ReportTest, VerboseTellsEveryCallAndNeverTheKey) {
                             "remove all daily rate limits.",
                             refused))
       << run.err;
+  EXPECT_EQ(run.err.find(kKey), std::string::npos);
 }
 
 // The CLI with stderr as a terminal `columns` wide.
-CliResult RunOnTerminal(Clock& clock, std::vector<std::string> args, int columns) {
+CliResult RunOnTerminal(Clock& clock, std::vector<std::string> args, int columns,
+                        std::optional<std::string> key = std::nullopt) {
   args.insert(args.begin(), "mdfetch");
   std::vector<const char*> argv;
   for (const auto& a : args) argv.push_back(a.c_str());
@@ -269,7 +279,10 @@ CliResult RunOnTerminal(Clock& clock, std::vector<std::string> args, int columns
   env.err = err;
   env.err_is_terminal = true;
   env.err_columns = columns;
-  env.getenv = [](const char*) { return std::nullopt; };
+  env.getenv = [key](const char* name) -> std::optional<std::string> {
+    if (std::string_view(name) == "ALPHAVANTAGE_API_KEY") return key;
+    return std::nullopt;
+  };
   CliResult result;
   result.code = RunCli(static_cast<int>(argv.size()), argv.data(), env);
   result.out = ReadStream(out);
@@ -313,6 +326,19 @@ TEST_F(ReportTest, TheProgressLineFitsANarrowTerminalAndIsClearedWhole) {
       rest.find(clear + "0/2 series, 1 call: AAPL intraday:5min adjusted=false exten" + clear),
       std::string::npos)
       << rest;
+}
+
+TEST_F(ReportTest, QuietDrawsNoProgressLineEvenOnATerminal) {
+  StartSim();
+  WriteSymbols("IBM monthly\n");
+  auto run = RunOnTerminal(clock_,
+                           {"refresh", "--quiet", "--symbols", symbols_, "--db", db_, "--sim",
+                            "--base-url", sim_->BaseUrl()},
+                           80, kKey);
+  EXPECT_EQ(run.code, kExitOk);
+  EXPECT_EQ(run.out, "");
+  EXPECT_EQ(run.err, "");
+  EXPECT_EQ(sim_->Stats().calls, 1);
 }
 
 TEST_F(ReportTest, PluralsAreRightForOneOfEach) {
