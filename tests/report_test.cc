@@ -176,6 +176,23 @@ TEST_F(ReportTest, ARunStoppedByTheQuotaIsReportedWithItsStopAndExitStatus) {
                 "(simulated data from the built-in simulator, not Alpha Vantage)\n");
 }
 
+TEST_F(ReportTest, ARunStoppedByAnOutageIsReportedToo) {
+  WriteSymbols("IBM\nMSFT\n");
+  auto run = RunCliCaptured(clock_,
+                            {"refresh", "--symbols", symbols_, "--db", db_, "--sim", "--base-url",
+                             "http://127.0.0.1:1", "--rate", "10/s", "--report", report_},
+                            {{"ALPHAVANTAGE_API_KEY", kKey}});
+  EXPECT_EQ(run.code, kExitUnreachable) << run.out << run.err;
+  const Json r = ReadReport(report_);
+  EXPECT_EQ(r["stop"]["cause"], "unreachable");
+  EXPECT_EQ(r["stop"]["reason"],
+            "cannot reach 127.0.0.1:1: connection refused or host unreachable");
+  EXPECT_EQ(r["totals"]["deferred"], 2);
+  EXPECT_EQ(r["totals"]["calls"], 0);
+  EXPECT_EQ(r["series"][0]["reason"], "the service could not be reached");
+  EXPECT_EQ(r["exit_status"], kExitUnreachable);
+}
+
 TEST_F(ReportTest, AReportOnStdoutIsTheOnlyThingThereAndTheSummaryGoesToStderr) {
   StartSim();
   WriteSymbols("IBM monthly\n");
