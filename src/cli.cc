@@ -72,6 +72,19 @@ void AddFetchOptions(CLI::App& cmd, RefreshArgs& a) {
                "loopback port, or from a running `mdfetch sim` named by --base-url");
 }
 
+// What a refresh or fetch tells, and where (not `plan`, which makes no call).
+void AddRunOptions(CLI::App& cmd, RefreshArgs& a) {
+  cmd.add_option("--report", a.report,
+                 "write a JSON report of the run to FILE (- for stdout), also when it stops "
+                 "early; never holds the key")
+      ->type_name("FILE");
+  cmd.add_flag("--quiet", a.quiet,
+               "print only what went wrong (failures, deferrals, why the run stopped): nothing "
+               "when every series is stored or up to date");
+  cmd.add_flag("--verbose", a.verbose,
+               "print a line per call on stderr: time, series, outputsize, outcome, bytes, ms");
+}
+
 void AddReadOptions(CLI::App& cmd, ReadArgs& a, bool range) {
   cmd.add_option("--db", a.db, "SQLite database (default $MDFETCH_DB, else data/market.db)");
   cmd.add_option("--function", a.function, "which of a symbol's series")->capture_default_str();
@@ -168,6 +181,7 @@ std::vector<Command> Commands() {
          auto a = Make<RefreshArgs>();
          cmd.add_option("--symbols", a->symbols_file, "symbol list")->capture_default_str();
          AddFetchOptions(cmd, *a);
+         AddRunOptions(cmd, *a);
          return [a, &cmd](CliEnv& env) {
            a->base_url_given = cmd.count("--base-url") > 0;
            return a->dry_run ? RunPlan(*a, env) : RunRefresh(*a, env);
@@ -191,6 +205,7 @@ std::vector<Command> Commands() {
                                        "intraday:5min\", ...)")
                             ->required();
                         AddFetchOptions(cmd, *a);
+                        AddRunOptions(cmd, *a);
                         cmd.add_option("--month", a->months,
                                        "backfill intraday months: YYYY-MM or a range "
                                        "YYYY-MM..YYYY-MM (repeatable); one call per series and "

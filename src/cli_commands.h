@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "mdfetch/cli.h"
+#include "mdfetch/engine.h"
 #include "mdfetch/result.h"
 #include "mdfetch/series.h"
 #include "mdfetch/symbols.h"
@@ -41,6 +42,9 @@ struct RefreshArgs {
   std::string extended_hours;       // likewise
   std::vector<std::string> months;  // fetch --month: YYYY-MM or YYYY-MM..YYYY-MM
   bool dry_run = false;             // say what would be done (`mdfetch plan`), no call
+  std::string report;               // --report: the run report's file, "-" for stdout
+  bool quiet = false;               // only problems (failures, deferrals, the stop line)
+  bool verbose = false;             // a line per call
   std::string format = "table";     // of the plan: table or json
 };
 
@@ -97,6 +101,50 @@ Result<Target> CollectSeries(const RefreshArgs& args);
 Result<std::vector<std::string>> ExpandMonths(const std::vector<std::string>& specs, WallTime now);
 
 Outcome RunRefresh(const RefreshArgs& args, CliEnv& env);
+
+// What a refresh or fetch tells (cli_report.cc).
+inline constexpr int kReportVersion = 1;  // raised when a field changes meaning or goes away
+enum class Verbosity { kQuiet, kNormal, kVerbose };
+
+// One run, for the summary and the report. The pointers outlive the RunReport.
+struct RunReport {
+  const RefreshArgs* args = nullptr;
+  const RefreshSummary* summary = nullptr;
+  std::string db;
+  std::string rate;                   // the --rate in force
+  std::vector<std::string> months;    // --month, expanded
+  std::vector<std::string> problems;  // symbol lines (or arguments) that name no series
+  WallTime started{};
+  WallTime ended{};
+  int exit_status = kExitOk;
+};
+
+// "1 call", "2 calls".
+std::string Plural(int64_t n, std::string_view what);
+// The summary of a run; with kQuiet only what went wrong, nothing at all when nothing did.
+void PrintSummary(std::FILE* out, const RunReport& report, Verbosity verbosity);
+// One line of --verbose: when, which series, outputsize, outcome, bytes, time taken.
+void PrintCall(std::FILE* err, const CallEvent& call);
+// The report as a JSON document (README, "The run report").
+std::string ReportJson(const RunReport& report);
+// A usage error when the report's folder is missing or not writable ("-" always does).
+Status CheckReportPath(const std::string& path);
+// Writes the report to `path` (beside it, then renamed) or, for "-", to `out`.
+Status WriteReport(const std::string& path, const RunReport& report, std::FILE* out);
+
+// The progress line on a terminal's stderr, cut to its width, cleared when done.
+class ProgressLine {
+ public:
+  explicit ProgressLine(CliEnv& env) : env_(env) {}
+  ~ProgressLine();
+  ProgressLine(const ProgressLine&) = delete;
+  ProgressLine& operator=(const ProgressLine&) = delete;
+  void operator()(const Progress& p);
+
+ private:
+  CliEnv& env_;
+  bool drawn_ = false;
+};
 Outcome RunPlan(const RefreshArgs& args, CliEnv& env);
 Outcome RunQuery(const ReadArgs& args, CliEnv& env);
 Outcome RunExport(const ReadArgs& args, CliEnv& env);

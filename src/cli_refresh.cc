@@ -109,47 +109,6 @@ Status CheckOrigin(Store& store, const std::string& db, bool sim) {
                   db, kDefaultDb));
 }
 
-void PrintSummary(CliEnv& env, const std::string& db, const RefreshSummary& s, bool sim) {
-  // A backfill settles each month of each series: "6 months of 3 series".
-  std::set<SeriesKey> keys;
-  for (const auto& r : s.results) keys.insert(r.key);
-  bool backfill = std::any_of(s.results.begin(), s.results.end(),
-                              [](const SeriesResult& r) { return !r.month.empty(); });
-  std::string what = backfill ? fmt::format("{} months of {} series", s.results.size(), keys.size())
-                              : fmt::format("{} series", s.results.size());
-  fmt::print(env.out,
-             "{}: {}: {} stored, {} up to date, {} failed, {} deferred; {} calls ({} "
-             "throttled, {} retried); {} bars added, {} changed\n",
-             db, what, s.Count(SeriesStatus::kStored), s.Count(SeriesStatus::kUpToDate),
-             s.Count(SeriesStatus::kFailed), s.Count(SeriesStatus::kDeferred), s.calls, s.throttled,
-             s.retries, s.BarsAdded(), s.BarsChanged());
-  // An interrupted run defers everything left for the same reason: one line says so.
-  const bool grouped = s.stop == StopCause::kInterrupted;
-  for (const auto& r : s.results) {
-    if (grouped && r.status == SeriesStatus::kDeferred) continue;
-    if (r.status == SeriesStatus::kFailed || r.status == SeriesStatus::kDeferred) {
-      fmt::print(env.out, "  {} {}: {}\n", SeriesStatusName(r.status), Describe(r), r.reason);
-    } else if (r.history_limited && r.status == SeriesStatus::kStored) {
-      fmt::print(env.out,
-                 "  limited {}: only the latest {} bars (outputsize=full is premium for this "
-                 "key; weekly and monthly series give the whole history on a free key)\n",
-                 Describe(r.key), kCompactBars);
-    }
-  }
-  if (grouped && s.Count(SeriesStatus::kDeferred) > 0) {
-    fmt::print(env.out, "  {} series deferred (interrupted)\n", s.Count(SeriesStatus::kDeferred));
-  }
-  if (!s.stop_reason.empty() && s.stop != StopCause::kInterrupted) {
-    fmt::print(env.out, "stopped: {}\n", s.stop_reason);
-  }
-  if (s.stop == StopCause::kUnreachable) {
-    fmt::print(env.out,
-               "nothing was spent on the calls that could not be sent; the next run starts with "
-               "the deferred series\n");
-  }
-  if (sim) fmt::print(env.out, "(simulated data from the built-in simulator, not Alpha Vantage)\n");
-}
-
 // The key, from (first found) --api-key, --api-key-file, $ALPHAVANTAGE_API_KEY_FILE or
 // $ALPHAVANTAGE_API_KEY. A key file must not be readable by other users.
 Result<std::string> ResolveApiKey(const RefreshArgs& args, CliEnv& env) {
@@ -187,23 +146,23 @@ Result<std::string> ResolveApiKey(const RefreshArgs& args, CliEnv& env) {
   return key;
 }
 
-class ProgressLine {
- public:
-  explicit ProgressLine(CliEnv& env) : env_(env) {}
-  ~ProgressLine() {
-    if (drawn_) fmt::print(env_.err, "\r\033[K");
+// The exit status of a run that got as far as the engine (cli.h).
+int ExitStatus(const RefreshSummary& summary, bool invalid_lines, int signal) {
+  switch (summary.stop) {
+    case StopCause::kInterrupted:
+      return signal == SIGTERM ? 143 : kExitInterrupted;
+    case StopCause::kQuota:
+      return kExitQuota;
+    case StopCause::kUnreachable:
+      return kExitUnreachable;
+    case StopCause::kError:
+      return kExitFailed;
+    case StopCause::kNone:
+      break;
   }
-  void operator()(const Progress& p) {
-    if (!env_.err_is_terminal) return;
-    fmt::print(env_.err, "\r\033[K{}/{} series, {} calls: {}", p.settled, p.total, p.calls, p.last);
-    std::fflush(env_.err);
-    drawn_ = true;
-  }
-
- private:
-  CliEnv& env_;
-  bool drawn_ = false;
-};
+  if (summary.Count(SeriesStatus::kFailed) > 0 || invalid_lines) return kExitFailed;
+  return kExitOk;
+}
 
 }  // namespace
 
@@ -274,11 +233,19 @@ Result<std::vector<std::string>> ExpandMonths(const std::vector<std::string>& sp
 }
 
 Outcome RunRefresh(const RefreshArgs& args, CliEnv& env) {
+  const WallTime started = env.clock->WallNow();
   SignalWatcher signals(env.handle_signals);
-  auto rate =
-      ParseRateSpec(args.rate.empty() ? (args.sim ? kDefaultSimRate : kDefaultRate) : args.rate);
+  if (args.quiet && args.verbose)
+    return Exit(kExitUsage, "--quiet and --verbose exclude each other");
+  const std::string rate_text =
+      args.rate.empty() ? (args.sim ? kDefaultSimRate : kDefaultRate) : args.rate;
+  auto rate = ParseRateSpec(rate_text);
   if (!rate) {
     return Exit(kExitUsage, "{}", rate.error().message);
+  }
+  if (!args.report.empty()) {
+    if (Status ok = CheckReportPath(args.report); !ok)
+      return Exit(kExitUsage, "{}", ok.error().message);
   }
   auto target = CollectSeries(args);
   if (!target) {
@@ -332,10 +299,12 @@ Outcome RunRefresh(const RefreshArgs& args, CliEnv& env) {
       return Exit(kExitUsage, "{}", port.error().message);
     }
     base_url = simulator->BaseUrl();
-    fmt::print(env.err,
-               "mdfetch: no real service: fetching simulated bars from the built-in "
-               "simulator at {} into {}\n",
-               base_url, db);
+    if (!args.quiet) {
+      fmt::print(env.err,
+                 "mdfetch: no real service: fetching simulated bars from the built-in "
+                 "simulator at {} into {}\n",
+                 base_url, db);
+    }
   }
   TransportOptions transport_options;
   // The built-in simulator listens on this machine's loopback, where no proxy can reach it.
@@ -348,12 +317,15 @@ Outcome RunRefresh(const RefreshArgs& args, CliEnv& env) {
   if (!transports) {
     return Exit(kExitUsage, "{}", transports.error().message);
   }
-  if (transport_options.proxy) {
+  if (transport_options.proxy && !args.quiet) {
     fmt::print(env.err, "mdfetch: using proxy {} for {}\n", transport_options.proxy->Display(),
                UrlAuthority(base_url));
   }
-  for (const auto& problem : target->problems) fmt::print(env.err, "{}\n", problem);
+  for (const auto& problem : target->problems) fmt::print(env.err, "mdfetch: {}\n", problem);
 
+  const Verbosity verbosity = args.quiet     ? Verbosity::kQuiet
+                              : args.verbose ? Verbosity::kVerbose
+                                             : Verbosity::kNormal;
   EngineOptions options{.rate = *rate,
                         .concurrency = args.concurrency,
                         .retries = args.retries,
@@ -362,30 +334,38 @@ Outcome RunRefresh(const RefreshArgs& args, CliEnv& env) {
                         .months = *months,
                         .api_key = api_key,
                         .simulated = args.sim};
+  if (verbosity == Verbosity::kVerbose) {
+    options.on_call = [&env](const CallEvent& call) { PrintCall(env.err, call); };
+  }
   Engine engine(*env.clock, *transports, **store, options);
   signals.Watch(&engine);
   RefreshSummary summary;
   {
+    // A quiet run draws nothing; a verbose one has its call lines instead.
     ProgressLine progress(env);
-    summary = engine.Run(target->series, std::ref(progress));
+    std::function<void(const Progress&)> on_progress;
+    if (verbosity == Verbosity::kNormal) on_progress = std::ref(progress);
+    summary = engine.Run(target->series, on_progress);
   }
   signals.Watch(nullptr);
-  PrintSummary(env, db, summary, args.sim);
 
-  switch (summary.stop) {
-    case StopCause::kInterrupted:
-      return signals.Signal() == SIGTERM ? 143 : kExitInterrupted;
-    case StopCause::kQuota:
-      return kExitQuota;
-    case StopCause::kUnreachable:
-      return kExitUnreachable;
-    case StopCause::kError:
-      return kExitFailed;
-    case StopCause::kNone:
-      break;
+  RunReport report{.args = &args,
+                   .summary = &summary,
+                   .db = db,
+                   .rate = rate_text,
+                   .months = *months,
+                   .problems = target->problems,
+                   .started = started,
+                   .ended = env.clock->WallNow(),
+                   .exit_status = ExitStatus(summary, !target->problems.empty(), signals.Signal())};
+  // With the report on stdout, what a person reads goes to stderr.
+  PrintSummary(args.report == "-" ? env.err : env.out, report, verbosity);
+  if (args.report.empty()) return report.exit_status;
+  if (Status written = WriteReport(args.report, report, env.out); !written) {
+    return Exit(report.exit_status == kExitOk ? kExitFailed : report.exit_status, "{}",
+                written.error().message);
   }
-  if (summary.Count(SeriesStatus::kFailed) > 0 || !target->problems.empty()) return kExitFailed;
-  return kExitOk;
+  return report.exit_status;
 }
 
 }  // namespace mdfetch

@@ -69,9 +69,13 @@ void EngineRun::Work(Job job, int64_t fetch_id) {
     Complete(std::move(c));
     return;
   }
+  // Timed only for on_call: the clock may take a lock (a test's) or a syscall.
+  const bool timed = static_cast<bool>(options_.on_call);
+  const SteadyTime started = timed ? clock_.Now() : SteadyTime{};
   Transport* transport = transports_->Borrow();
   Result<HttpResponse> response = transport->Get(BuildTarget(request, options_.api_key));
   transports_->Return(transport);
+  if (timed) c.elapsed = clock_.Now() - started;
 
   CallRecord record;
   if (!response) {
@@ -86,6 +90,7 @@ void EngineRun::Work(Job job, int64_t fetch_id) {
     c.kind = kKinds[static_cast<size_t>(response.error().code)];
     c.message = Redact(response.error().message, options_.api_key);
     if (c.kind == Kind::kNotSent) {
+      c.outcome = "not sent";
       writer_->Post(
           [fetch_id, key = c.job.key](Store& store) { return store.ForgetCall(fetch_id, key); });
       Complete(std::move(c));
@@ -121,6 +126,8 @@ void EngineRun::Work(Job job, int64_t fetch_id) {
     response->body = std::string();  // the bars are all that is kept from here on
     if (answer.kind == AnswerKind::kData) {
       record.outcome = "stored";
+      c.outcome = record.outcome;
+      c.bytes = record.bytes;
       c.new_corporate_action = IsAdjusted(c.job.key.function) &&
                                c.job.outputsize == OutputSize::kCompact &&
                                HasNewCorporateAction(answer.bars, c.job.known_last);
@@ -135,6 +142,7 @@ void EngineRun::Work(Job job, int64_t fetch_id) {
           c.counts = *counts;
         } else {
           c.kind = Kind::kStoreFailed;
+          c.outcome = "not stored";
           c.message = counts.error().message;
         }
         Complete(std::move(c));
@@ -148,13 +156,28 @@ void EngineRun::Work(Job job, int64_t fetch_id) {
     record.outcome = OutcomeName(answer.kind, !c.job.month.empty());
   }
   record.error = c.message;
+  c.outcome = record.outcome;
+  c.bytes = record.bytes;
   writer_->Post([fetch_id, key = c.job.key, record](Store& store) {
     return store.FinishCall(fetch_id, key, record);
   });
   Complete(std::move(c));
 }
 
+// For --verbose: what became of one call. A request cancelled before it was sent is none.
+void EngineRun::TellCall(const Completion& c) {
+  if (!options_.on_call || !c.sent) return;
+  options_.on_call(CallEvent{.sent_at = c.job.sent_at,
+                             .series = Describe(summary_.results[c.job.item]),
+                             .outputsize = c.job.outputsize,
+                             .outcome = c.outcome,
+                             .message = c.kind == Kind::kStored ? std::string() : c.message,
+                             .bytes = c.bytes,
+                             .elapsed = c.elapsed});
+}
+
 void EngineRun::Handle(Completion& c) {
+  TellCall(c);
   // Anything but a call that never left shows the service can be reached.
   if (c.kind != Kind::kNotSent && c.kind != Kind::kCancelled) {
     unreachable_since_.reset();
@@ -188,8 +211,9 @@ void EngineRun::Handle(Completion& c) {
       return;
     }
     case Kind::kStoreFailed:
-      Settle(c.job, SeriesStatus::kFailed, c.message);
-      Halt(c.message, StopCause::kError);
+      // The store's error is the run's stop reason, said once; the series only points to it.
+      Settle(c.job, SeriesStatus::kFailed, "not stored: cannot write the store");
+      Halt(fmt::format("cannot write the store: {}", c.message), StopCause::kError);
       return;
     case Kind::kPermanent:
       RetryPermanent(std::move(c.job), c.message);
@@ -226,7 +250,8 @@ void EngineRun::HandleAnswer(Completion& c) {
       HandleThrottle(c);
       return;
     case AnswerKind::kDailyLimit:
-      Halt(fmt::format("the service's daily limit is reached: {}", c.message), StopCause::kQuota);
+      // The service's long text is the summary's to show once (stop_detail).
+      Halt("the service's daily limit is reached", StopCause::kQuota, c.message);
       queue_.push_front(std::move(c.job));
       return;
     case AnswerKind::kPremium:

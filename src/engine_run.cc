@@ -164,6 +164,7 @@ RefreshSummary EngineRun::Execute(const std::vector<SeriesKey>& series) {
   if (stop_.load() && halt_cause_ == StopCause::kInterrupted) halt_reason_ = "interrupted";
   summary_.stop = halt_cause_;
   summary_.stop_reason = halt_reason_;
+  summary_.stop_detail = halt_detail_;
   return std::move(summary_);
 }
 
@@ -235,9 +236,10 @@ bool EngineRun::QuotaAllows() {
     SleepTowards(clock_.Now() + std::chrono::duration_cast<Nanos>(next_free - wall));
     return false;
   }
-  Halt(fmt::format("daily quota of {} calls spent; next call allowed at {}", *options_.rate.per_day,
-                   FormatUtc(next_free)),
-       StopCause::kQuota);
+  Halt(
+      fmt::format("daily quota of {} call{} spent; next call allowed at {}", *options_.rate.per_day,
+                  *options_.rate.per_day == 1 ? "" : "s", FormatUtc(next_free)),
+      StopCause::kQuota);
   return false;
 }
 
@@ -258,6 +260,7 @@ void EngineRun::Send(Job job) {
   ++summary_.calls;
   if (job.Repeat()) ++summary_.retries;
   ++summary_.results[job.item].calls;
+  summary_.results[job.item].outputsize = job.outputsize;
   if (options_.rate.per_day) quota_window_.push_back(wall);
   Report(Describe(summary_.results[job.item]));
   asio::post(*pool_,
@@ -346,11 +349,12 @@ void EngineRun::Settle(size_t item, SeriesStatus status, std::string reason, boo
   Report(Describe(result));
 }
 
-void EngineRun::Halt(std::string reason, StopCause cause) {
+void EngineRun::Halt(std::string reason, StopCause cause, std::string detail) {
   if (halted_) return;
   halted_ = true;
   halt_cause_ = cause;
   halt_reason_ = std::move(reason);
+  halt_detail_ = std::move(detail);
 }
 
 // After a halt nothing more is sent: what is queued is deferred (first next run), or failed

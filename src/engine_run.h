@@ -77,6 +77,10 @@ class EngineRun {
     StoreCounts counts;
     bool new_corporate_action = false;  // a dividend or split among the bars just added
     bool sent = true;                   // false: cancelled before the request was sent
+    // For EngineOptions::on_call: the call log's word, the body's size, the call's time.
+    std::string outcome;
+    int64_t bytes = 0;
+    Nanos elapsed{0};
   };
 
   Status Plan(const std::vector<SeriesKey>& series);
@@ -98,7 +102,8 @@ class EngineRun {
   void Requeue(Job job);
   void Settle(const Job& job, SeriesStatus status, std::string reason);
   void Settle(size_t item, SeriesStatus status, std::string reason, bool history_limited);
-  void Halt(std::string reason, StopCause cause);
+  void Halt(std::string reason, StopCause cause, std::string detail = {});
+  void TellCall(const Completion& completion);
   void DeferOrFailQueued();
   void DrainCompletions();
   void WaitForCompletion();
@@ -134,6 +139,7 @@ class EngineRun {
   bool halted_ = false;
   StopCause halt_cause_ = StopCause::kNone;
   std::string halt_reason_;
+  std::string halt_detail_;  // the service's own words, when it gave them
   std::mt19937_64 rng_;
 
   std::mutex mu_;

@@ -139,8 +139,10 @@ TEST_F(EngineTest, DailyLimitAnswerStopsAllCallsAndRedactsTheKey) {
   EXPECT_EQ(summary.stop, StopCause::kQuota);
   EXPECT_EQ(summary.Count(SeriesStatus::kStored), 1);
   EXPECT_EQ(summary.Count(SeriesStatus::kDeferred), 3);
-  EXPECT_EQ(summary.stop_reason.find(kKey), std::string::npos);
-  EXPECT_NE(summary.stop_reason.find("***"), std::string::npos);
+  // The service's text (which quotes the key) is the stop's detail, redacted.
+  EXPECT_EQ(summary.stop_reason, "the service's daily limit is reached");
+  EXPECT_EQ(summary.stop_detail.find(kKey), std::string::npos);
+  EXPECT_NE(summary.stop_detail.find("***"), std::string::npos);
   for (const auto& r : summary.results) EXPECT_EQ(r.reason.find(kKey), std::string::npos);
 }
 

@@ -178,7 +178,7 @@ TEST_F(FaultsTest, TheDailyQuotaIsNeverExceededAcrossRuns) {
     EXPECT_TRUE(Contains(first.out, fmt::format("  deferred {}: the daily quota is spent\n", s)))
         << first.out;
   }
-  EXPECT_TRUE(Contains(first.out, fmt::format("\nstopped: daily quota of 3 calls spent; next call "
+  EXPECT_TRUE(Contains(first.out, fmt::format("\nmdfetch: stopped: daily quota of 3 calls spent; next call "
                                               "allowed at {}\n",
                                               next)))
       << first.out;
@@ -228,11 +228,15 @@ TEST_F(FaultsTest, TheServicesDailyLimitStopsEveryFurtherCall) {
   EXPECT_EQ(sim_->Stats().daily_limited, 1);
   EXPECT_TRUE(Contains(run.out, "2 stored, 0 up to date, 0 failed, 3 deferred")) << run.out;
   const std::string reason =
-      "the service's daily limit is reached: We have detected your API key as *** and our "
-      "standard API rate limit is 2 requests per day. Please subscribe to any of the premium "
-      "plans at https://www.alphavantage.co/premium/ to instantly remove all daily rate limits.";
-  // The service's long text once, on the stop line; each series only says it was left.
-  EXPECT_TRUE(Contains(run.out, "\nstopped: " + reason + "\n")) << run.out;
+      "We have detected your API key as *** and our standard API rate limit is 2 requests per "
+      "day. Please subscribe to any of the premium plans at https://www.alphavantage.co/premium/ "
+      "to instantly remove all daily rate limits.";
+  // The service's long text once, before the stop line that refers to it; each series only
+  // says it was left.
+  EXPECT_TRUE(Contains(run.out, "\nmdfetch: the service said: " + reason +
+                                    "\nmdfetch: stopped: the service's daily limit is reached "
+                                    "(its answer above)\n"))
+      << run.out;
   EXPECT_EQ(run.out.find(reason), run.out.rfind(reason)) << run.out;
   for (const char* s : {"AAPL", "GOOG", "AMZN"}) {
     EXPECT_TRUE(Contains(run.out, fmt::format("  deferred {}: the daily quota is spent\n", s)))

@@ -344,7 +344,7 @@ TEST_F(ProxyEndToEndTest, AProxyWhereNothingListensSpendsNoQuotaAndExitsFourNami
   auto run = Refresh({{"http_proxy", fmt::format("http://ops:{}@127.0.0.1:1", kPassword)}});
   EXPECT_EQ(run.code, kExitUnreachable) << run.out << run.err;
   EXPECT_TRUE(Contains(run.out,
-                       "\nstopped: cannot reach proxy 127.0.0.1:1: connection refused or host "
+                       "\nmdfetch: stopped: cannot reach proxy 127.0.0.1:1: connection refused or host "
                        "unreachable\n"))
       << run.out;
   EXPECT_EQ(QuotaLine(), "0 of 25 calls spent in the last 24 h; next call allowed: now\n");
@@ -359,7 +359,7 @@ TEST_F(ProxyEndToEndTest, RefusedCredentialsSpendNoQuotaAndExitFour) {
   ASSERT_GT(proxy.Port(), 0);
   auto run = Refresh({{"http_proxy", WithCredentials(proxy)}});
   EXPECT_EQ(run.code, kExitUnreachable) << run.out << run.err;
-  EXPECT_TRUE(Contains(run.out, fmt::format("\nstopped: cannot reach {} through proxy "
+  EXPECT_TRUE(Contains(run.out, fmt::format("\nmdfetch: stopped: cannot reach {} through proxy "
                                             "127.0.0.1:{}: the proxy refused the credentials "
                                             "(HTTP 407)\n",
                                             UrlAuthority(sim_->BaseUrl()), proxy.Port())))

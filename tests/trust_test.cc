@@ -47,7 +47,7 @@ TEST_F(TrustTest, AClosedPortSpendsNoQuotaExitsFourAndTheNextRunFetchesEverythin
   EXPECT_TRUE(Contains(outage.out, "  deferred IBM: the service could not be reached\n"))
       << outage.out;
   EXPECT_TRUE(Contains(outage.out,
-                       "\nstopped: cannot reach 127.0.0.1:1: connection refused or "
+                       "\nmdfetch: stopped: cannot reach 127.0.0.1:1: connection refused or "
                        "host unreachable\n"))
       << outage.out;
   auto quota = Cli({"quota", "--db", db_, "--rate", "10/s,25/day"});
@@ -65,7 +65,7 @@ TEST_F(TrustTest, AHostNameThatDoesNotResolveIsNamedAndCostsNothing) {
   auto outage = Refresh("http://no..such.host", {"--rate", "1/s,25/day"});
   EXPECT_EQ(outage.code, kExitUnreachable) << outage.out << outage.err;
   EXPECT_TRUE(Contains(outage.out,
-                       "\nstopped: cannot reach no..such.host: name resolution "
+                       "\nmdfetch: stopped: cannot reach no..such.host: name resolution "
                        "failed\n"))
       << outage.out;
   auto quota = Cli({"quota", "--db", db_, "--rate", "1/s,25/day"});

@@ -44,6 +44,19 @@
 
 namespace mdfetch {
 
+// One call, as the dispatcher handles its answer. Never holds the key.
+struct CallEvent {
+  WallTime sent_at{};
+  std::string series;  // Describe() of the series (and month)
+  OutputSize outputsize = OutputSize::kNone;
+  // The call log's word ("stored", "throttled", "daily_limit", "transient", "error", ...), or
+  // "not sent" (the request never left: no call) and "not stored" (the store failed).
+  std::string outcome;
+  std::string message;  // what went wrong, redacted; empty when stored
+  int64_t bytes = 0;    // of the answer's body; 0 when none came
+  Nanos elapsed{0};     // from sending the request to its answer (or error)
+};
+
 struct EngineOptions {
   RateSpec rate;        // per-window limits and the daily quota
   int concurrency = 4;  // calls in flight at most
@@ -70,6 +83,9 @@ struct EngineOptions {
   Nanos reach_retry_first = std::chrono::seconds(2);
   Nanos unreachable_give_up = std::chrono::seconds(60);
   uint64_t jitter_seed = 0;  // 0: seeded from the clock
+  // Told of every call as its answer (or transport error) is handled, on Run()'s thread, one
+  // at a time (for `--verbose`). Unset: nothing is measured for it.
+  std::function<void(const CallEvent&)> on_call;
 };
 
 enum class SeriesStatus { kStored, kUpToDate, kFailed, kDeferred };
@@ -98,6 +114,7 @@ struct SeriesResult {
   StoreCounts counts;
   bool history_limited = false;  // only the compact window could be had
   int calls = 0;
+  OutputSize outputsize = OutputSize::kNone;  // of the last call made; kNone without a call
 };
 
 // "AAPL intraday:5min" or, for a backfill, "AAPL intraday:5min month=2024-03".
@@ -110,6 +127,9 @@ struct RefreshSummary {
   int64_t retries = 0;                // of `calls`, those that repeated a call that failed
   StopCause stop = StopCause::kNone;
   std::string stop_reason;  // why the run stopped early, once (redacted)
+  // The service's own words about the stop when it gave them (its daily-limit text), redacted;
+  // stop_reason only names it. Empty otherwise.
+  std::string stop_detail;
 
   int64_t Count(SeriesStatus status) const;
   int64_t BarsAdded() const;

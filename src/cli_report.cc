@@ -1,0 +1,282 @@
+// What a refresh or fetch tells: the summary, the progress line, the call lines of --verbose,
+// and the run report (--report), one JSON document per run.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "cli_commands.h"
+#include "mdfetch/market_calendar.h"
+#include "mdfetch/planner.h"
+
+namespace mdfetch {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+// "2026-11-20T22:00:00Z".
+std::string Iso8601(WallTime t) {
+  std::string text = FormatUtc(t);  // "2026-11-20 22:00:00Z"
+  std::replace(text.begin(), text.end(), ' ', 'T');
+  return text;
+}
+
+std::string_view StatusWord(SeriesStatus status) {
+  switch (status) {
+    case SeriesStatus::kStored:
+      return "stored";
+    case SeriesStatus::kUpToDate:
+      return "up_to_date";
+    case SeriesStatus::kFailed:
+      return "failed";
+    case SeriesStatus::kDeferred:
+      return "deferred";
+  }
+  return "?";
+}
+
+std::string_view StopWord(StopCause cause) {
+  switch (cause) {
+    case StopCause::kNone:
+      return "none";
+    case StopCause::kQuota:
+      return "quota";
+    case StopCause::kUnreachable:
+      return "unreachable";
+    case StopCause::kInterrupted:
+      return "interrupted";
+    case StopCause::kError:
+      return "error";
+  }
+  return "?";
+}
+
+Json OrNull(const std::string& text) { return text.empty() ? Json(nullptr) : Json(text); }
+
+Json SeriesJson(const SeriesKey& key) {
+  // A crypto series is "COIN/MARKET": the market is the part after the slash.
+  const size_t slash = key.symbol.find('/');
+  const bool crypto = key.function == Function::kCryptoDaily && slash != std::string::npos;
+  return Json{{"symbol", key.symbol},
+              {"function", ShortName(key.function)},
+              {"interval", OrNull(key.interval)},
+              {"market", crypto ? Json(key.symbol.substr(slash + 1)) : Json(nullptr)},
+              {"adjusted", key.adjusted},
+              {"extended_hours", key.extended_hours},
+              {"description", Describe(key)}};
+}
+
+Json ResultJson(const SeriesResult& r) {
+  const std::string_view size = OutputSizeName(r.outputsize);
+  return Json{
+      {"series", SeriesJson(r.key)},
+      {"month", OrNull(r.month)},
+      {"status", StatusWord(r.status)},
+      {"calls", r.calls},
+      {"outputsize", size.empty() ? Json(nullptr) : Json(size)},
+      {"bars",
+       {{"new", r.counts.added}, {"changed", r.counts.changed}, {"unchanged", r.counts.unchanged}}},
+      {"history_limited", r.history_limited},
+      {"reason", OrNull(r.reason)}};
+}
+
+Json OptionsJson(const RunReport& report) {
+  const RefreshArgs& a = *report.args;
+  return Json{{"db", report.db},
+              {"symbols_file", a.fetch ? Json(nullptr) : Json(a.symbols_file)},
+              {"symbols", a.fetch ? Json(a.symbols) : Json(nullptr)},
+              {"rate", report.rate},
+              {"concurrency", a.concurrency},
+              {"retries", a.retries},
+              {"force", a.force},
+              {"full", a.full},
+              {"sim", a.sim},
+              {"months", report.months}};
+}
+
+// Writes `text` beside `path` and renames it into place: never half a report.
+Status WriteFileAtomically(const std::string& path, const std::string& text) {
+  const std::string temp = fmt::format("{}.tmp-{}", path, ::getpid());
+  std::FILE* out = std::fopen(temp.c_str(), "wb");
+  if (out == nullptr)
+    return Fail(fmt::format("cannot write the report '{}': {}", path, std::strerror(errno)));
+  const bool written = std::fwrite(text.data(), 1, text.size(), out) == text.size();
+  const int write_errno = errno;
+  const bool closed = std::fclose(out) == 0;
+  if (!written || !closed) {
+    std::remove(temp.c_str());
+    return Fail(fmt::format("cannot write the report '{}': {}", path,
+                            std::strerror(written ? errno : write_errno)));
+  }
+  std::error_code ec;
+  std::filesystem::rename(temp, path, ec);
+  if (ec) {
+    std::remove(temp.c_str());
+    return Fail(fmt::format("cannot write the report '{}': {}", path, ec.message()));
+  }
+  return {};
+}
+
+std::string SummaryLine(const std::string& db, const RefreshSummary& s) {
+  // A backfill settles each month of each series: "6 months of 3 series".
+  std::set<SeriesKey> keys;
+  for (const auto& r : s.results) keys.insert(r.key);
+  const bool backfill = std::any_of(s.results.begin(), s.results.end(),
+                                    [](const SeriesResult& r) { return !r.month.empty(); });
+  const std::string what =
+      backfill ? fmt::format("{} of {} series",
+                             Plural(static_cast<int64_t>(s.results.size()), "month"), keys.size())
+               : fmt::format("{} series", s.results.size());
+  return fmt::format(
+      "{}: {}: {} stored, {} up to date, {} failed, {} deferred; {} ({} throttled, {} retried); "
+      "{} added, {} changed\n",
+      db, what, s.Count(SeriesStatus::kStored), s.Count(SeriesStatus::kUpToDate),
+      s.Count(SeriesStatus::kFailed), s.Count(SeriesStatus::kDeferred), Plural(s.calls, "call"),
+      s.throttled, s.retries, Plural(s.BarsAdded(), "bar"), s.BarsChanged());
+}
+
+}  // namespace
+
+std::string Plural(int64_t n, std::string_view what) {
+  return fmt::format("{} {}{}", n, what, n == 1 ? "" : "s");
+}
+
+void PrintSummary(std::FILE* out, const RunReport& report, Verbosity verbosity) {
+  const RefreshSummary& s = *report.summary;
+  const bool quiet = verbosity == Verbosity::kQuiet;
+  // Quiet, a line stands alone (no summary line above it): it is a message like any other.
+  const std::string_view lead = quiet ? "mdfetch: " : "  ";
+  if (!quiet) fmt::print(out, "{}", SummaryLine(report.db, s));
+  // A run stopped by an interruption (or an error) leaves every series not yet called for the
+  // same reason: one line says so, the cause is on the stop line.
+  const bool grouped = s.stop == StopCause::kInterrupted || s.stop == StopCause::kError;
+  const std::string left = std::string(StopCauseText(s.stop));
+  int64_t left_alike = 0;
+  for (const auto& r : s.results) {
+    if (grouped && r.reason == left && r.status != SeriesStatus::kStored) {
+      ++left_alike;
+    } else if (r.status == SeriesStatus::kFailed || r.status == SeriesStatus::kDeferred) {
+      fmt::print(out, "{}{} {}: {}\n", lead, SeriesStatusName(r.status), Describe(r), r.reason);
+    } else if (!quiet && r.history_limited && r.status == SeriesStatus::kStored) {
+      fmt::print(out,
+                 "  limited {}: only the latest {} bars (outputsize=full is premium for this "
+                 "key; weekly and monthly series give the whole history on a free key)\n",
+                 Describe(r.key), kCompactBars);
+    }
+  }
+  if (left_alike > 0) {
+    fmt::print(out, "{}{} series {} ({})\n", lead, left_alike,
+               s.stop == StopCause::kInterrupted ? "deferred" : "not called",
+               s.stop == StopCause::kInterrupted ? "interrupted" : "the run stopped");
+  }
+  const int64_t up_to_date = s.Count(SeriesStatus::kUpToDate);
+  if (!quiet && report.args->full && !report.args->force && up_to_date > 0) {
+    fmt::print(out,
+               "mdfetch: {} series up to date; --full applies when they are next due, or now "
+               "with --force\n",
+               up_to_date);
+  }
+  if (!s.stop_detail.empty()) fmt::print(out, "mdfetch: the service said: {}\n", s.stop_detail);
+  if (!s.stop_reason.empty() && s.stop != StopCause::kInterrupted) {
+    fmt::print(out, "mdfetch: stopped: {}{}\n", s.stop_reason,
+               s.stop_detail.empty() ? "" : " (its answer above)");
+  }
+  if (s.stop == StopCause::kUnreachable) {
+    fmt::print(out,
+               "mdfetch: nothing was spent on the calls that could not be sent; the next run "
+               "starts with the deferred series\n");
+  }
+  if (!quiet && report.args->sim) {
+    fmt::print(out, "(simulated data from the built-in simulator, not Alpha Vantage)\n");
+  }
+}
+
+void PrintCall(std::FILE* err, const CallEvent& call) {
+  const std::string_view size = OutputSizeName(call.outputsize);
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(call.elapsed).count();
+  fmt::print(err, "mdfetch: {} {}{}{}: {}{}{}, {}, {} ms\n", Iso8601(call.sent_at), call.series,
+             size.empty() ? "" : " outputsize=", size, call.outcome,
+             call.message.empty() ? "" : " (", call.message.empty() ? "" : call.message + ")",
+             Plural(call.bytes, "byte"), ms);
+}
+
+ProgressLine::~ProgressLine() {
+  if (drawn_) fmt::print(env_.err, "\r\x1b[K");
+}
+
+// One line, cut to the terminal's width less one column (a line that fills the last column
+// wraps on some terminals, and `\r` would then clear only the copy below), each drawn over the
+// last: `\r` to its start, `\x1b[K` to clear what a longer one left.
+void ProgressLine::operator()(const Progress& p) {
+  if (!env_.err_is_terminal) return;
+  std::string line =
+      fmt::format("{}/{} series, {}: {}", p.settled, p.total, Plural(p.calls, "call"), p.last);
+  size_t width = static_cast<size_t>(std::max(env_.err_columns > 0 ? env_.err_columns : 80, 2) - 1);
+  if (line.size() > width) {
+    while (width > 0 && (static_cast<unsigned char>(line[width]) & 0xC0) == 0x80) --width;
+    line.resize(width);
+  }
+  fmt::print(env_.err, "\r\x1b[K{}", line);
+  std::fflush(env_.err);
+  drawn_ = true;
+}
+
+std::string ReportJson(const RunReport& report) {
+  const RefreshSummary& s = *report.summary;
+  Json doc;
+  doc["report_version"] = kReportVersion;
+  doc["mdfetch_version"] = MDFETCH_VERSION;
+  doc["command"] = report.args->fetch ? "fetch" : "refresh";
+  doc["started_at"] = Iso8601(report.started);
+  doc["ended_at"] = Iso8601(report.ended);
+  doc["options"] = OptionsJson(report);
+  doc["series"] = Json::array();
+  for (const SeriesResult& r : s.results) doc["series"].push_back(ResultJson(r));
+  doc["invalid_lines"] = report.problems;
+  doc["totals"] = Json{{"series", s.results.size()},
+                       {"stored", s.Count(SeriesStatus::kStored)},
+                       {"up_to_date", s.Count(SeriesStatus::kUpToDate)},
+                       {"failed", s.Count(SeriesStatus::kFailed)},
+                       {"deferred", s.Count(SeriesStatus::kDeferred)},
+                       {"calls", s.calls},
+                       {"retries", s.retries},
+                       {"throttled", s.throttled},
+                       {"bars_new", s.BarsAdded()},
+                       {"bars_changed", s.BarsChanged()}};
+  doc["stop"] = Json{{"cause", StopWord(s.stop)},
+                     {"reason", OrNull(s.stop_reason)},
+                     {"detail", OrNull(s.stop_detail)}};
+  doc["exit_status"] = report.exit_status;
+  return doc.dump(2) + "\n";
+}
+
+Status CheckReportPath(const std::string& path) {
+  if (path == "-") return {};
+  std::filesystem::path folder = std::filesystem::path(path).parent_path();
+  if (folder.empty()) folder = ".";
+  std::error_code ec;
+  if (!std::filesystem::is_directory(folder, ec)) {
+    return Fail(fmt::format("cannot write the report '{}': no folder '{}'", path, folder.string()));
+  }
+  if (::access(folder.c_str(), W_OK) != 0) {
+    return Fail(fmt::format("cannot write the report '{}': folder '{}': {}", path, folder.string(),
+                            std::strerror(errno)));
+  }
+  return {};
+}
+
+Status WriteReport(const std::string& path, const RunReport& report, std::FILE* out) {
+  const std::string text = ReportJson(report);
+  if (path != "-") return WriteFileAtomically(path, text);
+  if (std::fwrite(text.data(), 1, text.size(), out) != text.size() || std::fflush(out) != 0) {
+    return Fail(fmt::format("cannot write the report to stdout: {}", std::strerror(errno)));
+  }
+  return {};
+}
+
+}  // namespace mdfetch
