@@ -105,9 +105,9 @@ Status CheckDbFolder(const std::string& db) {
   if (folder.empty() || folder == std::filesystem::path(kDefaultDb).parent_path()) return {};
   std::error_code ec;
   if (std::filesystem::is_directory(folder, ec)) return {};
-  return Fail(fmt::format(
-      "--db '{}': {} '{}' (mdfetch creates only its default folder, data/)", db,
-      std::filesystem::exists(folder, ec) ? "not a folder:" : "no such folder", folder.string()));
+  return Fail(fmt::format("--db '{}': {} '{}' (mdfetch creates only its default folder, data/)", db,
+                          std::filesystem::exists(folder, ec) ? "not a folder:" : "no such folder",
+                          folder.string()));
 }
 
 Result<std::unique_ptr<Store>> OpenStoreForReading(const std::string& db, CliEnv& env) {
@@ -233,21 +233,22 @@ Outcome RunInfo(const ReadArgs& args, CliEnv& env) {
   // 0: no daily quota in the rate (or a recorded rate that no longer parses).
   const int64_t per_day = rate && rate->per_day ? *rate->per_day : 0;
   if (args.format == "json") {
-    nlohmann::ordered_json doc{
-        {"version", 1},
-        {"database", db},
-        {"read_only", (*store)->ReadOnlyMedia()},
-        {"bytes", sizes.db},
-        {"wal_bytes", sizes.wal},
-        {"schema_version", file->schema_version},
-        {"application_id", file->application_id},
-        {"free_pages", file->free_pages},
-        {"page_size", file->page_size}};
+    nlohmann::ordered_json doc{{"version", 1},
+                               {"database", db},
+                               {"read_only", (*store)->ReadOnlyMedia()},
+                               {"bytes", sizes.db},
+                               {"wal_bytes", sizes.wal},
+                               {"schema_version", file->schema_version},
+                               {"application_id", file->application_id},
+                               {"free_pages", file->free_pages},
+                               {"page_size", file->page_size}};
     doc["functions"] = nlohmann::ordered_json::array();
     for (const auto& [name, g] : groups) {
-      doc["functions"].push_back(
-          {{"function", name}, {"series", g.series}, {"bars", g.bars}, {"first", g.first},
-           {"last", g.last}});
+      doc["functions"].push_back({{"function", name},
+                                  {"series", g.series},
+                                  {"bars", g.bars},
+                                  {"first", g.first},
+                                  {"last", g.last}});
     }
     doc["series"] = all.series;
     doc["bars"] = all.bars;
@@ -261,11 +262,11 @@ Outcome RunInfo(const ReadArgs& args, CliEnv& env) {
     std::fputs((doc.dump(2) + "\n").c_str(), env.out);
     return kExitOk;
   }
-  std::string out = fmt::format("store       {}{}\n", db,
-                                (*store)->ReadOnlyMedia() ? " (read-only media)" : "");
-  out += fmt::format("size        {} bytes + {} bytes -wal ({}); {} free pages of {} bytes\n",
-                     sizes.db, sizes.wal, HumanSize(sizes.Total()), file->free_pages,
-                     file->page_size);
+  std::string out =
+      fmt::format("store       {}{}\n", db, (*store)->ReadOnlyMedia() ? " (read-only media)" : "");
+  out +=
+      fmt::format("size        {} bytes + {} bytes -wal ({}); {} free pages of {} bytes\n",
+                  sizes.db, sizes.wal, HumanSize(sizes.Total()), file->free_pages, file->page_size);
   out += fmt::format("schema      version {}, application_id {:#010x}\n", file->schema_version,
                      file->application_id);
   size_t width = 14;

@@ -80,8 +80,8 @@ Status Store::Vacuum() {
   }
   int log_frames = 0;
   int copied = 0;
-  int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, &log_frames,
-                                     &copied);
+  int rc =
+      sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, &log_frames, &copied);
   if (rc != SQLITE_OK) {
     return Fail(fmt::format("checkpoint after VACUUM failed: {}", stmts_->Message()));
   }

@@ -32,8 +32,8 @@ std::vector<Bar> Days(int n, int year = 2024) {
   std::vector<Bar> bars;
   for (int i = 0; i < n; ++i) {
     Bar bar;
-    bar.ts = FormatDate(std::chrono::sys_days{std::chrono::year{year} / 1 / 1} +
-                        std::chrono::days{i});
+    bar.ts =
+        FormatDate(std::chrono::sys_days{std::chrono::year{year} / 1 / 1} + std::chrono::days{i});
     bar.open = 100 + i;
     bar.high = 102 + i;
     bar.low = 99 + i;
@@ -106,8 +106,8 @@ class StoreAdminTest : public ::testing::Test {
     auto call = store.BeginCall(key, OutputSize::kFull, at);
     ASSERT_TRUE(call) << call.error().message;
     SeriesMeta meta{key.symbol, bars.back().ts, "US/Eastern", "Full size", key.interval};
-    auto stored = store.StoreAnswer(*call, key, meta, bars, false,
-                                    CallRecord{"stored", 200, 4096, ""}, at);
+    auto stored =
+        store.StoreAnswer(*call, key, meta, bars, false, CallRecord{"stored", 200, 4096, ""}, at);
     ASSERT_TRUE(stored) << stored.error().message;
   }
 
@@ -183,8 +183,9 @@ TEST_F(StoreAdminTest, AFileOfAnotherApplicationIsRefusedAndLeftUntouched) {
 }
 
 TEST_F(StoreAdminTest, AFileWithTablesOfItsOwnIsRefusedAndLeftUntouched) {
-  const std::string before = MakeForeign("CREATE TABLE notes(body TEXT); INSERT INTO notes "
-                                         "VALUES('x'); PRAGMA user_version = 7");
+  const std::string before = MakeForeign(
+      "CREATE TABLE notes(body TEXT); INSERT INTO notes "
+      "VALUES('x'); PRAGMA user_version = 7");
   auto store = Store::Open(db_, OpenMode::kReadWrite);
   ASSERT_FALSE(store);
   EXPECT_EQ(store.error().message,
@@ -363,9 +364,7 @@ class ReadOnlyMediaVfs {
     methods_.xFileControl = [](sqlite3_file* f, int op, void* arg) {
       return Real(f)->pMethods->xFileControl(Real(f), op, arg);
     };
-    methods_.xSectorSize = [](sqlite3_file* f) {
-      return Real(f)->pMethods->xSectorSize(Real(f));
-    };
+    methods_.xSectorSize = [](sqlite3_file* f) { return Real(f)->pMethods->xSectorSize(Real(f)); };
     methods_.xDeviceCharacteristics = [](sqlite3_file* f) {
       return Real(f)->pMethods->xDeviceCharacteristics(Real(f));
     };
@@ -429,8 +428,7 @@ TEST_F(StoreAdminTest, OnReadOnlyMediaAReaderFallsBackToImmutable) {
   // Without the fallback this is SQLite's "unable to open database file".
   sqlite3* plain = nullptr;
   sqlite3_open_v2(db_.c_str(), &plain, SQLITE_OPEN_READONLY, nullptr);
-  EXPECT_NE(sqlite3_exec(plain, "SELECT count(*) FROM bars", nullptr, nullptr, nullptr),
-            SQLITE_OK);
+  EXPECT_NE(sqlite3_exec(plain, "SELECT count(*) FROM bars", nullptr, nullptr, nullptr), SQLITE_OK);
   EXPECT_STREQ(sqlite3_errmsg(plain), "unable to open database file");
   sqlite3_close(plain);
 
@@ -460,12 +458,12 @@ TEST_F(StoreAdminTest, ReadCommandsOnReadOnlyMediaWorkAndSaySoOnce) {
   auto list = Cli({"list", "--db", db_});
   EXPECT_EQ(list.code, kExitOk) << list.err;
   EXPECT_NE(list.out.find("IBM "), std::string::npos) << list.out;
-  const std::string notice = fmt::format(
-      "mdfetch: '{}' is read-only here: reading it as it is on disk{}\n", db_,
-      wal == 0 ? std::string()
-               : fmt::format(" (its -wal file, {} bytes, is not read: a write not yet "
-                             "checkpointed into the database, if any, is missing)",
-                             wal));
+  const std::string notice =
+      fmt::format("mdfetch: '{}' is read-only here: reading it as it is on disk{}\n", db_,
+                  wal == 0 ? std::string()
+                           : fmt::format(" (its -wal file, {} bytes, is not read: a write not yet "
+                                         "checkpointed into the database, if any, is missing)",
+                                         wal));
   EXPECT_EQ(list.err, notice);
   auto query = Cli({"query", "MSFT", "--db", db_, "--last", "1", "--format", "csv"});
   EXPECT_EQ(query.code, kExitOk) << query.err;
@@ -549,8 +547,7 @@ TEST_F(StoreAdminTest, VacuumPrintsTheSizeBeforeAndAfter) {
     ASSERT_NE(store, nullptr);
     ASSERT_TRUE(store->RemoveSeries(keys, clock_.WallNow()));
   }
-  const auto before =
-      std::filesystem::file_size(db_) + std::filesystem::file_size(db_ + "-wal");
+  const auto before = std::filesystem::file_size(db_) + std::filesystem::file_size(db_ + "-wal");
   auto run = Cli({"vacuum", "--db", db_});
   EXPECT_EQ(run.code, kExitOk) << run.err;
   const auto after = std::filesystem::file_size(db_);
@@ -620,10 +617,11 @@ TEST_F(StoreAdminTest, InfoDescribesTheStore) {
   EXPECT_EQ(doc["wal_bytes"], std::filesystem::file_size(db_ + "-wal"));
   EXPECT_EQ(doc["schema_version"], 4);
   EXPECT_EQ(doc["application_id"], kApplicationId);
-  EXPECT_EQ(doc["functions"].dump(),
-            R"([{"function":"daily","series":2,"bars":50,"first":"2024-01-01","last":"2024-01-30"},)"
-            R"({"function":"intraday:5min","series":1,"bars":2,"first":"2024-01-02 09:30:00",)"
-            R"("last":"2024-01-02 09:35:00"}])");
+  EXPECT_EQ(
+      doc["functions"].dump(),
+      R"([{"function":"daily","series":2,"bars":50,"first":"2024-01-01","last":"2024-01-30"},)"
+      R"({"function":"intraday:5min","series":1,"bars":2,"first":"2024-01-02 09:30:00",)"
+      R"("last":"2024-01-02 09:35:00"}])");
   EXPECT_EQ(doc["series"], 3);
   EXPECT_EQ(doc["bars"], 52);
   EXPECT_EQ(doc["bytes_per_bar"], std::filesystem::file_size(db_) / 52);
@@ -661,11 +659,17 @@ TEST_F(StoreAdminTest, EveryCommandRefusesADbInAMissingFolder) {
       "mdfetch: --db '{}': no such folder '{}' (mdfetch creates only its default folder, "
       "data/)\n",
       db, (dir_ / "nowhere").string());
-  const std::vector<std::vector<std::string>> commands{
-      {"refresh", "--sim"}, {"plan"},          {"fetch", "IBM", "--sim"},
-      {"query", "IBM"},     {"export", "--all"}, {"check"},
-      {"list"},             {"quota"},         {"info"},
-      {"remove", "IBM"},    {"vacuum"}};
+  const std::vector<std::vector<std::string>> commands{{"refresh", "--sim"},
+                                                       {"plan"},
+                                                       {"fetch", "IBM", "--sim"},
+                                                       {"query", "IBM"},
+                                                       {"export", "--all"},
+                                                       {"check"},
+                                                       {"list"},
+                                                       {"quota"},
+                                                       {"info"},
+                                                       {"remove", "IBM"},
+                                                       {"vacuum"}};
   for (auto args : commands) {
     args.insert(args.end(), {"--db", db});
     auto run = Cli(args);
