@@ -260,10 +260,37 @@ std::vector<Command> Commands() {
   commands.push_back(
       {"quota", "show the daily quota: calls spent and next", [](CLI::App& cmd) {
          auto a = Make<ReadArgs>();
-         auto rate = std::make_shared<std::string>(kDefaultRate);
+         auto rate = std::make_shared<std::string>();
          cmd.add_option("--db", a->db, "SQLite database");
-         cmd.add_option("--rate", *rate, "the --rate the refreshes use")->capture_default_str();
+         cmd.add_option("--rate", *rate,
+                        "the --rate the refreshes use (default: the one the last refresh "
+                        "recorded, else 5/min,25/day)");
          return [a, rate](CliEnv& env) { return RunQuota(*a, *rate, env); };
+       }});
+  commands.push_back(
+      {"info", "describe the store: size, schema, series and bars, quota", [](CLI::App& cmd) {
+         auto a = Make<ReadArgs>();
+         cmd.add_option("--db", a->db, "SQLite database");
+         cmd.add_option("--format", a->format, "output format")
+             ->check(CLI::IsMember({"table", "json"}))
+             ->capture_default_str();
+         return [a](CliEnv& env) { return RunInfo(*a, env); };
+       }});
+  commands.push_back(
+      {"remove", "delete stored series with their bars and logged calls", [](CLI::App& cmd) {
+         auto a = Make<ReadArgs>();
+         auto yes = std::make_shared<bool>(false);
+         cmd.add_option("symbols", a->symbols, "series to remove, each like a symbol-list line")
+             ->required();
+         AddReadOptions(cmd, *a, false);
+         cmd.add_flag("--yes,-y", *yes, "do not ask (asked only when stdin is a terminal)");
+         return [a, yes](CliEnv& env) { return RunRemove(*a, *yes, env); };
+       }});
+  commands.push_back(
+      {"vacuum", "rebuild the database file to give back free space", [](CLI::App& cmd) {
+         auto a = Make<ReadArgs>();
+         cmd.add_option("--db", a->db, "SQLite database");
+         return [a](CliEnv& env) { return RunVacuum(*a, env); };
        }});
   commands.push_back({"sim", "run the Alpha Vantage simulator in the foreground", AddSimCommand});
   return commands;
@@ -353,7 +380,15 @@ int RunCli(int argc, const char* const* argv, CliEnv& env) {
     return code == 0 ? kExitOk : kExitUsage;
   }
   for (auto& [cmd, run] : runners) {
-    if (cmd->parsed()) return print_error(run(env));
+    if (!cmd->parsed()) continue;
+    // Every command's --db (or $MDFETCH_DB) must be in a folder that exists.
+    if (const CLI::Option* db = cmd->get_option_no_throw("--db"); db != nullptr) {
+      const std::string given = db->count() > 0 ? db->as<std::string>() : std::string();
+      if (Status ok = CheckDbFolder(ResolveDb(given, env, kDefaultDb)); !ok) {
+        return print_error(Exit(kExitUsage, "{}", ok.error().message));
+      }
+    }
+    return print_error(run(env));
   }
   return kExitUsage;
 }

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -152,6 +153,24 @@ Outcome RunList(const ReadArgs& args, CliEnv& env);
 Outcome RunCheck(const ReadArgs& args, CliEnv& env);
 Outcome RunQuota(const ReadArgs& args, const std::string& rate, CliEnv& env);
 Outcome RunSim(const SimArgs& args, CliEnv& env);
+Outcome RunRemove(const ReadArgs& args, bool yes, CliEnv& env);
+Outcome RunInfo(const ReadArgs& args, CliEnv& env);
+Outcome RunVacuum(const ReadArgs& args, CliEnv& env);
+
+// cli_store.cc: the store's housekeeping and what every command shares about --db.
+class Store;
+// A --db in a folder that does not exist is an error naming both (only the default folder,
+// data/, is created, by a refresh); ":memory:" and a bare file name always pass.
+Status CheckDbFolder(const std::string& db);
+// Opens `db` read-only; on read-only media says so once on env.err (see Store::Open).
+Result<std::unique_ptr<Store>> OpenStoreForReading(const std::string& db, CliEnv& env);
+// The --rate `quota` and `info` count against: `given` when not empty, else the one the last
+// refresh recorded (with when), else kDefaultRate.
+struct QuotaRateText {
+  std::string text;
+  std::optional<WallTime> recorded_at;
+};
+Result<QuotaRateText> QuotaRate(Store& store, const std::string& given);
 
 // --db, else $MDFETCH_DB, else `fallback`.
 std::string ResolveDb(const std::string& flag, CliEnv& env, const char* fallback);

@@ -66,7 +66,7 @@ constexpr std::string_view kAdjustedHeader = ",adjusted_close,dividend_amount,sp
 
 Result<std::unique_ptr<Store>> OpenForReading(const ReadArgs& args, CliEnv& env, std::string& db) {
   db = ResolveDb(args.db, env, kDefaultDb);
-  return Store::Open(db, OpenMode::kReadOnly);
+  return OpenStoreForReading(db, env);
 }
 
 // --from/--to as dates; --to takes in every intraday bar of its day.
@@ -356,24 +356,38 @@ Outcome RunList(const ReadArgs& args, CliEnv& env) {
   return kExitOk;
 }
 
-Outcome RunQuota(const ReadArgs& args, const std::string& rate_text, CliEnv& env) {
-  auto rate = ParseRateSpec(rate_text);
-  if (!rate) {
-    return Exit(kExitUsage, "{}", rate.error().message);
+Outcome RunQuota(const ReadArgs& args, const std::string& given_rate, CliEnv& env) {
+  // A --rate that cannot be parsed is refused before the store is opened.
+  if (!given_rate.empty()) {
+    if (auto rate = ParseRateSpec(given_rate); !rate) {
+      return Exit(kExitUsage, "{}", rate.error().message);
+    }
   }
   std::string db;
   auto store = OpenForReading(args, env, db);
   if (!store) {
     return Exit(kExitUsage, "{}", store.error().message);
   }
+  auto quota = QuotaRate(**store, given_rate);
+  if (!quota) return Exit(kExitFailed, "{}", quota.error().message);
+  const std::string& rate_text = quota->text;
+  auto rate = ParseRateSpec(rate_text);
+  if (!rate) {
+    return Exit(kExitFailed, "the --rate recorded in {}: {}", db, rate.error().message);
+  }
   WallTime now = env.clock->WallNow();
   auto times = (*store)->CallTimesSince(now - std::chrono::hours(24));
   if (!times) {
     return Exit(kExitFailed, "{}", times.error().message);
   }
+  // Where the limit comes from, when it is the one the last refresh recorded.
+  const std::string source =
+      quota->recorded_at ? fmt::format("(--rate {}, recorded by the refresh of {})\n", rate_text,
+                                       FormatUtc(*quota->recorded_at))
+                         : "";
   if (!rate->per_day) {
-    fmt::print(env.out, "{} calls in the last 24 h; no daily quota in --rate '{}'\n", times->size(),
-               rate_text);
+    fmt::print(env.out, "{} calls in the last 24 h; no daily quota in --rate '{}'\n{}",
+               times->size(), rate_text, source);
     return kExitOk;
   }
   auto limit = static_cast<size_t>(*rate->per_day);
@@ -381,8 +395,8 @@ Outcome RunQuota(const ReadArgs& args, const std::string& rate_text, CliEnv& env
   if (times->size() >= limit) {
     next = FormatUtc((*times)[times->size() - limit] + std::chrono::hours(24));
   }
-  fmt::print(env.out, "{} of {} calls spent in the last 24 h; next call allowed: {}\n",
-             times->size(), limit, next);
+  fmt::print(env.out, "{} of {} calls spent in the last 24 h; next call allowed: {}\n{}",
+             times->size(), limit, next, source);
   return kExitOk;
 }
 

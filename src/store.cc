@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cctype>
 #include <mutex>
 #include <string_view>
 
@@ -107,6 +108,12 @@ CREATE INDEX fetches_series_month ON fetches(series_id, month) WHERE month != ''
     // 3: the newest bar of an answer made while its session was open is provisional.
     R"sql(
 ALTER TABLE series ADD COLUMN provisional_ts TEXT NOT NULL DEFAULT '';
+)sql",
+    // 4: what the runs were configured with (the --rate of the last refresh), so that
+    // `quota` counts against the limit the refreshes keep. Migrate also sets
+    // PRAGMA application_id, which older stores lack.
+    R"sql(
+CREATE TABLE settings(key TEXT PRIMARY KEY, value TEXT NOT NULL, set_at INTEGER NOT NULL);
 )sql",
 }};
 
@@ -222,6 +229,14 @@ constexpr std::array<SqlText, static_cast<size_t>(Sql::kCount)> kSql{{
      "ORDER BY l.ts DESC LIMIT 1 OFFSET ?4 - 1), ?2) ELSE ?2 END "
      "AND b.ts <= ?3 ORDER BY s.symbol, s.function, s.interval, s.options, b.ts"},
     {Sql::kIntegrity, "PRAGMA integrity_check"},
+    {Sql::kSettingGet, "SELECT value, set_at FROM settings WHERE key = ?1"},
+    {Sql::kSettingSet,
+     "INSERT INTO settings(key, value, set_at) VALUES (?1, ?2, ?3) "
+     "ON CONFLICT(key) DO UPDATE SET value = excluded.value, set_at = excluded.set_at"},
+    {Sql::kCallsForget, "DELETE FROM fetches WHERE series_id = ?1 AND at < ?2"},
+    {Sql::kCallsDetach, "UPDATE fetches SET series_id = NULL WHERE series_id = ?1"},
+    {Sql::kBarsDelete, "DELETE FROM bars WHERE series_id = ?1"},
+    {Sql::kSeriesDelete, "DELETE FROM series WHERE id = ?1"},
 }};
 
 constexpr bool ListedInEnumOrder() {
@@ -241,16 +256,9 @@ std::string CannotOpen(const std::string& path, sqlite3* db) {
 }
 
 Result<int> UserVersion(sqlite3* db) {
-  sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, nullptr) != SQLITE_OK) {
-    return Fail(sqlite3_errmsg(db));
-  }
-  int rc = sqlite3_step(stmt);
-  int version = rc == SQLITE_ROW ? sqlite3_column_int(stmt, 0) : 0;
-  std::string message = rc == SQLITE_ROW ? "" : sqlite3_errmsg(db);
-  sqlite3_finalize(stmt);
-  if (rc != SQLITE_ROW) return Fail(message);
-  return version;
+  Result<int64_t> version = QueryInt(db, "PRAGMA user_version");
+  if (!version) return std::unexpected(version.error());
+  return static_cast<int>(*version);
 }
 
 Status ExecScript(sqlite3* db, const std::string& sql) {
@@ -277,6 +285,35 @@ bool ForeignKeysHold(sqlite3* db) {
   return clean;
 }
 
+std::string NotOurs(const std::string& path, const std::string& why) {
+  return fmt::format("'{}' is not an mdfetch store ({}); it was left untouched: pass another --db",
+                     path, why);
+}
+
+// Whether the file may be used as a store, from reads alone: nothing is written to a file
+// that is not ours, not even its journal mode. Ours: our application_id, or none and the
+// mdfetch tables (a store from before schema 4), or nothing at all (a new file).
+Status CheckIdentity(sqlite3* db, const std::string& path) {
+  // The first access to the file: a file that is not a database fails here.
+  Result<int64_t> id = QueryInt(db, "PRAGMA application_id");
+  if (!id) return Fail(CannotOpen(path, db));
+  const auto application_id = static_cast<uint32_t>(*id);
+  if (application_id == kApplicationId) return {};
+  if (application_id != 0) {
+    return Fail(NotOurs(path, fmt::format("its application_id is {:#010x}", application_id)));
+  }
+  Result<int64_t> objects = QueryInt(db, "SELECT count(*) FROM sqlite_master");
+  Result<int64_t> ours = QueryInt(db,
+                                  "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
+                                  "name IN ('series', 'bars', 'fetches', 'facts')");
+  Result<int> version = UserVersion(db);
+  if (!objects || !ours || !version) return Fail(CannotOpen(path, db));
+  // An empty database is anyone's to use (a new file; the version checks follow).
+  if (*objects == 0) return {};
+  if (*version >= 1 && *ours == 4) return {};
+  return Fail(NotOurs(path, "it holds tables of its own and no mdfetch schema"));
+}
+
 // Brings the schema to kSchemaVersion inside one transaction, re-reading the version under
 // the write lock in case another process migrated the file meanwhile.
 Status Migrate(sqlite3* db, const std::string& path) {
@@ -294,6 +331,8 @@ Status Migrate(sqlite3* db, const std::string& path) {
       return Fail(fmt::format("cannot upgrade database '{}': rows refer to missing series", path));
     }
     if (!ExecScript(db, fmt::format("PRAGMA user_version = {}", kSchemaVersion)) ||
+        !ExecScript(db, fmt::format("PRAGMA application_id = {}",
+                                    static_cast<int32_t>(kApplicationId))) ||
         !ExecScript(db, "COMMIT")) {
       return Fail(CannotOpen(path, db));
     }
@@ -308,8 +347,7 @@ Status Migrate(sqlite3* db, const std::string& path) {
 // Checks (and for a writer, brings up to date) the schema of a freshly opened connection.
 Status Setup(sqlite3* db, const std::string& path, OpenMode mode) {
   sqlite3_busy_timeout(db, static_cast<int>(kBusyTimeout.count()));
-  // Reading the version is the first access to the file: a file that is not a database
-  // fails here.
+  if (Status ours = CheckIdentity(db, path); !ours) return ours;
   Result<int> version = UserVersion(db);
   if (!version) return Fail(CannotOpen(path, db));
   if (*version > kSchemaVersion) return Fail(TooNew(path, *version));
@@ -337,6 +375,19 @@ Status Setup(sqlite3* db, const std::string& path, OpenMode mode) {
 }
 
 }  // namespace
+
+Result<int64_t> QueryInt(sqlite3* db, const char* sql) {
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) != SQLITE_OK) {
+    return Fail(sqlite3_errmsg(db));
+  }
+  int rc = sqlite3_step(stmt);
+  int64_t value = rc == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 0;
+  std::string message = rc == SQLITE_ROW ? "" : sqlite3_errmsg(db);
+  sqlite3_finalize(stmt);
+  if (rc != SQLITE_ROW) return Fail(message);
+  return value;
+}
 
 int64_t ToMillis(WallTime time) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
@@ -402,7 +453,11 @@ Store::Store(sqlite3* db) : db_(db), stmts_(std::make_unique<Statements>(db)) {}
 
 Store::~Store() {
   stmts_.reset();  // statements first: a connection with live statements cannot close
-  if (sqlite3_db_readonly(db_, "main") == 0) {
+  if (!set_up_) {
+    // A file refused as not ours (or not upgradable) is left exactly as it was: closing the
+    // last connection to a WAL database would otherwise checkpoint it.
+    sqlite3_db_config(db_, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+  } else if (sqlite3_db_readonly(db_, "main") == 0) {
     // The last connection to close a WAL database checkpoints it under an exclusive lock,
     // and a reader without a busy timeout (the sqlite3 shell's default) that comes in that
     // moment is refused with "database is locked". A passive checkpoint never blocks
@@ -411,6 +466,47 @@ Store::~Store() {
     sqlite3_db_config(db_, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
   }
   sqlite3_close_v2(db_);
+}
+
+namespace {
+
+// "file:PATH?immutable=1", PATH percent-encoded but for its unreserved characters and '/'.
+std::string ImmutableUri(const std::string& path) {
+  std::string uri = "file:";
+  for (unsigned char c : path) {
+    if (std::isalnum(c) != 0 || c == '/' || c == '-' || c == '.' || c == '_' || c == '~') {
+      uri += static_cast<char>(c);
+    } else {
+      uri += fmt::format("%{:02X}", c);
+    }
+  }
+  return uri + "?immutable=1";
+}
+
+// A reader on read-only media (a read-only mount, a snapshot) cannot create the -shm file a
+// WAL database needs, and SQLite says "unable to open database file"; a stale -shm it may
+// not write gives SQLITE_READONLY_*.
+bool ReadOnlyMediaError(int code) {
+  const int primary = code & 0xff;
+  return primary == SQLITE_CANTOPEN || primary == SQLITE_READONLY;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> Store::OpenWith(const std::string& path, const std::string& name,
+                                               int flags, OpenMode mode, int* code) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(name.c_str(), &db, flags, nullptr);
+  // The store owns the handle from here on, so every failure below closes it.
+  std::unique_ptr<Store> store(new Store(db));
+  Status ready = rc != SQLITE_OK ? Fail(CannotOpen(path, db)) : Setup(db, path, mode);
+  if (ready && !store->stmts_->Prepare()) ready = Fail(CannotOpen(path, db));
+  if (!ready) {
+    if (code != nullptr) *code = sqlite3_extended_errcode(db);
+    return std::unexpected(ready.error());
+  }
+  store->set_up_ = true;
+  return store;
 }
 
 Result<std::unique_ptr<Store>> Store::Open(const std::string& path, OpenMode mode) {
@@ -424,17 +520,20 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, OpenMode mod
   if (mode == OpenMode::kReadOnly && ::stat(path.c_str(), &info) != 0) {
     return Fail(fmt::format("no database at '{}'", path));
   }
-  int flags = SQLITE_OPEN_NOMUTEX |
-              (mode == OpenMode::kReadOnly ? SQLITE_OPEN_READONLY
-                                           : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-  sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
-  // The store owns the handle from here on, so every failure below closes it.
-  std::unique_ptr<Store> store(new Store(db));
-  if (rc != SQLITE_OK) return Fail(CannotOpen(path, db));
-  if (Status ready = Setup(db, path, mode); !ready) return std::unexpected(ready.error());
-  if (!store->stmts_->Prepare()) return Fail(CannotOpen(path, db));
-  return store;
+  if (mode == OpenMode::kReadWrite) {
+    return OpenWith(path, path, SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                    mode);
+  }
+  int code = SQLITE_OK;
+  auto store = OpenWith(path, path, SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_READONLY, mode, &code);
+  if (store || !ReadOnlyMediaError(code)) return store;
+  // Immutable: no -shm, no lock, and the -wal file is not read. A file that cannot be read
+  // at all fails again; the first error is the one that says why.
+  auto immutable = OpenWith(path, ImmutableUri(path),
+                            SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, mode);
+  if (!immutable) return store;
+  (*immutable)->read_only_media_ = true;
+  return immutable;
 }
 
 Result<std::optional<std::string>> Store::GetFact(std::string_view key) {

@@ -52,6 +52,12 @@ enum class Sql : size_t {
   kBarsLast,
   kEachBar,
   kIntegrity,
+  kSettingGet,
+  kSettingSet,
+  kCallsForget,
+  kCallsDetach,
+  kBarsDelete,
+  kSeriesDelete,
   kCount,
 };
 
@@ -110,6 +116,9 @@ class Query {
  private:
   sqlite3_stmt* stmt_;
 };
+
+// The single integer a statement (a PRAGMA, a count) returns.
+Result<int64_t> QueryInt(sqlite3* db, const char* sql);
 
 // Unix milliseconds, the unit of every time column.
 int64_t ToMillis(WallTime time);

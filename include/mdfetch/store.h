@@ -18,6 +18,9 @@
 //           -- one row per call sent to the service; month: "YYYY-MM" of an intraday
 //              backfill call, else ""
 //   facts(key PRIMARY KEY, value)                  -- what was learnt about the key
+//   settings(key PRIMARY KEY, value, set_at)       -- how the runs are configured (schema 4):
+//           -- "rate": the --rate text of the last refresh, which `quota` counts against
+// PRAGMA application_id = kApplicationId (set by schema 4's migration on older stores).
 // Times (`at`, `last_*_at`) are Unix milliseconds, UTC. The API key is never stored.
 // series.bar_count saves counting bars on every Find/ListSeries: StoreAnswer raises it by the
 // bars it adds, in the same transaction; the trigger covers any delete (ours or by hand).
@@ -49,7 +52,11 @@ struct sqlite3;
 
 namespace mdfetch {
 
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
+
+// PRAGMA application_id of every mdfetch store: "mdft" in ASCII. A file with another id, or
+// with tables of its own and no mdfetch schema, is refused and never written to.
+inline constexpr uint32_t kApplicationId = 0x6D646674;
 
 enum class OpenMode { kReadWrite, kReadOnly };
 
@@ -89,11 +96,42 @@ struct BarFilter {
   bool final_only = false;  // ForEachBar: leave out each series' provisional bar
 };
 
+// A value recorded in the `settings` table, and when.
+struct Setting {
+  std::string value;
+  WallTime set_at;
+};
+
+// The settings key of the --rate the last refresh ran with (its text, e.g. "5/min,25/day").
+inline constexpr std::string_view kRateSetting = "rate";
+
+// What RemoveSeries took away.
+struct Removed {
+  int64_t series = 0;
+  int64_t bars = 0;
+  int64_t calls = 0;       // log rows deleted
+  int64_t calls_kept = 0;  // log rows of the last 24 h, kept (detached) for the daily quota
+};
+
+// The file as SQLite sees it (`mdfetch info`).
+struct StoreFileInfo {
+  int schema_version = 0;
+  uint32_t application_id = 0;
+  int64_t page_size = 0;
+  int64_t pages = 0;       // the file is page_size * pages bytes (the -wal file aside)
+  int64_t free_pages = 0;  // pages VACUUM would give back
+};
+
 class Store {
  public:
   // Opens (kReadWrite: creates, then migrates) the database at `path` (":memory:" works).
   // Errors name the path: "cannot open database 'data/x.db': unable to open database file".
   // kReadOnly on a missing file fails with "no database at 'PATH'".
+  // A file that is not an mdfetch store (see kApplicationId) fails with "'PATH' is not an
+  // mdfetch store (WHY); it was left untouched: pass another --db", and nothing is written to
+  // it. kReadOnly on read-only media (no -shm file can be created beside a WAL database)
+  // opens the file immutable instead: ReadOnlyMedia() then says so; the -wal file is not
+  // read, and a writer that runs meanwhile is not seen (nothing can write there anyway).
   static Result<std::unique_ptr<Store>> Open(const std::string& path, OpenMode mode);
   ~Store();
   Store(const Store&) = delete;
@@ -152,11 +190,34 @@ class Store {
   // Runs PRAGMA integrity_check; "ok" or the problems found.
   Result<std::string> IntegrityCheck();
 
+  // ---- settings: what the runs are configured with (kRateSetting) ----
+  Result<std::optional<Setting>> GetSetting(std::string_view key);
+  Status SetSetting(std::string_view key, std::string_view value, WallTime at);
+
+  // ---- housekeeping (store_admin.cc); the caller holds the WriterLock for the writes ----
+  // Deletes the series, their bars and the calls logged for them before `now` - 24 h, in one
+  // transaction. Calls of the last 24 h stay in the log, detached from the series
+  // (series_id NULL), because the daily quota counts them. When a key is not stored nothing
+  // is removed and the error names every missing one: "not stored: IBM, MSFT weekly".
+  Result<Removed> RemoveSeries(std::span<const SeriesKey> keys, WallTime now);
+  // VACUUM, then a TRUNCATE checkpoint that empties the -wal file. Fails (after the VACUUM)
+  // when a reader keeps the checkpoint from finishing within the busy timeout.
+  Status Vacuum();
+  Result<StoreFileInfo> FileInfo();
+  // True when Open fell back to reading the file immutable (read-only media).
+  bool ReadOnlyMedia() const { return read_only_media_; }
+
  private:
   explicit Store(sqlite3* db);
+  // One attempt of Open on `name` (the path, or a URI), stating the path in errors; `code`
+  // receives SQLite's extended error code when it fails.
+  static Result<std::unique_ptr<Store>> OpenWith(const std::string& path, const std::string& name,
+                                                 int flags, OpenMode mode, int* code = nullptr);
   struct Statements;
   sqlite3* db_;
   std::unique_ptr<Statements> stmts_;
+  bool set_up_ = false;  // the schema was checked (and the file is ours)
+  bool read_only_media_ = false;
 };
 
 // An exclusive lock that keeps two refreshes from writing the same database: a flock() on
