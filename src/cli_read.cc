@@ -126,9 +126,9 @@ void NoteLeftOut(const Selection& selection, const ReadArgs& args, Function func
   int count = 0;
   for (const auto& [kind, n] : selection.left_out) count += n;
   std::string note = fmt::format(
-      "mdfetch: export --all wrote {} {} series; {} other stored series are not in it (a CSV "
+      "mdfetch: export --all wrote {} {} series; {} other stored series {} not in it (a CSV "
       "holds one kind), each kind exported by:\n",
-      selection.keys.size(), ShortName(function), count);
+      selection.keys.size(), ShortName(function), count, count == 1 ? "is" : "are");
   for (const auto& [kind, n] : selection.left_out) {
     std::string name = Describe(kind);  // no symbol: " weekly", "" for daily
     if (!name.empty() && name.front() == ' ') name.erase(0, 1);

@@ -235,6 +235,18 @@ TEST_F(CliOutputTest, ExportAllSaysWhatItLeftOutAndTheCommandThatExportsIt) {
             1 + Served(SeriesKey{"AAPL", Function::kIntraday, "5min", false, true}).size());
 }
 
+TEST_F(CliOutputTest, ExportAllToStdoutNamesTheCommandWithItsRange) {
+  Refresh("IBM\nIBM weekly\n");
+  auto run = Cli({"export", "--all", "--from", "2026-11-02", "--final-only"});
+  ASSERT_EQ(run.code, kExitOk) << run.err;
+  EXPECT_EQ(run.err,
+            "mdfetch: export --all wrote 1 daily series; 1 other stored series is not in "
+            "it (a CSV holds one kind), each kind exported by:\n"
+            "  weekly (1 series): mdfetch export --all --db " +
+                db_ + " --function weekly --from 2026-11-02 --final-only\n");
+  EXPECT_EQ(Lines(run.out).size(), 1u + 15);  // the header and 15 sessions of November
+}
+
 TEST_F(CliOutputTest, ExportToAFullDeviceFailsAndLeavesTheDevice) {
   if (!std::filesystem::is_character_file("/dev/full")) GTEST_SKIP() << "no /dev/full here";
   Refresh("IBM\n");
