@@ -91,8 +91,14 @@ void AddReadOptions(CLI::App& cmd, ReadArgs& a, bool range) {
   cmd.add_option("--interval", a.interval, "intraday interval (1min, 5min, ...)");
   AddSwitchOptions(cmd, a.adjusted, a.extended_hours, "which intraday series (default true)");
   if (range) {
-    cmd.add_option("--from", a.from, "first date, YYYY-MM-DD (inclusive)");
-    cmd.add_option("--to", a.to, "last date, YYYY-MM-DD (inclusive)");
+    cmd.add_option("--from", a.from,
+                   "first bar: YYYY-MM-DD, or for intraday YYYY-MM-DDTHH:MM[:SS] (or with a "
+                   "space) in the series' exchange zone; inclusive")
+        ->type_name("WHEN");
+    cmd.add_option("--to", a.to,
+                   "last bar: YYYY-MM-DD (the whole day), or for intraday a time as --from; "
+                   "inclusive, not before --from")
+        ->type_name("WHEN");
   }
 }
 
@@ -233,7 +239,10 @@ std::vector<Command> Commands() {
                         cmd.add_option("symbols", a->symbols, "symbols to export");
                         cmd.add_flag("--all", a->all, "export every stored symbol");
                         AddReadOptions(cmd, *a, true);
-                        cmd.add_option("--output", a->output, "file to write, or - for stdout")
+                        cmd.add_option("--output", a->output,
+                                       "file to write (replaced whole, through a symbolic "
+                                       "link), a named pipe or device (written in place), or - "
+                                       "for stdout")
                             ->capture_default_str();
                         cmd.add_flag(
                             "--final-only", a->final_only,
@@ -255,6 +264,10 @@ std::vector<Command> Commands() {
   commands.push_back({"list", "list every stored series", [](CLI::App& cmd) {
                         auto a = Make<ReadArgs>();
                         cmd.add_option("--db", a->db, "SQLite database");
+                        cmd.add_option("--format", a->format,
+                                       "table (100 columns), or every field as json or csv")
+                            ->check(CLI::IsMember({"table", "json", "csv"}))
+                            ->capture_default_str();
                         return [a](CliEnv& env) { return RunList(*a, env); };
                       }});
   commands.push_back(

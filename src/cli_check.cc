@@ -41,7 +41,7 @@ Result<std::vector<SeriesState>> Chosen(Store& store, const ReadArgs& args, cons
 
 Outcome RunCheck(const ReadArgs& args, CliEnv& env) {
   const std::string db = ResolveDb(args.db, env, kDefaultDb);
-  auto store = Store::Open(db, OpenMode::kReadOnly);
+  auto store = OpenStoreForReading(db, env);
   if (!store) return Exit(kExitUsage, "{}", store.error().message);
   auto series = Chosen(**store, args, db);
   if (!series) return Exit(kExitUsage, "{}", series.error().message);

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -225,8 +226,9 @@ Outcome RunPlan(const RefreshArgs& args, CliEnv& env) {
   for (const auto& problem : target->problems) fmt::print(env.err, "{}\n", problem);
   const std::string db = ResolveDb(args.db, env, args.sim ? kDemoDb : kDefaultDb);
   // A store that does not exist yet plans as an empty one: everything is new.
-  auto store = Store::Open(db, OpenMode::kReadOnly);
-  if (!store) store = Store::Open(":memory:", OpenMode::kReadWrite);
+  std::error_code missing;
+  auto store = std::filesystem::exists(db, missing) ? OpenStoreForReading(db, env)
+                                                    : Store::Open(":memory:", OpenMode::kReadWrite);
   if (!store) return Exit(kExitFailed, "{}", store.error().message);
   EngineOptions options{.rate = *rate, .force = args.force, .full = args.full, .months = *months};
   Engine engine(*env.clock, TransportFactory{}, **store, options);

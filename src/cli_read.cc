@@ -1,84 +1,35 @@
 // The read side: `query`, `export`, `list` and `quota`, on read-only connections that WAL
 // lets run beside a refresh.
 #include <fmt/ranges.h>
-#include <unistd.h>
 
-#include <algorithm>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include "cli_commands.h"
+#include "cli_output.h"
 #include "mdfetch/market_calendar.h"
 #include "mdfetch/rate_limiter.h"
 #include "mdfetch/store.h"
 #include "mdfetch/symbols.h"
+#include "output_file.h"
 
 namespace mdfetch {
 namespace {
-
-// A number as the service would write it, without float noise: the shortest text that
-// reads back as the same double ("101.0924", "22165128").
-void AppendNumber(std::string& out, double value) {
-  fmt::format_to(std::back_inserter(out), "{}", value);
-}
-
-void AppendOptional(std::string& out, const std::optional<double>& value) {
-  if (value) AppendNumber(out, *value);
-}
-
-// RFC 4180: a field holding a comma, quote, CR or LF is quoted, quotes doubled.
-void AppendCsvField(std::string& out, std::string_view field) {
-  if (field.find_first_of(",\"\r\n") == std::string_view::npos) {
-    out += field;
-    return;
-  }
-  out += '"';
-  for (char c : field) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  out += '"';
-}
-
-void AppendBarCsv(std::string& out, const Bar& bar, bool adjusted) {
-  AppendCsvField(out, bar.ts);
-  for (double v : {bar.open, bar.high, bar.low, bar.close}) {
-    out += ',';
-    AppendNumber(out, v);
-  }
-  out += ',';
-  AppendOptional(out, bar.volume);
-  if (adjusted) {
-    out += ',';
-    AppendOptional(out, bar.adjusted_close);
-    out += ',';
-    AppendOptional(out, bar.dividend);
-    out += ',';
-    AppendOptional(out, bar.split_coefficient);
-  }
-  out += "\r\n";
-}
-
-constexpr std::string_view kBarHeader = "timestamp,open,high,low,close,volume";
-constexpr std::string_view kAdjustedHeader = ",adjusted_close,dividend_amount,split_coefficient";
 
 Result<std::unique_ptr<Store>> OpenForReading(const ReadArgs& args, CliEnv& env, std::string& db) {
   db = ResolveDb(args.db, env, kDefaultDb);
   return OpenStoreForReading(db, env);
 }
 
-// --from/--to as dates; --to takes in every intraday bar of its day.
-Result<BarFilter> MakeFilter(const ReadArgs& args) {
-  BarFilter filter{
-      .from = args.from, .to = args.to, .last = args.last, .final_only = args.final_only};
-  for (const auto* value : {&args.from, &args.to}) {
-    if (!value->empty() && (!ParseDate(*value) || value->size() != 10)) {
-      return Fail(fmt::format("bad date '{}': expected YYYY-MM-DD", Printable(*value)));
-    }
+// --from/--to (see MakeBarFilter), --last and --final-only.
+Result<BarFilter> MakeFilter(const ReadArgs& args, bool intraday) {
+  auto filter = MakeBarFilter(args.from, args.to, intraday);
+  if (filter) {
+    filter->last = args.last;
+    filter->final_only = args.final_only;
   }
-  if (!filter.to.empty()) filter.to += " 99";
   return filter;
 }
 
@@ -94,79 +45,34 @@ Result<std::vector<SeriesKey>> ParseKeys(const ReadArgs& args) {
   return keys;
 }
 
-std::string FormatWhen(const std::optional<WallTime>& t) { return t ? FormatUtc(*t) : "-"; }
-
-// The mark of a provisional bar, in the table and in `list`, and its footnote.
-constexpr std::string_view kProvisionalMark = "*";
-constexpr std::string_view kProvisionalNote =
-    "* provisional: taken while its session was open (the close is the last price); the first "
-    "fetch after the close makes it final\n";
-
-void PrintTable(CliEnv& env, const std::vector<Bar>& bars, bool adjusted,
-                const std::string& provisional_ts) {
-  std::string out = fmt::format("{:<19} {:>12} {:>12} {:>12} {:>12} {:>14}", "timestamp", "open",
-                                "high", "low", "close", "volume");
-  if (adjusted) out += fmt::format(" {:>12} {:>9} {:>6}", "adj_close", "dividend", "split");
-  out += '\n';
-  auto opt = [](const std::optional<double>& v) { return v ? fmt::format("{}", *v) : ""; };
-  for (const auto& b : bars) {
-    out += fmt::format("{:<19} {:>12} {:>12} {:>12} {:>12} {:>14}", b.ts, b.open, b.high, b.low,
-                       b.close, opt(b.volume));
-    if (adjusted) {
-      out += fmt::format(" {:>12} {:>9} {:>6}", opt(b.adjusted_close), opt(b.dividend),
-                         opt(b.split_coefficient));
-    }
-    if (b.ts == provisional_ts) out += kProvisionalMark;
-    out += '\n';
-  }
-  if (!provisional_ts.empty() && !bars.empty() && bars.back().ts == provisional_ts) {
-    out += kProvisionalNote;
-  }
-  std::fputs(out.c_str(), env.out);
+// The kind of a series: what one CSV can hold (function, interval, switches), not the symbol.
+SeriesKey KindOf(SeriesKey key) {
+  key.symbol.clear();
+  return key;
 }
 
-void PrintJson(CliEnv& env, const SeriesKey& key, const std::vector<Bar>& bars,
-               const std::string& provisional_ts) {
-  // Symbols and timestamps hold only [A-Z0-9./: -]: nothing to escape.
-  std::string out =
-      fmt::format("{{\"symbol\":\"{}\",\"function\":\"{}\",", key.symbol, ShortName(key.function));
-  if (key.function == Function::kIntraday) {
-    out += fmt::format("\"interval\":\"{}\",\"adjusted\":{},\"extended_hours\":{},", key.interval,
-                       key.adjusted, key.extended_hours);
-  }
-  out += "\"bars\":[";
-  auto num = [](const std::optional<double>& v) { return v ? fmt::format("{}", *v) : "null"; };
-  for (size_t i = 0; i < bars.size(); ++i) {
-    const Bar& b = bars[i];
-    out += fmt::format(
-        "{}{{\"timestamp\":\"{}\",\"open\":{},\"high\":{},\"low\":{},\"close\":{},\"volume\":{}",
-        i ? "," : "", b.ts, b.open, b.high, b.low, b.close, num(b.volume));
-    if (IsAdjusted(key.function)) {
-      out += fmt::format(",\"adjusted_close\":{},\"dividend_amount\":{},\"split_coefficient\":{}",
-                         num(b.adjusted_close), num(b.dividend), num(b.split_coefficient));
-    }
-    out += fmt::format(",\"provisional\":{}}}", b.ts == provisional_ts);
-  }
-  out += "]}\n";
-  std::fputs(out.c_str(), env.out);
-}
-
-// The series `export --all` writes: every one of the function, narrowed by --interval,
-// --adjusted and --extended-hours when given. The CSV names only the symbol, so intraday
-// series of several intervals or switches cannot share it: that is an error naming them.
-Result<std::vector<SeriesKey>> SelectAll(const std::vector<SeriesState>& series,
-                                         const ReadArgs& args, Function function) {
+// What `export --all` writes and what it leaves out. It writes every series of --function,
+// narrowed by --interval, --adjusted and --extended-hours when given; the CSV names only the
+// symbol, so intraday series of several intervals or switches cannot share it (an error naming
+// them). Every other stored series is left out, counted by kind.
+struct Selection {
   std::vector<SeriesKey> keys;
+  std::map<SeriesKey, int> left_out;
+};
+
+Result<Selection> SelectAll(const std::vector<SeriesState>& series, const ReadArgs& args,
+                            Function function) {
+  Selection selection;
   std::set<std::string> variants;
   for (const auto& s : series) {
     const SeriesKey& key = s.key;
-    if (key.function != function) continue;
-    if (!args.interval.empty() && key.interval != args.interval) continue;
-    if (!args.adjusted.empty() && key.adjusted != (args.adjusted == "true")) continue;
-    if (!args.extended_hours.empty() && key.extended_hours != (args.extended_hours == "true")) {
+    if (key.function != function || (!args.interval.empty() && key.interval != args.interval) ||
+        (!args.adjusted.empty() && key.adjusted != (args.adjusted == "true")) ||
+        (!args.extended_hours.empty() && key.extended_hours != (args.extended_hours == "true"))) {
+      ++selection.left_out[KindOf(key)];
       continue;
     }
-    keys.push_back(key);
+    selection.keys.push_back(key);
     std::string variant = key.interval;
     if (std::string options = OptionsText(key); !options.empty()) variant += " " + options;
     variants.insert(variant);
@@ -177,31 +83,78 @@ Result<std::vector<SeriesKey>> SelectAll(const std::vector<SeriesState>& series,
                     "--interval, --adjusted or --extended-hours",
                     ShortName(function), fmt::join(variants, ", ")));
   }
-  return keys;
+  return selection;
 }
 
-// "intraday:5min adjusted=false": the function column of `list`.
-std::string FunctionColumn(const SeriesKey& key) {
-  std::string out(ShortName(key.function));
-  if (!key.interval.empty()) out += ":" + key.interval;
-  if (std::string options = OptionsText(key); !options.empty()) out += " " + options;
-  return out;
+// The file a left-out kind would go to beside `output`: "bars.csv" -> "bars.weekly.csv",
+// "bars.intraday-5min-raw.csv".
+std::string OutputFor(const SeriesKey& kind, const std::string& output) {
+  std::string tag(ShortName(kind.function));
+  if (!kind.interval.empty()) tag += "-" + kind.interval;
+  if (!kind.adjusted) tag += "-raw";
+  if (!kind.extended_hours) tag += "-regular-hours";
+  std::filesystem::path path(output);
+  path.replace_filename(path.stem().string() + "." + tag + path.extension().string());
+  return path.string();
+}
+
+// The command that exports a left-out kind with the same database, range and file choice.
+std::string ExportCommand(const SeriesKey& kind, const ReadArgs& args, const OutputFile& file) {
+  const bool intraday = kind.function == Function::kIntraday;
+  std::string command = "mdfetch export --all";
+  if (!args.db.empty()) command += " --db " + ShellQuote(args.db);
+  command += fmt::format(" --function {}", ShortName(kind.function));
+  if (intraday) {
+    command += fmt::format(" --interval {} --adjusted {} --extended-hours {}", kind.interval,
+                           kind.adjusted, kind.extended_hours);
+  }
+  // A time of day is for intraday only: other kinds get its date.
+  for (auto [name, value] : {std::pair{"--from", &args.from}, std::pair{"--to", &args.to}}) {
+    if (!value->empty()) {
+      command += fmt::format(" {} {}", name, ShellQuote(intraday ? *value : value->substr(0, 10)));
+    }
+  }
+  if (args.final_only) command += " --final-only";
+  if (file.replaces()) command += " --output " + ShellQuote(OutputFor(kind, file.path()));
+  return command;
+}
+
+// On stderr after `export --all`: which stored series it did not include, and how to get them.
+void NoteLeftOut(const Selection& selection, const ReadArgs& args, Function function,
+                 const OutputFile& file, CliEnv& env) {
+  if (selection.left_out.empty()) return;
+  int count = 0;
+  for (const auto& [kind, n] : selection.left_out) count += n;
+  std::string note = fmt::format(
+      "mdfetch: export --all wrote {} {} series; {} other stored series {} not in it (a CSV "
+      "holds one kind), each kind exported by:\n",
+      selection.keys.size(), ShortName(function), count, count == 1 ? "is" : "are");
+  for (const auto& [kind, n] : selection.left_out) {
+    std::string name = Describe(kind);  // no symbol: " weekly", "" for daily
+    if (!name.empty() && name.front() == ' ') name.erase(0, 1);
+    if (name.empty()) name = ShortName(kind.function);
+    note += fmt::format("  {} ({} series): {}\n", name, n, ExportCommand(kind, args, file));
+  }
+  std::fputs(note.c_str(), env.err);
 }
 
 }  // namespace
 
 Outcome RunQuery(const ReadArgs& args, CliEnv& env) {
   auto keys = ParseKeys(args);
-  auto filter = MakeFilter(args);
-  if (!keys || !filter) {
-    return Exit(kExitUsage, "{}", (!keys ? keys.error() : filter.error()).message);
+  if (!keys) {
+    return Exit(kExitUsage, "{}", keys.error().message);
+  }
+  const SeriesKey& key = keys->front();
+  auto filter = MakeFilter(args, key.function == Function::kIntraday);
+  if (!filter) {
+    return Exit(kExitUsage, "{}", filter.error().message);
   }
   std::string db;
   auto store = OpenForReading(args, env, db);
   if (!store) {
     return Exit(kExitUsage, "{}", store.error().message);
   }
-  const SeriesKey& key = keys->front();
   auto state = (*store)->Find(key);
   if (!state || !*state || (*state)->bar_count == 0) {
     // The fetch command that names the same series: quoted when it has several words.
@@ -214,18 +167,17 @@ Outcome RunQuery(const ReadArgs& args, CliEnv& env) {
   if (!bars) {
     return Exit(kExitFailed, "{}", bars.error().message);
   }
-  bool adjusted = IsAdjusted(key.function);
+  const bool adjusted = IsAdjusted(key.function);
+  std::string out;
   if (args.format == "csv") {
-    std::string out(kBarHeader);
-    if (adjusted) out += kAdjustedHeader;
-    out += "\r\n";
-    for (const auto& bar : *bars) AppendBarCsv(out, bar, adjusted);
-    std::fputs(out.c_str(), env.out);
+    out = BarCsvHeader(false, adjusted);
+    for (const auto& bar : *bars) AppendBarCsv(out, "", bar, adjusted);
   } else if (args.format == "json") {
-    PrintJson(env, key, *bars, (*state)->provisional_ts);
+    out = BarJson(**state, *bars);
   } else {
-    PrintTable(env, *bars, adjusted, (*state)->provisional_ts);
+    out = BarTable(*bars, adjusted, (*state)->provisional_ts);
   }
+  std::fputs(out.c_str(), env.out);
   return kExitOk;
 }
 
@@ -234,16 +186,29 @@ Outcome RunExport(const ReadArgs& args, CliEnv& env) {
     return Exit(kExitUsage, "export: name the symbols to export, or pass --all (not both)");
   }
   auto keys = ParseKeys(args);
-  auto filter = MakeFilter(args);
-  if (!keys || !filter) {
-    return Exit(kExitUsage, "{}", (!keys ? keys.error() : filter.error()).message);
+  if (!keys) {
+    return Exit(kExitUsage, "{}", keys.error().message);
+  }
+  // One CSV holds one kind of series: that of the series named, else --function's.
+  Function function = keys->empty() ? *ParseFunction(args.function) : keys->front().function;
+  for (const auto& key : *keys) {
+    if (KindOf(key) != KindOf(keys->front())) {
+      return Exit(kExitUsage,
+                  "export: {} and {} are different kinds of series; a CSV holds one: "
+                  "export them apart",
+                  Describe(keys->front()), Describe(key));
+    }
+  }
+  auto filter = MakeFilter(args, function == Function::kIntraday);
+  if (!filter) {
+    return Exit(kExitUsage, "{}", filter.error().message);
   }
   std::string db;
   auto store = OpenForReading(args, env, db);
   if (!store) {
     return Exit(kExitUsage, "{}", store.error().message);
   }
-  Function function = *ParseFunction(args.function);  // ParseKeys checked it
+  Selection selection;
   if (args.all) {
     auto series = (*store)->ListSeries();
     if (!series) {
@@ -253,7 +218,7 @@ Outcome RunExport(const ReadArgs& args, CliEnv& env) {
     if (!selected) {
       return Exit(kExitUsage, "{}", selected.error().message);
     }
-    *keys = std::move(*selected);
+    selection = std::move(*selected);
   } else {
     for (const auto& key : *keys) {
       auto state = (*store)->Find(key);
@@ -261,55 +226,36 @@ Outcome RunExport(const ReadArgs& args, CliEnv& env) {
         return Exit(kExitFailed, "no bars for {} in {}", Describe(key), db);
       }
     }
+    selection.keys = std::move(*keys);
   }
 
-  // A file is written beside its final name and renamed at the end: never half a file.
-  std::FILE* out = env.out;
-  std::string final_path = args.output;
-  std::string temp_path;
-  if (args.output != "-") {
-    temp_path = fmt::format("{}.tmp-{}", final_path, getpid());
-    out = std::fopen(temp_path.c_str(), "wb");
-    if (out == nullptr) {
-      return Exit(kExitUsage, "cannot write '{}': {}", final_path, std::strerror(errno));
-    }
+  auto file = OutputFile::Open(args.output, env.out);
+  if (!file) {
+    return Exit(kExitUsage, "{}", file.error().message);
   }
-  bool adjusted = IsAdjusted(function);
-  std::string buffer = "symbol,";
-  buffer += kBarHeader;
-  if (adjusted) buffer += kAdjustedHeader;
-  buffer += "\r\n";
-  bool write_ok = true;
+  const bool adjusted = IsAdjusted(function);
+  std::string buffer = BarCsvHeader(true, adjusted);
   auto flush = [&] {
-    write_ok = write_ok && std::fwrite(buffer.data(), 1, buffer.size(), out) == buffer.size();
+    const bool ok = (*file)->Write(buffer);
     buffer.clear();
-    return write_ok;
+    return ok;
   };
-  Status status;
-  if (!keys->empty()) {
-    status = (*store)->ForEachBar(*keys, *filter, [&](const SeriesKey& key, const Bar& bar) {
-      AppendCsvField(buffer, key.symbol);
-      buffer += ',';
-      AppendBarCsv(buffer, bar, adjusted);
+  Status read;
+  if (!selection.keys.empty()) {
+    read = (*store)->ForEachBar(selection.keys, *filter, [&](const SeriesKey& key, const Bar& bar) {
+      AppendBarCsv(buffer, key.symbol, bar, adjusted);
       return buffer.size() < (1 << 16) || flush();
     });
   }
-  flush();
-  if (out != env.out) {
-    write_ok = std::fclose(out) == 0 && write_ok;
-    if (status && write_ok) {
-      std::error_code ec;
-      std::filesystem::rename(temp_path, final_path, ec);
-      if (ec) status = Fail(fmt::format("cannot rename '{}': {}", temp_path, ec.message()));
-    }
-    if (!status || !write_ok) std::remove(temp_path.c_str());
-  } else {
-    write_ok = std::fflush(out) == 0 && write_ok;
+  // A read that failed on its own (not stopped by a failed write) leaves the old file alone.
+  if (flush() && !read) {
+    (*file)->Abandon();
+    return Exit(kExitFailed, "export failed: {}", read.error().message);
   }
-  if (!status || !write_ok) {
-    return Exit(kExitFailed, "export to '{}' failed: {}", final_path,
-                !status ? status.error().message : std::string(std::strerror(errno)));
+  if (auto written = (*file)->Commit(); !written) {
+    return Exit(kExitFailed, "export failed: {}", written.error().message);
   }
+  if (args.all) NoteLeftOut(selection, args, function, **file, env);
   return kExitOk;
 }
 
@@ -323,35 +269,9 @@ Outcome RunList(const ReadArgs& args, CliEnv& env) {
   if (!series) {
     return Exit(kExitFailed, "{}", series.error().message);
   }
-  // The function column is as wide as its longest entry ("intraday:5min adjusted=false ...").
-  size_t width = 18;
-  for (const auto& s : *series) width = std::max(width, FunctionColumn(s.key).size());
-  std::string out =
-      fmt::format("{:<12} {:<{}} {:>7} {:<19} {:<19} {:<20} {}\n", "symbol", "function", width,
-                  "bars", "first", "last", "last fetch (UTC)", "outcome");
-  bool any_provisional = false;
-  for (const auto& s : *series) {
-    std::string outcome = s.last_outcome.empty() ? "-" : s.last_outcome;
-    if (s.last_outcome == "unknown" && s.last_attempt_at) {
-      // The planner does not call it again for a week (--force does).
-      outcome = fmt::format("unknown to the service since {}",
-                            FormatDate(std::chrono::floor<std::chrono::days>(*s.last_attempt_at)));
-    } else if (!s.last_error.empty()) {
-      outcome += ": " + s.last_error;
-    }
-    if (s.history_limited) outcome += " (history limited to compact)";
-    std::string last = s.last_ts.empty() ? "-" : s.last_ts;
-    if (!s.provisional_ts.empty() && s.provisional_ts == s.last_ts) {
-      last += kProvisionalMark;
-      any_provisional = true;
-    }
-    out += fmt::format("{:<12} {:<{}} {:>7} {:<19} {:<19} {:<20} {}\n", s.key.symbol,
-                       FunctionColumn(s.key), width, s.bar_count,
-                       s.first_ts.empty() ? "-" : s.first_ts, last, FormatWhen(s.last_attempt_at),
-                       outcome);
-  }
-  if (any_provisional) out += kProvisionalNote;
-  if (series->empty()) out += "(no series stored yet)\n";
+  std::string out = args.format == "json"  ? SeriesJson(*series)
+                    : args.format == "csv" ? SeriesCsv(*series)
+                                           : SeriesTable(*series);
   std::fputs(out.c_str(), env.out);
   return kExitOk;
 }

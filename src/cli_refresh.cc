@@ -289,8 +289,6 @@ Outcome RunRefresh(const RefreshArgs& args, CliEnv& env) {
     return Exit(kExitUsage, "{}", ok.error().message);
   }
   // `quota` and `info` count against the limit the refreshes run with.
-  const std::string rate_text =
-      args.rate.empty() ? (args.sim ? kDefaultSimRate : kDefaultRate) : args.rate;
   if (auto ok = (*store)->SetSetting(kRateSetting, rate_text, env.clock->WallNow()); !ok) {
     return Exit(kExitFailed, "{}", ok.error().message);
   }

@@ -76,8 +76,8 @@ TEST_F(FunctionsTest, AdjustedSeriesExportTheAdjustedColumns) {
                                        "--from", "2026-11-20"});
   ASSERT_EQ(daily.code, kExitOk) << daily.err;
   auto bar = Simulator::History({"IBM", Function::kDailyAdjusted, ""}, kLastSession).back();
-  EXPECT_EQ(daily.out, fmt::format("symbol,timestamp,open,high,low,close,volume,adjusted_close,"
-                                   "dividend_amount,split_coefficient\r\n"
+  EXPECT_EQ(daily.out, fmt::format("symbol,ts,open,high,low,close,volume,adjusted_close,"
+                                   "dividend,split_coefficient\r\n"
                                    "IBM,2026-11-20,{},{},{},{},{},{},{},{}\r\n",
                                    bar.open, bar.high, bar.low, bar.close, *bar.volume,
                                    *bar.adjusted_close, *bar.dividend, *bar.split_coefficient));
@@ -85,8 +85,8 @@ TEST_F(FunctionsTest, AdjustedSeriesExportTheAdjustedColumns) {
   auto weekly = RunCliCaptured(clock_, {"query", "MSFT", "--db", db_, "--function",
                                         "weekly_adjusted", "--last", "1", "--format", "csv"});
   auto w = Simulator::History({"MSFT", Function::kWeeklyAdjusted, ""}, kLastSession).back();
-  EXPECT_EQ(weekly.out, fmt::format("timestamp,open,high,low,close,volume,adjusted_close,"
-                                    "dividend_amount,split_coefficient\r\n"
+  EXPECT_EQ(weekly.out, fmt::format("ts,open,high,low,close,volume,adjusted_close,"
+                                    "dividend,split_coefficient\r\n"
                                     "{},{},{},{},{},{},{},{},\r\n",
                                     w.ts, w.open, w.high, w.low, w.close, *w.volume,
                                     *w.adjusted_close, *w.dividend));
@@ -110,8 +110,8 @@ TEST_F(FunctionsTest, FxHasNoVolume) {
                                    "--last", "1", "--format", "csv"});
   auto b = Simulator::History({"EUR/USD", Function::kFxDaily, ""}, kLastSession).back();
   EXPECT_FALSE(b.volume);
-  EXPECT_EQ(q.out, fmt::format("timestamp,open,high,low,close,volume\r\n{},{},{},{},{},\r\n", b.ts,
-                               b.open, b.high, b.low, b.close));
+  EXPECT_EQ(q.out, fmt::format("ts,open,high,low,close,volume\r\n{},{},{},{},{},\r\n", b.ts, b.open,
+                               b.high, b.low, b.close));
 }
 
 // Only the premium answer makes `full` fall back to compact: an `Error Message` would come

@@ -87,7 +87,7 @@ TEST_F(IntegrationTest, QueryListAndExportReadBackWhatWasStored) {
   auto row = [](const Bar& b) {
     return fmt::format("{},{},{},{},{},{}\r\n", b.ts, b.open, b.high, b.low, b.close, *b.volume);
   };
-  EXPECT_EQ(csv.out, "timestamp,open,high,low,close,volume\r\n" + row(served[served.size() - 2]) +
+  EXPECT_EQ(csv.out, "ts,open,high,low,close,volume\r\n" + row(served[served.size() - 2]) +
                          row(served.back()));
 
   auto ranged = Cli({"query", "--db", db_, "IBM", "--from", "2026-11-16", "--to", "2026-11-18",
@@ -95,11 +95,11 @@ TEST_F(IntegrationTest, QueryListAndExportReadBackWhatWasStored) {
   EXPECT_EQ(std::count(ranged.out.begin(), ranged.out.end(), '\n'), 4);
 
   auto json = Cli({"query", "IBM", "--db", db_, "--last", "1", "--format", "json"});
-  EXPECT_NE(json.out.find("\"timestamp\":\"2026-11-20\""), std::string::npos) << json.out;
+  EXPECT_NE(json.out.find("\"ts\":\"2026-11-20\""), std::string::npos) << json.out;
 
   auto exported = Cli({"export", "MSFT", "IBM", "--db", db_});
   ASSERT_EQ(exported.code, kExitOk);
-  std::string expected = "symbol,timestamp,open,high,low,close,volume\r\n";
+  std::string expected = "symbol,ts,open,high,low,close,volume\r\n";
   for (const char* s : {"IBM", "MSFT"}) {
     for (const auto& b : Served(s)) expected += std::string(s) + "," + row(b);
   }
@@ -110,8 +110,8 @@ TEST_F(IntegrationTest, QueryListAndExportReadBackWhatWasStored) {
   EXPECT_EQ(ReadFileBytes(file), expected);
 
   auto list = Cli({"list", "--db", db_});
-  EXPECT_NE(list.out.find(fmt::format("{:<12} {:<18} {:>7} {:<19} {:<19}", "IBM", "daily",
-                                      served.size(), served.front().ts, served.back().ts)),
+  EXPECT_NE(list.out.find(fmt::format("{:<6} {:>9} {} {} stored 2026-11-20\n", "IBM", served.size(),
+                                      served.front().ts, served.back().ts)),
             std::string::npos)
       << list.out;
   EXPECT_NE(list.out.find("stored"), std::string::npos);

@@ -68,8 +68,7 @@ TEST_F(IntradayTest, SwitchesAreSentAndStoredAsSeparateSeries) {
 
   // Both are listed, named the way the symbol list writes them.
   auto list = RunCliCaptured(clock_, {"list", "--db", db_});
-  EXPECT_NE(list.out.find("intraday:5min adjusted=false extended_hours=false"), std::string::npos)
-      << list.out;
+  EXPECT_NE(list.out.find("AAPL intraday:5min raw regular-hours"), std::string::npos) << list.out;
 
   // Read back by the line's own words, or by options.
   auto by_line = RunCliCaptured(clock_, {"query",
@@ -83,8 +82,8 @@ TEST_F(IntradayTest, SwitchesAreSentAndStoredAsSeparateSeries) {
   ASSERT_EQ(by_line.code, kExitOk) << by_line.err;
   const Bar& last = raw.back();
   const std::string want =
-      fmt::format("timestamp,open,high,low,close,volume\r\n{},{},{},{},{},{}\r\n", last.ts,
-                  last.open, last.high, last.low, last.close, *last.volume);
+      fmt::format("ts,open,high,low,close,volume\r\n{},{},{},{},{},{}\r\n", last.ts, last.open,
+                  last.high, last.low, last.close, *last.volume);
   EXPECT_EQ(by_line.out, want);
   EXPECT_EQ(by_options.out, want);
 

@@ -132,11 +132,11 @@ TEST_F(TrustTest, AProvisionalBarIsMarkedInQueryAndListAndLeftOutOfAFinalOnlyExp
       << table.out;
   auto json = Cli({"query", "IBM", "--db", db_, "--format", "json"});
   EXPECT_TRUE(Contains(json.out,
-                       "\"timestamp\":\"2026-11-19\",\"open\":1,\"high\":2,\"low\":0.5,"
+                       "\"ts\":\"2026-11-19\",\"open\":1.0,\"high\":2.0,\"low\":0.5,"
                        "\"close\":1.5,\"volume\":10,\"provisional\":false}"))
       << json.out;
   EXPECT_TRUE(Contains(json.out,
-                       "\"timestamp\":\"2026-11-20\",\"open\":1,\"high\":2,\"low\":0.5,"
+                       "\"ts\":\"2026-11-20\",\"open\":1.0,\"high\":2.0,\"low\":0.5,"
                        "\"close\":1.5,\"volume\":10,\"provisional\":true}"))
       << json.out;
   auto list = Cli({"list", "--db", db_});
@@ -155,7 +155,7 @@ TEST_F(TrustTest, AnUnknownSymbolIsShownAsUnknownSinceItsDateInList) {
   EXPECT_EQ(run.code, kExitFailed) << run.out;
   EXPECT_EQ(sim_->Stats().calls_by_symbol["INVALIDZ"], 1);
   auto list = Cli({"list", "--db", db_});
-  EXPECT_TRUE(Contains(list.out, "unknown to the service since 2026-11-20\n")) << list.out;
+  EXPECT_TRUE(Contains(list.out, "unknown since 2026-11-20\n")) << list.out;
 }
 
 }  // namespace

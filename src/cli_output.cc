@@ -1,0 +1,407 @@
+#include "cli_output.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "mdfetch/market_calendar.h"
+#include "mdfetch/symbols.h"
+
+namespace mdfetch {
+namespace {
+
+using Json = nlohmann::ordered_json;  // keys in the order written: the columns' order
+
+// ---- --from / --to ----
+
+struct TimeArg {
+  Date date;
+  std::optional<std::chrono::seconds> time;  // since midnight, when given
+};
+
+std::optional<int> Digits(std::string_view text, int max) {
+  int value = -1;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.size() != 2 || ec != std::errc() || end != text.data() + 2 || value > max) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<TimeArg> ParseTimeArg(std::string_view text) {
+  auto date = ParseDate(text.substr(0, 10));
+  if (!date || text.size() < 10 || text[4] != '-') return std::nullopt;
+  TimeArg arg{*date, std::nullopt};
+  if (text.size() == 10) return arg;
+  if (text[10] != 'T' && text[10] != ' ') return std::nullopt;
+  std::string_view time = text.substr(11);
+  if ((time.size() != 5 && time.size() != 8) || time[2] != ':') return std::nullopt;
+  if (time.size() == 8 && time[5] != ':') return std::nullopt;
+  auto hours = Digits(time.substr(0, 2), 23);
+  auto minutes = Digits(time.substr(3, 2), 59);
+  auto seconds = time.size() == 8 ? Digits(time.substr(6, 2), 59) : std::optional<int>(0);
+  if (!hours || !minutes || !seconds) return std::nullopt;
+  arg.time = std::chrono::seconds(*hours * 3600 + *minutes * 60 + *seconds);
+  return arg;
+}
+
+// "YYYY-MM-DD HH:MM:SS": how intraday bars are stored, so bounds compare as text.
+std::string StoredForm(const TimeArg& arg, std::chrono::seconds time) {
+  const std::chrono::hh_mm_ss tod{time};
+  return fmt::format("{} {:02}:{:02}:{:02}", FormatDate(arg.date), tod.hours().count(),
+                     tod.minutes().count(), tod.seconds().count());
+}
+
+// ---- numbers and CSV ----
+
+// A number as the service would write it, without float noise: the shortest text that reads
+// back as the same double ("101.0924", "22165128").
+void AppendNumber(std::string& out, const std::optional<double>& value) {
+  if (value) fmt::format_to(std::back_inserter(out), "{}", *value);
+}
+
+// RFC 4180: a field holding a comma, quote, CR or LF is quoted, quotes doubled.
+void AppendCsvField(std::string& out, std::string_view field) {
+  if (field.find_first_of(",\"\r\n") == std::string_view::npos) {
+    out += field;
+    return;
+  }
+  out += '"';
+  for (char c : field) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  out += '"';
+}
+
+// A volume is a count: an integer in JSON when it is one (1e15 and below are exact).
+Json JsonNumber(const std::optional<double>& value, bool count = false) {
+  if (!value) return nullptr;
+  if (count && std::trunc(*value) == *value && std::fabs(*value) < 1e15) {
+    return static_cast<int64_t>(*value);
+  }
+  return *value;
+}
+
+// The mark of a provisional bar, in the table and in `list`, and its footnote.
+constexpr std::string_view kProvisionalMark = "*";
+constexpr std::string_view kProvisionalNote =
+    "* provisional: taken while its session was open (the close is the last price); the first "
+    "fetch after the close makes it final\n";
+
+std::string IsoUtc(const std::optional<WallTime>& t) {
+  if (!t) return "";
+  std::string text = FormatUtc(*t);  // "2026-11-23 21:05:00Z"
+  text[10] = 'T';
+  return text;
+}
+
+Json IsoUtcJson(const std::optional<WallTime>& t) {
+  if (!t) return nullptr;
+  return IsoUtc(t);
+}
+
+}  // namespace
+
+Result<BarFilter> MakeBarFilter(const std::string& from, const std::string& to, bool intraday) {
+  BarFilter filter;
+  std::optional<TimeArg> bounds[2];
+  const std::pair<const char*, const std::string*> options[2] = {{"--from", &from}, {"--to", &to}};
+  for (int i = 0; i < 2; ++i) {
+    const auto& [name, value] = options[i];
+    if (value->empty()) continue;
+    bounds[i] = ParseTimeArg(*value);
+    if (!bounds[i]) {
+      return Fail(
+          fmt::format("bad {} '{}': expected YYYY-MM-DD, or YYYY-MM-DDTHH:MM[:SS] for "
+                      "intraday",
+                      name, Printable(*value)));
+    }
+    if (bounds[i]->time && !intraday) {
+      return Fail(fmt::format("bad {} '{}': a time of day applies to intraday series only", name,
+                              Printable(*value)));
+    }
+  }
+  // A date alone is its whole day: from its first instant, to its last.
+  if (bounds[0]) {
+    filter.from =
+        bounds[0]->time ? StoredForm(*bounds[0], *bounds[0]->time) : FormatDate(bounds[0]->date);
+  }
+  if (bounds[1]) {
+    filter.to = bounds[1]->time ? StoredForm(*bounds[1], *bounds[1]->time)
+                                : FormatDate(bounds[1]->date) + " 99";  // after every time
+  }
+  if (bounds[0] && bounds[1]) {
+    const auto first =
+        std::chrono::sys_days{bounds[0]->date} + bounds[0]->time.value_or(std::chrono::seconds(0));
+    const auto last = std::chrono::sys_days{bounds[1]->date} +
+                      bounds[1]->time.value_or(std::chrono::seconds(86399));
+    if (first > last) {
+      return Fail(fmt::format("--from {} is later than --to {}", from, to));
+    }
+  }
+  return filter;
+}
+
+std::string IsoTimestamp(std::string_view ts, std::string_view time_zone) {
+  if (ts.size() != 19 || ts[10] != ' ') return std::string(ts);
+  std::string out(ts);
+  out[10] = 'T';
+  if (time_zone == "UTC" || time_zone == "Etc/UTC" || time_zone == "GMT") return out + "+00:00";
+  if (time_zone != "US/Eastern" && time_zone != "America/New_York") return out;
+  auto date = ParseDate(ts);
+  auto hours = Digits(ts.substr(11, 2), 23);
+  auto minutes = Digits(ts.substr(14, 2), 59);
+  if (!date || !hours || !minutes) return out;
+  // The offset in force at this local time: NewYorkTime judges it as the library does for
+  // sessions (exact but for the hour repeated at the autumn switch, when no session trades).
+  const auto local = std::chrono::sys_days{*date} + std::chrono::minutes(*hours * 60 + *minutes);
+  const auto offset = std::chrono::duration_cast<std::chrono::minutes>(
+      local - NewYorkTime(*date, std::chrono::minutes(*hours * 60 + *minutes)));
+  const auto magnitude = std::chrono::abs(offset);
+  return out + fmt::format("{}{:02}:{:02}", offset < offset.zero() ? '-' : '+',
+                           magnitude.count() / 60, magnitude.count() % 60);
+}
+
+std::string BarCsvHeader(bool with_symbol, bool adjusted) {
+  std::string out = with_symbol ? "symbol," : "";
+  for (std::string_view column : kBarColumns) out += fmt::format("{},", column);
+  if (adjusted) {
+    for (std::string_view column : kAdjustedColumns) out += fmt::format("{},", column);
+  }
+  out.back() = '\r';
+  return out + "\n";
+}
+
+void AppendBarCsv(std::string& out, std::string_view symbol, const Bar& bar, bool adjusted) {
+  if (!symbol.empty()) {
+    AppendCsvField(out, symbol);
+    out += ',';
+  }
+  AppendCsvField(out, bar.ts);
+  for (double v : {bar.open, bar.high, bar.low, bar.close}) {
+    out += ',';
+    AppendNumber(out, v);
+  }
+  out += ',';
+  AppendNumber(out, bar.volume);
+  if (adjusted) {
+    for (const auto* v : {&bar.adjusted_close, &bar.dividend, &bar.split_coefficient}) {
+      out += ',';
+      AppendNumber(out, *v);
+    }
+  }
+  out += "\r\n";
+}
+
+std::string BarTable(const std::vector<Bar>& bars, bool adjusted,
+                     const std::string& provisional_ts) {
+  auto number = [](const std::optional<double>& v) { return v ? fmt::format("{}", *v) : ""; };
+  auto row = [&](const std::vector<std::string>& cells) {
+    // ts, four prices, volume, then the adjusted columns as wide as their names.
+    static constexpr size_t kWidths[] = {19, 12, 12, 12, 12, 14, 14, 10, 17};
+    std::string line = fmt::format("{:<19}", cells[0]);
+    for (size_t i = 1; i < cells.size(); ++i) line += fmt::format(" {:>{}}", cells[i], kWidths[i]);
+    return line;
+  };
+  std::vector<std::string> header(std::begin(kBarColumns), std::end(kBarColumns));
+  if (adjusted)
+    header.insert(header.end(), std::begin(kAdjustedColumns), std::end(kAdjustedColumns));
+  std::string out = row(header) + "\n";
+  for (const auto& b : bars) {
+    std::vector<std::string> cells = {b.ts,          number(b.open),  number(b.high),
+                                      number(b.low), number(b.close), number(b.volume)};
+    if (adjusted) {
+      cells.insert(cells.end(),
+                   {number(b.adjusted_close), number(b.dividend), number(b.split_coefficient)});
+    }
+    out += row(cells);
+    if (b.ts == provisional_ts) out += kProvisionalMark;
+    out += '\n';
+  }
+  if (!provisional_ts.empty() && !bars.empty() && bars.back().ts == provisional_ts) {
+    out += kProvisionalNote;
+  }
+  return out;
+}
+
+std::string BarJson(const SeriesState& series, const std::vector<Bar>& bars) {
+  const SeriesKey& key = series.key;
+  const bool adjusted = IsAdjusted(key.function);
+  Json doc = {{"symbol", key.symbol},
+              {"function", ShortName(key.function)},
+              {"interval", key.interval},
+              {"options", OptionsText(key)},
+              {"time_zone", series.time_zone}};
+  Json rows = Json::array();
+  for (const Bar& b : bars) {
+    Json row = {{"ts", IsoTimestamp(b.ts, series.time_zone)},
+                {"open", b.open},
+                {"high", b.high},
+                {"low", b.low},
+                {"close", b.close},
+                {"volume", JsonNumber(b.volume, true)}};
+    if (adjusted) {
+      row["adjusted_close"] = JsonNumber(b.adjusted_close);
+      row["dividend"] = JsonNumber(b.dividend);
+      row["split_coefficient"] = JsonNumber(b.split_coefficient);
+    }
+    row["provisional"] = b.ts == series.provisional_ts;
+    rows.push_back(std::move(row));
+  }
+  doc["bars"] = std::move(rows);
+  return doc.dump() + "\n";
+}
+
+namespace {
+
+// The table's name of a series: Describe(), with the intraday switches that are off written
+// short ("raw" for adjusted=false, "regular-hours" for extended_hours=false) to fit.
+std::string ShortDescribe(const SeriesKey& key) {
+  SeriesKey plain = key;
+  plain.adjusted = plain.extended_hours = true;
+  std::string out = Describe(plain);
+  if (!key.adjusted) out += " raw";
+  if (!key.extended_hours) out += " regular-hours";
+  return out;
+}
+
+// An intraday timestamp without its seconds when they are ":00" (every bar the service sends).
+std::string ShortTs(const std::string& ts) {
+  if (ts.empty()) return "-";
+  if (ts.size() == 19 && ts.ends_with(":00")) return ts.substr(0, 16);
+  return ts;
+}
+
+// "stored 2026-11-20", "error 2026-11-21", "unknown since 2026-11-20", "-": what the last call
+// did and the day (UTC) it was made.
+std::string OutcomeCell(const SeriesState& s) {
+  if (s.last_outcome.empty()) return "-";
+  std::string out = s.last_outcome;
+  if (s.last_outcome == "unknown") out += " since";
+  if (s.last_attempt_at) {
+    out += " " + FormatDate(Date{std::chrono::floor<std::chrono::days>(*s.last_attempt_at)});
+  }
+  if (s.history_limited) out += " (compact)";
+  return out;
+}
+
+}  // namespace
+
+std::string SeriesTable(const std::vector<SeriesState>& series) {
+  if (series.empty()) return "(no series stored yet)\n";
+  struct Row {
+    std::string name, bars, first, last, outcome;
+  };
+  std::vector<Row> rows = {{"series", "bar_count", "first_ts", "last_ts", "last_outcome"}};
+  bool provisional = false, limited = false, raw = false, regular = false, errors = false;
+  for (const auto& s : series) {
+    Row row{ShortDescribe(s.key), std::to_string(s.bar_count), ShortTs(s.first_ts),
+            ShortTs(s.last_ts), OutcomeCell(s)};
+    if (!s.provisional_ts.empty() && s.provisional_ts == s.last_ts) {
+      row.last += kProvisionalMark;
+      provisional = true;
+    }
+    limited = limited || s.history_limited;
+    raw = raw || !s.key.adjusted;
+    regular = regular || !s.key.extended_hours;
+    errors = errors || !s.last_error.empty();
+    rows.push_back(std::move(row));
+  }
+  size_t widths[4] = {};
+  for (const auto& r : rows) {
+    const std::string* cells[4] = {&r.name, &r.bars, &r.first, &r.last};
+    for (size_t i = 0; i < 4; ++i) widths[i] = std::max(widths[i], cells[i]->size());
+  }
+  std::string out;
+  for (const auto& r : rows) {
+    std::string line = fmt::format("{:<{}} {:>{}} {:<{}} {:<{}} {}", r.name, widths[0], r.bars,
+                                   widths[1], r.first, widths[2], r.last, widths[3], r.outcome);
+    // The name and the last outcome are the only cells without a bound: cut what overflows.
+    if (line.size() > kListWidth) line = line.substr(0, kListWidth - 3) + "...";
+    out += line + "\n";
+  }
+  if (provisional) out += kProvisionalNote;
+  if (raw) out += "raw: adjusted=false; ";
+  if (regular) out += "regular-hours: extended_hours=false; ";
+  if (raw || regular) out.replace(out.size() - 2, 2, "\n");
+  if (limited) out += "(compact): only the latest 100 bars could be had (full is premium)\n";
+  if (errors) out += "the errors, time zones and fetch times: mdfetch list --format json\n";
+  return out;
+}
+
+namespace {
+
+// Every field of a series, named as in the `series` table (first_ts/last_ts: its bars').
+Json SeriesFields(const SeriesState& s, bool for_csv) {
+  auto ts = [&](const std::string& text) {
+    return for_csv ? text : IsoTimestamp(text, s.time_zone);
+  };
+  auto when = [&](const std::optional<WallTime>& t) {
+    return for_csv ? Json(IsoUtc(t)) : IsoUtcJson(t);
+  };
+  return Json{{"symbol", s.key.symbol},
+              {"function", ShortName(s.key.function)},
+              {"interval", s.key.interval},
+              {"options", OptionsText(s.key)},
+              {"time_zone", s.time_zone},
+              {"bar_count", s.bar_count},
+              {"first_ts", ts(s.first_ts)},
+              {"last_ts", ts(s.last_ts)},
+              {"provisional_ts", ts(s.provisional_ts)},
+              {"last_refreshed", ts(s.last_refreshed)},
+              {"history_limited", s.history_limited},
+              {"needs_full", s.needs_full},
+              {"deferred", s.deferred},
+              {"last_attempt_at", when(s.last_attempt_at)},
+              {"last_success_at", when(s.last_success_at)},
+              {"last_outcome", s.last_outcome},
+              {"last_error", s.last_error}};
+}
+
+}  // namespace
+
+std::string SeriesJson(const std::vector<SeriesState>& series) {
+  Json rows = Json::array();
+  for (const auto& s : series) rows.push_back(SeriesFields(s, false));
+  return Json{{"series", std::move(rows)}}.dump() + "\n";
+}
+
+std::string SeriesCsv(const std::vector<SeriesState>& series) {
+  std::string out;
+  const Json names = SeriesFields(SeriesState{}, true);
+  for (const auto& [name, value] : names.items()) out += name + ",";
+  out.back() = '\r';
+  out += "\n";
+  for (const auto& s : series) {
+    const Json fields = SeriesFields(s, true);
+    for (const auto& [name, value] : fields.items()) {
+      if (value.is_string()) {
+        AppendCsvField(out, value.get<std::string>());
+      } else {
+        out += value.dump();  // a count, or true/false
+      }
+      out += ',';
+    }
+    out.back() = '\r';
+    out += "\n";
+  }
+  return out;
+}
+
+std::string ShellQuote(std::string_view word) {
+  const bool safe = !word.empty() && std::all_of(word.begin(), word.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) ||
+           std::string_view("-_./:=@%+,").find(c) != std::string_view::npos;
+  });
+  if (safe) return std::string(word);
+  std::string out = "'";
+  for (char c : word) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+}  // namespace mdfetch
