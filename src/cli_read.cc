@@ -65,8 +65,7 @@ constexpr std::string_view kBarHeader = "timestamp,open,high,low,close,volume";
 constexpr std::string_view kAdjustedHeader = ",adjusted_close,dividend_amount,split_coefficient";
 
 Result<std::unique_ptr<Store>> OpenForReading(const ReadArgs& args, CliEnv& env, std::string& db) {
-  db = ResolveDb(args.db, env, kDefaultDb);
-  return Store::Open(db, OpenMode::kReadOnly);
+  return OpenReadDb(args.db, env, db);
 }
 
 // --from/--to as dates; --to takes in every intraday bar of its day.
@@ -82,15 +81,12 @@ Result<BarFilter> MakeFilter(const ReadArgs& args) {
   return filter;
 }
 
+// The usage errors of the arguments, before the store is opened; FindSeries then finds them.
 Result<std::vector<SeriesKey>> ParseKeys(const ReadArgs& args) {
-  auto defaults = ResolveDefaults(args.function, args.interval, args.adjusted, args.extended_hours);
-  if (!defaults) return std::unexpected(defaults.error());
+  auto arguments = ParseSeriesArguments(args);
+  if (!arguments) return std::unexpected(arguments.error());
   std::vector<SeriesKey> keys;
-  for (const auto& text : args.symbols) {
-    auto key = ParseSeriesArgument(text, *defaults);
-    if (!key) return std::unexpected(key.error());
-    keys.push_back(*key);
-  }
+  for (const SeriesArgument& argument : *arguments) keys.push_back(argument.key);
   return keys;
 }
 
@@ -156,16 +152,13 @@ void PrintJson(CliEnv& env, const SeriesKey& key, const std::vector<Bar>& bars,
 // series of several intervals or switches cannot share it: that is an error naming them.
 Result<std::vector<SeriesKey>> SelectAll(const std::vector<SeriesState>& series,
                                          const ReadArgs& args, Function function) {
+  auto chosen = ResolveOptions(args.function, args.interval, args.adjusted, args.extended_hours);
+  if (!chosen) return std::unexpected(chosen.error());
   std::vector<SeriesKey> keys;
   std::set<std::string> variants;
   for (const auto& s : series) {
     const SeriesKey& key = s.key;
-    if (key.function != function) continue;
-    if (!args.interval.empty() && key.interval != args.interval) continue;
-    if (!args.adjusted.empty() && key.adjusted != (args.adjusted == "true")) continue;
-    if (!args.extended_hours.empty() && key.extended_hours != (args.extended_hours == "true")) {
-      continue;
-    }
+    if (key.function != function || !chosen->Matches(key)) continue;
     keys.push_back(key);
     std::string variant = key.interval;
     if (std::string options = OptionsText(key); !options.empty()) variant += " " + options;
@@ -201,7 +194,9 @@ Outcome RunQuery(const ReadArgs& args, CliEnv& env) {
   if (!store) {
     return Exit(kExitUsage, "{}", store.error().message);
   }
-  const SeriesKey& key = keys->front();
+  auto found = FindSeries(**store, args, "query", Needs::kBars, db);
+  if (!found) return Exit(kExitFailed, "{}", found.error().message);
+  const SeriesKey key = found->front().key;
   auto state = (*store)->Find(key);
   if (!state || !*state || (*state)->bar_count == 0) {
     // The fetch command that names the same series: quoted when it has several words.
@@ -243,7 +238,7 @@ Outcome RunExport(const ReadArgs& args, CliEnv& env) {
   if (!store) {
     return Exit(kExitUsage, "{}", store.error().message);
   }
-  Function function = *ParseFunction(args.function);  // ParseKeys checked it
+  Function function = ResolveDefaults(args.function, {})->function;  // ParseKeys checked it
   if (args.all) {
     auto series = (*store)->ListSeries();
     if (!series) {
@@ -255,12 +250,10 @@ Outcome RunExport(const ReadArgs& args, CliEnv& env) {
     }
     *keys = std::move(*selected);
   } else {
-    for (const auto& key : *keys) {
-      auto state = (*store)->Find(key);
-      if (!state || !*state || (*state)->bar_count == 0) {
-        return Exit(kExitFailed, "no bars for {} in {}", Describe(key), db);
-      }
-    }
+    auto found = FindSeries(**store, args, "export", Needs::kBars, db);
+    if (!found) return Exit(kExitFailed, "{}", found.error().message);
+    keys->clear();
+    for (const SeriesState& state : *found) keys->push_back(state.key);
   }
 
   // A file is written beside its final name and renamed at the end: never half a file.
