@@ -181,9 +181,16 @@ Result<SeriesKey> ParseEntry(std::string_view text, const SeriesDefaults& defaul
     if (auto ok = ApplyOption(token, given, key); !ok) return std::unexpected(ok.error());
   }
   if (key.function != Function::kIntraday) key.adjusted = key.extended_hours = true;
-  auto symbol = (key.function == Function::kFxDaily || key.function == Function::kCryptoDaily)
-                    ? CheckPair(tokens[0], key.function)
-                    : CheckSymbol(tokens[0]);
+  const bool pair_function =
+      key.function == Function::kFxDaily || key.function == Function::kCryptoDaily;
+  auto symbol = pair_function ? CheckPair(tokens[0], key.function) : CheckSymbol(tokens[0]);
+  if (!symbol && !pair_function && CheckPair(tokens[0], Function::kFxDaily)) {
+    // `BTC/EUR` as `list` prints it, under a function that takes no pair.
+    return Fail(
+        fmt::format("'{}' is a pair, for fx_daily or crypto_daily ('{} fx_daily', '{} "
+                    "crypto_daily')",
+                    Printable(tokens[0]), Printable(tokens[0]), Printable(tokens[0])));
+  }
   if (!symbol) return std::unexpected(symbol.error());
   key.symbol = *symbol;
   return key;

@@ -123,7 +123,12 @@ TEST(SymbolListTest, HostileLinesAreReportedVerbatim) {
        "symbols.txt:2: 'IBM&function=X' is not a valid symbol (letters, "
        "digits, '.', '-' only)"},
       {"A=B", "symbols.txt:2: 'A=B' is not a valid symbol (letters, digits, '.', '-' only)"},
-      {"AB/CD", "symbols.txt:2: 'AB/CD' is not a valid symbol (letters, digits, '.', '-' only)"},
+      {"AB/CD",
+       "symbols.txt:2: 'AB/CD' is a pair, for fx_daily or crypto_daily ('AB/CD fx_daily', "
+       "'AB/CD crypto_daily')"},
+      {"AB/CD weekly",
+       "symbols.txt:2: 'AB/CD' is a pair, for fx_daily or crypto_daily ('AB/CD fx_daily', "
+       "'AB/CD crypto_daily')"},
       {"../../etc",
        "symbols.txt:2: '../../etc' is not a valid symbol (letters, digits, '.', "
        "'-' only)"},
