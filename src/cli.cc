@@ -5,13 +5,16 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <sstream>
+#include <tuple>
 #include <vector>
 
 #include "cli_commands.h"
 #include "cli_doc.h"
+#include "mdfetch/store.h"
 
 namespace mdfetch {
 namespace {
@@ -22,16 +25,22 @@ constexpr const char* kExitCodes =
     "daily quota, the rest deferred (3 wins over 1); 4 the service could not be reached, the "
     "rest deferred with the quota intact; 130/143 interrupted by SIGINT/SIGTERM.";
 
-// The intraday switches, named like the service's parameters.
+constexpr const char* kSymbolsHelp = "symbol list, or - to read it from stdin";
+constexpr const char* kSeriesHelp =
+    "series, each like a symbol-list line (IBM, \"AAPL intraday:5min\", BTC/EUR, ...)";
+
+// The intraday switches, named like the service's parameters. Their values are checked by
+// ResolveOptions, with the symbol list's parser.
 void AddSwitchOptions(CLI::App& cmd, std::string& adjusted, std::string& extended_hours,
                       const std::string& which) {
-  cmd.add_option("--adjusted", adjusted,
-                 "intraday prices adjusted for splits and dividends, true or false; " + which)
-      ->check(CLI::IsMember({"true", "false"}));
+  cmd.add_option(
+         "--adjusted", adjusted,
+         "intraday prices adjusted for splits and dividends, true or false (any case); " + which)
+      ->type_name("BOOL");
   cmd.add_option(
          "--extended-hours", extended_hours,
          "intraday bars from 04:00 to 20:00 New York (true) or 09:30-16:00 only (false); " + which)
-      ->check(CLI::IsMember({"true", "false"}));
+      ->type_name("BOOL");
 }
 
 void AddFetchOptions(CLI::App& cmd, RefreshArgs& a) {
@@ -59,11 +68,16 @@ void AddFetchOptions(CLI::App& cmd, RefreshArgs& a) {
       ->check(CLI::Range(0, 20))
       ->capture_default_str();
   cmd.add_option("--function", a.function,
-                 "function for symbols that name none (daily, daily_adjusted, weekly, ...)")
+                 "function for symbols that name none, written as in the symbol list, any case "
+                 "(daily, daily_adjusted, weekly, monthly_adjusted, intraday:5min, fx_daily, "
+                 "crypto_daily, ...)")
       ->capture_default_str();
-  cmd.add_option("--interval", a.interval, "interval for --function intraday (default 5min)");
+  cmd.add_option("--interval", a.interval,
+                 "interval of --function intraday: 1min, 5min, 15min, 30min or 60min (default "
+                 "5min); refused with any other function");
   AddSwitchOptions(cmd, a.adjusted, a.extended_hours,
-                   "for intraday series that set none (default true)");
+                   "for intraday series that set none (default true); refused when no series is "
+                   "intraday");
   cmd.add_flag("--full", a.full, "ask outputsize=full (the whole history) for every series");
   cmd.add_flag("--force", a.force, "fetch even series that are up to date");
   cmd.add_flag("--dry-run", a.dry_run, "say what would be done, like `mdfetch plan`; no call");
@@ -87,9 +101,16 @@ void AddRunOptions(CLI::App& cmd, RefreshArgs& a) {
 
 void AddReadOptions(CLI::App& cmd, ReadArgs& a, bool range) {
   cmd.add_option("--db", a.db, "SQLite database (default $MDFETCH_DB, else data/market.db)");
-  cmd.add_option("--function", a.function, "which of a symbol's series")->capture_default_str();
-  cmd.add_option("--interval", a.interval, "intraday interval (1min, 5min, ...)");
-  AddSwitchOptions(cmd, a.adjusted, a.extended_hours, "which intraday series (default true)");
+  cmd.add_option("--function", a.function,
+                 "which of a symbol's series, written as in the symbol list, any case (daily, "
+                 "weekly, intraday:5min, ...); a pair such as BTC/EUR finds its FX or crypto "
+                 "series without it")
+      ->capture_default_str();
+  cmd.add_option("--interval", a.interval,
+                 "interval of --function intraday (1min, 5min, ...); refused with any other "
+                 "function");
+  AddSwitchOptions(cmd, a.adjusted, a.extended_hours,
+                   "which intraday series (default true); refused when no series is intraday");
   if (range) {
     cmd.add_option("--from", a.from,
                    "first bar: YYYY-MM-DD, or for intraday YYYY-MM-DDTHH:MM[:SS] (or with a "
@@ -112,30 +133,89 @@ std::string ResolveDb(const std::string& flag, CliEnv& env, const char* fallback
   return fallback;
 }
 
+Result<std::unique_ptr<Store>> OpenReadDb(const std::string& flag, CliEnv& env, std::string& db) {
+  db = ResolveDb(flag, env, kDefaultDb);
+  auto store = OpenStoreForReading(db, env);
+  // After the demo (`refresh --sim` without a real key) only data/demo.db exists. A database
+  // the user named (--db, $MDFETCH_DB) is the one meant: no hint.
+  const bool defaulted = ResolveDb(flag, env, "").empty();
+  std::error_code ec;
+  if (!store && defaulted && !std::filesystem::exists(db, ec) &&
+      std::filesystem::exists(kDemoDb, ec)) {
+    return Fail(fmt::format("{} (the demo stored into {}: add --db {})", store.error().message,
+                            kDemoDb, kDemoDb));
+  }
+  return store;
+}
+
+bool SeriesOptions::Matches(const SeriesKey& key) const {
+  return key.function == defaults.function &&
+         (!interval_given || key.interval == defaults.interval) &&
+         (!adjusted_given || key.adjusted == defaults.adjusted) &&
+         (!extended_hours_given || key.extended_hours == defaults.extended_hours);
+}
+
+Status SeriesOptions::CheckSwitchesApply(const std::vector<SeriesKey>& keys) const {
+  std::vector<std::string_view> given, functions;
+  if (adjusted_given) given.push_back("--adjusted");
+  if (extended_hours_given) given.push_back("--extended-hours");
+  if (given.empty() || keys.empty()) return {};
+  for (const SeriesKey& key : keys) {
+    if (key.function == Function::kIntraday) return {};
+    if (std::find(functions.begin(), functions.end(), ShortName(key.function)) == functions.end()) {
+      functions.push_back(ShortName(key.function));
+    }
+  }
+  return Fail(fmt::format("{} appl{} to intraday series only, not to {}", fmt::join(given, " and "),
+                          given.size() == 1 ? "ies" : "y", fmt::join(functions, ", ")));
+}
+
+Result<SeriesOptions> ResolveOptions(const std::string& function, const std::string& interval,
+                                     const std::string& adjusted,
+                                     const std::string& extended_hours) {
+  auto name = ParseFunctionName(function);
+  if (!name) return Fail("--function: " + name.error().message);
+  SeriesOptions options{.defaults = {.function = name->function}};
+  if (!name->interval.empty()) {
+    options.defaults.interval = name->interval;
+    options.interval_given = true;
+  }
+  if (!interval.empty()) {
+    auto canonical = ParseInterval(interval);
+    if (!canonical) return Fail("--interval: " + canonical.error().message);
+    if (name->function != Function::kIntraday) {
+      return Fail(fmt::format("--interval applies to --function intraday only, not to {}",
+                              ShortName(name->function)));
+    }
+    if (options.interval_given && *canonical != name->interval) {
+      return Fail(
+          fmt::format("--interval {} contradicts --function {}", *canonical, Printable(function)));
+    }
+    options.defaults.interval = *canonical;
+    options.interval_given = true;
+  }
+  for (auto [text, option, value, given] :
+       {std::tuple{&adjusted, "--adjusted", &options.defaults.adjusted, &options.adjusted_given},
+        std::tuple{&extended_hours, "--extended-hours", &options.defaults.extended_hours,
+                   &options.extended_hours_given}}) {
+    if (text->empty()) continue;
+    std::optional<bool> parsed = ParseSwitch(*text);
+    if (!parsed) {
+      return Fail(
+          fmt::format("{}: bad value '{}' (expected true or false)", option, Printable(*text)));
+    }
+    *value = *parsed;
+    *given = true;
+  }
+  return options;
+}
+
 Result<SeriesDefaults> ResolveDefaults(const std::string& function, const std::string& interval,
                                        const std::string& adjusted,
                                        const std::string& extended_hours) {
-  auto f = ParseFunction(function);
-  if (!f) {
-    return Fail(
-        fmt::format("unknown --function '{}' (expected daily, daily_adjusted, weekly, "
-                    "weekly_adjusted, monthly, monthly_adjusted, intraday, fx_daily, "
-                    "crypto_daily)",
-                    Printable(function)));
-  }
-  SeriesDefaults defaults{.function = *f};
-  if (!interval.empty()) {
-    if (!IsValidInterval(interval)) {
-      return Fail(
-          fmt::format("unknown --interval '{}' (expected 1min, 5min, 15min, 30min or "
-                      "60min)",
-                      Printable(interval)));
-    }
-    defaults.interval = interval;
-  }
-  defaults.adjusted = adjusted != "false";
-  defaults.extended_hours = extended_hours != "false";
-  return defaults;
+  auto options = ResolveOptions(function, interval, adjusted, extended_hours);
+  if (!options) return std::unexpected(options.error());
+  return options->defaults;
 }
 
 namespace {
@@ -185,7 +265,7 @@ std::vector<Command> Commands() {
   commands.push_back(
       {"refresh", "fetch every due series of the symbol list", [](CLI::App& cmd) {
          auto a = Make<RefreshArgs>();
-         cmd.add_option("--symbols", a->symbols_file, "symbol list")->capture_default_str();
+         cmd.add_option("--symbols", a->symbols_file, kSymbolsHelp)->capture_default_str();
          AddFetchOptions(cmd, *a);
          AddRunOptions(cmd, *a);
          return [a, &cmd](CliEnv& env) {
@@ -196,7 +276,7 @@ std::vector<Command> Commands() {
   commands.push_back(
       {"plan", "say what a refresh would do now: no call", [](CLI::App& cmd) {
          auto a = Make<RefreshArgs>();
-         cmd.add_option("--symbols", a->symbols_file, "symbol list")->capture_default_str();
+         cmd.add_option("--symbols", a->symbols_file, kSymbolsHelp)->capture_default_str();
          AddFetchOptions(cmd, *a);
          cmd.add_option("--format", a->format, "output format")
              ->check(CLI::IsMember({"table", "json"}))
@@ -225,7 +305,7 @@ std::vector<Command> Commands() {
                       }});
   commands.push_back({"query", "print the stored bars of one symbol", [](CLI::App& cmd) {
                         auto a = Make<ReadArgs>();
-                        cmd.add_option("symbol", a->symbols, "the symbol")->required()->expected(1);
+                        cmd.add_option("symbol", a->symbols, kSeriesHelp)->required()->expected(1);
                         AddReadOptions(cmd, *a, true);
                         cmd.add_option("--last", a->last, "only the newest N bars")
                             ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
@@ -236,7 +316,7 @@ std::vector<Command> Commands() {
                       }});
   commands.push_back({"export", "write stored bars as RFC 4180 CSV", [](CLI::App& cmd) {
                         auto a = Make<ReadArgs>();
-                        cmd.add_option("symbols", a->symbols, "symbols to export");
+                        cmd.add_option("symbols", a->symbols, kSeriesHelp);
                         cmd.add_flag("--all", a->all, "export every stored symbol");
                         AddReadOptions(cmd, *a, true);
                         cmd.add_option("--output", a->output,

@@ -1,6 +1,5 @@
 // `mdfetch check [SERIES...]`: what is wrong with the stored series (health.h), with no call.
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include <nlohmann/json.hpp>
 
@@ -16,32 +15,15 @@ namespace {
 // The series named on the command line (every missing one named), or every stored series.
 Result<std::vector<SeriesState>> Chosen(Store& store, const ReadArgs& args, const std::string& db) {
   if (args.symbols.empty()) return store.ListSeries();
-  auto defaults = ResolveDefaults(args.function, args.interval, args.adjusted, args.extended_hours);
-  if (!defaults) return std::unexpected(defaults.error());
-  std::vector<SeriesState> chosen;
-  std::vector<std::string> missing;
-  for (const std::string& text : args.symbols) {
-    auto key = ParseSeriesArgument(text, *defaults);
-    if (!key) return std::unexpected(key.error());
-    auto state = store.Find(*key);
-    if (!state) return std::unexpected(state.error());
-    if (*state) {
-      chosen.push_back(std::move(**state));
-    } else {
-      missing.push_back(Describe(*key));
-    }
-  }
-  if (!missing.empty()) {
-    return Fail(fmt::format("not stored in {}: {}", db, fmt::join(missing, ", ")));
-  }
-  return chosen;
+  return FindSeries(store, args, "check", Needs::kRow, db);
 }
 
 }  // namespace
 
 Outcome RunCheck(const ReadArgs& args, CliEnv& env) {
-  const std::string db = ResolveDb(args.db, env, kDefaultDb);
-  auto store = OpenStoreForReading(db, env);
+  if (auto ok = ParseSeriesArguments(args); !ok) return Exit(kExitUsage, "{}", ok.error().message);
+  std::string db;
+  auto store = OpenReadDb(args.db, env, db);
   if (!store) return Exit(kExitUsage, "{}", store.error().message);
   auto series = Chosen(**store, args, db);
   if (!series) return Exit(kExitUsage, "{}", series.error().message);

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "mdfetch/cli.h"
@@ -16,6 +17,8 @@
 
 namespace mdfetch {
 
+class Store;
+
 inline constexpr const char* kDefaultDb = "data/market.db";
 inline constexpr const char* kDemoDb = "data/demo.db";
 inline constexpr const char* kDefaultRate = "5/min,25/day";
@@ -23,9 +26,9 @@ inline constexpr const char* kDefaultSimRate = "1/s";
 inline constexpr const char* kDefaultBaseUrl = "https://www.alphavantage.co";
 
 struct RefreshArgs {
-  bool fetch = false;                // `fetch SYMBOL...` instead of the symbol file
-  std::vector<std::string> symbols;  // for fetch
-  std::string symbols_file = "symbols.txt";
+  bool fetch = false;                        // `fetch SYMBOL...` instead of the symbol file
+  std::vector<std::string> symbols;          // for fetch
+  std::string symbols_file = "symbols.txt";  // "-": stdin
   std::string db;  // empty: MDFETCH_DB, else data/market.db (data/demo.db with --sim)
   std::string api_key;
   std::string api_key_file;  // a file holding the key, readable by its owner only
@@ -39,8 +42,8 @@ struct RefreshArgs {
   bool sim = false;
   std::string function = "daily";
   std::string interval;
-  std::string adjusted;             // "true"/"false" for intraday series that set none; "" = true
-  std::string extended_hours;       // likewise
+  std::string adjusted;        // true/false (any case) for intraday series that set none; "" = true
+  std::string extended_hours;  // likewise
   std::vector<std::string> months;  // fetch --month: YYYY-MM or YYYY-MM..YYYY-MM
   bool dry_run = false;             // say what would be done (`mdfetch plan`), no call
   std::string report;               // --report: the run report's file, "-" for stdout
@@ -97,7 +100,8 @@ struct Target {
   std::vector<SeriesKey> series;
   std::vector<std::string> problems;
 };
-Result<Target> CollectSeries(const RefreshArgs& args);
+// Reads the symbol list from `env.in` when it is "-".
+Result<Target> CollectSeries(const RefreshArgs& args, CliEnv& env);
 // --month values as a list of "YYYY-MM", in the order given, each once.
 Result<std::vector<std::string>> ExpandMonths(const std::vector<std::string>& specs, WallTime now);
 
@@ -175,9 +179,68 @@ Result<QuotaRateText> QuotaRate(Store& store, const std::string& given);
 // --db, else $MDFETCH_DB, else `fallback`.
 std::string ResolveDb(const std::string& flag, CliEnv& env, const char* fallback);
 
-// --function/--interval/--adjusted/--extended-hours into the defaults a symbol gets.
+// Opens the database a read command names (--db, else $MDFETCH_DB, else data/market.db)
+// read-only and sets `db` to its path. When the default database is missing but the demo's
+// (data/demo.db) exists, the error says so: "no database at 'data/market.db' (the demo
+// stored into data/demo.db: add --db data/demo.db)".
+Result<std::unique_ptr<Store>> OpenReadDb(const std::string& flag, CliEnv& env, std::string& db);
+
+// --function, --interval, --adjusted and --extended-hours, resolved and checked together with
+// the symbol list's own parser (symbols.h): any case, `--function intraday:5min` as a line
+// writes it. An option that applies to no series is a usage error, never ignored.
+struct SeriesOptions {
+  SeriesDefaults defaults;            // what a symbol that names no function or switch gets
+  bool interval_given = false;        // --interval, or --function intraday:INTERVAL
+  bool adjusted_given = false;        // --adjusted
+  bool extended_hours_given = false;  // --extended-hours
+  // Whether `key` is of the function asked and has what was given (`export --all`).
+  bool Matches(const SeriesKey& key) const;
+  // Fails naming --adjusted and --extended-hours when they were given and none of `keys` is
+  // intraday ("--adjusted applies to intraday series only, not to daily"); OK for no keys.
+  Status CheckSwitchesApply(const std::vector<SeriesKey>& keys) const;
+};
+// Errors name the option: "--function: unknown function 'dayly' (expected ...)",
+// "--interval applies to --function intraday only, not to daily", "--interval 15min
+// contradicts --function intraday:5min", "--adjusted: bad value 'yes' (expected true or
+// false)". Empty strings are options not given.
+Result<SeriesOptions> ResolveOptions(const std::string& function, const std::string& interval,
+                                     const std::string& adjusted = {},
+                                     const std::string& extended_hours = {});
+// ResolveOptions' defaults alone.
 Result<SeriesDefaults> ResolveDefaults(const std::string& function, const std::string& interval,
                                        const std::string& adjusted = {},
                                        const std::string& extended_hours = {});
+
+// ---- finding what the user named (cli_find.cc) ----
+
+// Which stored series a read command needs: one with bars (query, export), or any stored row
+// (check, which also judges a series whose fetches keep failing).
+enum class Needs { kBars, kRow };
+
+// One series argument, written like a symbol-list line and completed by `defaults`. A pair
+// that names no function (`BTC/EUR`) where the default function takes no pair means its
+// stored FX or crypto series: `any_pair_function` is set and key.function is kCryptoDaily.
+struct SeriesArgument {
+  SeriesKey key;
+  bool any_pair_function = false;
+};
+// The error is the argument's reason ("'IBM$' is not a valid symbol ...").
+Result<SeriesArgument> ParseSeriesArgumentFor(std::string_view text,
+                                              const SeriesDefaults& defaults);
+
+// Every series argument of a read command parsed, and its options checked (an option that
+// applies to none of them, or to no series of --function with `export --all`, is an error).
+// Usage errors only: nothing is looked up.
+Result<std::vector<SeriesArgument>> ParseSeriesArguments(const ReadArgs& args);
+
+// The stored series `args.symbols` name, in order (each once), for `command` ("query",
+// "export", "check"). Fails naming every one not found, in one message: a symbol with other
+// series stored gets those and the command that reads each ("no NVDA daily in DB; stored for
+// NVDA: monthly (mdfetch query NVDA --function monthly)"); symbols with nothing stored, the
+// fetch that stores them ("no bars for NOPE, ZZZ in DB (fetch them first: mdfetch fetch NOPE
+// ZZZ)"). Argument and option errors are ParseSeriesArguments'.
+Result<std::vector<SeriesState>> FindSeries(Store& store, const ReadArgs& args,
+                                            std::string_view command, Needs needs,
+                                            const std::string& db);
 
 }  // namespace mdfetch

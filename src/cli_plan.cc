@@ -218,7 +218,7 @@ Outcome RunPlan(const RefreshArgs& args, CliEnv& env) {
   auto rate =
       ParseRateSpec(args.rate.empty() ? (args.sim ? kDefaultSimRate : kDefaultRate) : args.rate);
   if (!rate) return Exit(kExitUsage, "{}", rate.error().message);
-  auto target = CollectSeries(args);
+  auto target = CollectSeries(args, env);
   if (!target) return Exit(kExitUsage, "{}", target.error().message);
   const WallTime now = env.clock->WallNow();
   auto months = ExpandMonths(args.months, now);

@@ -19,8 +19,7 @@ namespace mdfetch {
 namespace {
 
 Result<std::unique_ptr<Store>> OpenForReading(const ReadArgs& args, CliEnv& env, std::string& db) {
-  db = ResolveDb(args.db, env, kDefaultDb);
-  return OpenStoreForReading(db, env);
+  return OpenReadDb(args.db, env, db);
 }
 
 // --from/--to (see MakeBarFilter), --last and --final-only.
@@ -33,15 +32,12 @@ Result<BarFilter> MakeFilter(const ReadArgs& args, bool intraday) {
   return filter;
 }
 
+// The usage errors of the arguments, before the store is opened; FindSeries then finds them.
 Result<std::vector<SeriesKey>> ParseKeys(const ReadArgs& args) {
-  auto defaults = ResolveDefaults(args.function, args.interval, args.adjusted, args.extended_hours);
-  if (!defaults) return std::unexpected(defaults.error());
+  auto arguments = ParseSeriesArguments(args);
+  if (!arguments) return std::unexpected(arguments.error());
   std::vector<SeriesKey> keys;
-  for (const auto& text : args.symbols) {
-    auto key = ParseSeriesArgument(text, *defaults);
-    if (!key) return std::unexpected(key.error());
-    keys.push_back(*key);
-  }
+  for (const SeriesArgument& argument : *arguments) keys.push_back(argument.key);
   return keys;
 }
 
@@ -62,13 +58,13 @@ struct Selection {
 
 Result<Selection> SelectAll(const std::vector<SeriesState>& series, const ReadArgs& args,
                             Function function) {
+  auto chosen = ResolveOptions(args.function, args.interval, args.adjusted, args.extended_hours);
+  if (!chosen) return std::unexpected(chosen.error());
   Selection selection;
   std::set<std::string> variants;
   for (const auto& s : series) {
     const SeriesKey& key = s.key;
-    if (key.function != function || (!args.interval.empty() && key.interval != args.interval) ||
-        (!args.adjusted.empty() && key.adjusted != (args.adjusted == "true")) ||
-        (!args.extended_hours.empty() && key.extended_hours != (args.extended_hours == "true"))) {
+    if (key.function != function || !chosen->Matches(key)) {
       ++selection.left_out[KindOf(key)];
       continue;
     }
@@ -145,15 +141,22 @@ Outcome RunQuery(const ReadArgs& args, CliEnv& env) {
   if (!keys) {
     return Exit(kExitUsage, "{}", keys.error().message);
   }
-  const SeriesKey& key = keys->front();
-  auto filter = MakeFilter(args, key.function == Function::kIntraday);
-  if (!filter) {
-    return Exit(kExitUsage, "{}", filter.error().message);
+  // The range is checked before the store is opened, and again for the series found (a pair
+  // such as BTC/EUR names its function only in the store).
+  if (auto ok = MakeFilter(args, keys->front().function == Function::kIntraday); !ok) {
+    return Exit(kExitUsage, "{}", ok.error().message);
   }
   std::string db;
   auto store = OpenForReading(args, env, db);
   if (!store) {
     return Exit(kExitUsage, "{}", store.error().message);
+  }
+  auto found = FindSeries(**store, args, "query", Needs::kBars, db);
+  if (!found) return Exit(kExitFailed, "{}", found.error().message);
+  const SeriesKey key = found->front().key;
+  auto filter = MakeFilter(args, key.function == Function::kIntraday);
+  if (!filter) {
+    return Exit(kExitUsage, "{}", filter.error().message);
   }
   auto state = (*store)->Find(key);
   if (!state || !*state || (*state)->bar_count == 0) {
@@ -189,19 +192,11 @@ Outcome RunExport(const ReadArgs& args, CliEnv& env) {
   if (!keys) {
     return Exit(kExitUsage, "{}", keys.error().message);
   }
-  // One CSV holds one kind of series: that of the series named, else --function's.
-  Function function = keys->empty() ? *ParseFunction(args.function) : keys->front().function;
-  for (const auto& key : *keys) {
-    if (KindOf(key) != KindOf(keys->front())) {
-      return Exit(kExitUsage,
-                  "export: {} and {} are different kinds of series; a CSV holds one: "
-                  "export them apart",
-                  Describe(keys->front()), Describe(key));
-    }
-  }
-  auto filter = MakeFilter(args, function == Function::kIntraday);
-  if (!filter) {
-    return Exit(kExitUsage, "{}", filter.error().message);
+  auto chosen = ResolveDefaults(args.function, {});
+  if (!chosen) return Exit(kExitUsage, "{}", chosen.error().message);
+  const Function named = keys->empty() ? chosen->function : keys->front().function;
+  if (auto ok = MakeFilter(args, named == Function::kIntraday); !ok) {
+    return Exit(kExitUsage, "{}", ok.error().message);
   }
   std::string db;
   auto store = OpenForReading(args, env, db);
@@ -209,6 +204,26 @@ Outcome RunExport(const ReadArgs& args, CliEnv& env) {
     return Exit(kExitUsage, "{}", store.error().message);
   }
   Selection selection;
+  if (!args.all) {
+    auto found = FindSeries(**store, args, "export", Needs::kBars, db);
+    if (!found) return Exit(kExitFailed, "{}", found.error().message);
+    for (const SeriesState& state : *found) selection.keys.push_back(state.key);
+    // One CSV holds one kind of series.
+    for (const auto& key : selection.keys) {
+      if (KindOf(key) != KindOf(selection.keys.front())) {
+        return Exit(kExitUsage,
+                    "export: {} and {} are different kinds of series; a CSV holds one: "
+                    "export them apart",
+                    Describe(selection.keys.front()), Describe(key));
+      }
+    }
+  }
+  // That of the series found, else --function's.
+  const Function function = selection.keys.empty() ? chosen->function : selection.keys.front().function;
+  auto filter = MakeFilter(args, function == Function::kIntraday);
+  if (!filter) {
+    return Exit(kExitUsage, "{}", filter.error().message);
+  }
   if (args.all) {
     auto series = (*store)->ListSeries();
     if (!series) {
@@ -219,14 +234,6 @@ Outcome RunExport(const ReadArgs& args, CliEnv& env) {
       return Exit(kExitUsage, "{}", selected.error().message);
     }
     selection = std::move(*selected);
-  } else {
-    for (const auto& key : *keys) {
-      auto state = (*store)->Find(key);
-      if (!state || !*state || (*state)->bar_count == 0) {
-        return Exit(kExitFailed, "no bars for {} in {}", Describe(key), db);
-      }
-    }
-    selection.keys = std::move(*keys);
   }
 
   auto file = OutputFile::Open(args.output, env.out);

@@ -166,30 +166,36 @@ int ExitStatus(const RefreshSummary& summary, bool invalid_lines, int signal) {
 
 }  // namespace
 
-Result<Target> CollectSeries(const RefreshArgs& args) {
-  auto defaults = ResolveDefaults(args.function, args.interval, args.adjusted, args.extended_hours);
-  if (!defaults) return std::unexpected(defaults.error());
+Result<Target> CollectSeries(const RefreshArgs& args, CliEnv& env) {
+  auto options = ResolveOptions(args.function, args.interval, args.adjusted, args.extended_hours);
+  if (!options) return std::unexpected(options.error());
   Target target;
   if (!args.fetch) {
-    auto list = ReadSymbolFile(args.symbols_file, *defaults);
+    const bool from_stdin = args.symbols_file == "-";
+    auto list = from_stdin ? ReadSymbolStream(env.in, "stdin", options->defaults)
+                           : ReadSymbolFile(args.symbols_file, options->defaults);
     if (!list) return std::unexpected(list.error());
     // A nightly job on a symbol list that lost its lines must not pass as "0 series".
     if (list->series.empty() && list->problems.empty()) {
-      return Fail(fmt::format("symbol file '{}' names no series (only blank lines and comments)",
-                              args.symbols_file));
+      return Fail(fmt::format("{} names no series (only blank lines and comments)",
+                              from_stdin ? std::string("the symbol list on stdin")
+                                         : fmt::format("symbol file '{}'", args.symbols_file)));
     }
     target.series = std::move(list->series);
     target.problems = std::move(list->problems);
-    return target;
-  }
-  std::set<SeriesKey> seen;
-  for (const auto& text : args.symbols) {
-    auto key = ParseSeriesArgument(text, *defaults);
-    if (!key) {
-      target.problems.push_back(key.error().message);
-    } else if (seen.insert(*key).second) {
-      target.series.push_back(*key);
+  } else {
+    std::set<SeriesKey> seen;
+    for (const auto& text : args.symbols) {
+      auto key = ParseSeriesArgument(text, options->defaults);
+      if (!key) {
+        target.problems.push_back(key.error().message);
+      } else if (seen.insert(*key).second) {
+        target.series.push_back(*key);
+      }
     }
+  }
+  if (auto ok = options->CheckSwitchesApply(target.series); !ok) {
+    return std::unexpected(ok.error());
   }
   return target;
 }
@@ -247,7 +253,7 @@ Outcome RunRefresh(const RefreshArgs& args, CliEnv& env) {
     if (Status ok = CheckReportPath(args.report); !ok)
       return Exit(kExitUsage, "{}", ok.error().message);
   }
-  auto target = CollectSeries(args);
+  auto target = CollectSeries(args, env);
   if (!target) {
     return Exit(kExitUsage, "{}", target.error().message);
   }

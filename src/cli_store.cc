@@ -200,8 +200,8 @@ Result<QuotaRateText> QuotaRate(Store& store, const std::string& given) {
 }
 
 Outcome RunInfo(const ReadArgs& args, CliEnv& env) {
-  const std::string db = ResolveDb(args.db, env, kDefaultDb);
-  auto store = OpenStoreForReading(db, env);
+  std::string db;
+  auto store = OpenReadDb(args.db, env, db);
   if (!store) return Exit(kExitUsage, "{}", store.error().message);
   auto file = (*store)->FileInfo();
   auto series = (*store)->ListSeries();

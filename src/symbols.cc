@@ -101,32 +101,15 @@ Result<std::string> CheckPair(std::string_view text, Function function) {
   return Upper(text);
 }
 
+// The function word of a line: a function name, and intraday's interval.
 Result<SeriesKey> ParseFunctionToken(std::string_view token, SeriesKey key) {
-  std::string_view name = token;
-  std::string_view interval;
-  if (size_t colon = token.find(':'); colon != std::string_view::npos) {
-    name = token.substr(0, colon);
-    interval = token.substr(colon + 1);
+  auto name = ParseFunctionName(token);
+  if (!name) return std::unexpected(name.error());
+  if (name->function == Function::kIntraday && name->interval.empty()) {
+    return Fail("intraday needs an interval: intraday:1min, 5min, 15min, 30min or 60min");
   }
-  auto function = ParseFunction(name);
-  if (!function) {
-    return Fail(fmt::format("unknown function '{}' (expected {})", Printable(name), kFunctionList));
-  }
-  key.function = *function;
-  if (*function == Function::kIntraday) {
-    if (interval.empty()) {
-      return Fail("intraday needs an interval: intraday:1min, 5min, 15min, 30min or 60min");
-    }
-    if (!IsValidInterval(interval)) {
-      return Fail(fmt::format("unknown interval '{}' (expected 1min, 5min, 15min, 30min or 60min)",
-                              Printable(interval)));
-    }
-    key.interval = std::string(interval);
-  } else if (!interval.empty()) {
-    return Fail(fmt::format("{} takes no interval", ShortName(*function)));
-  } else {
-    key.interval.clear();  // the default function's interval is not this one's
-  }
+  key.function = name->function;
+  key.interval = name->interval;  // the default function's interval is not this one's
   return key;
 }
 
@@ -140,19 +123,20 @@ std::string Lower(std::string_view s) {
 // (case-insensitive, like function names).
 Status ApplyOption(std::string_view token, std::set<std::string>& given, SeriesKey& key) {
   size_t eq = token.find('=');
-  std::string name = Lower(token.substr(0, eq)), value = Lower(token.substr(eq + 1));
+  std::string name = Lower(token.substr(0, eq));
   if (name != "adjusted" && name != "extended_hours") {
     return Fail(
         fmt::format("unknown option '{}' (expected adjusted=true|false or "
                     "extended_hours=true|false)",
                     Printable(token)));
   }
-  if (value != "true" && value != "false") {
+  std::optional<bool> value = ParseSwitch(token.substr(eq + 1));
+  if (!value) {
     return Fail(fmt::format("bad value '{}' for {} (expected true or false)",
                             Printable(token.substr(eq + 1)), name));
   }
   if (!given.insert(name).second) return Fail(fmt::format("{} is given twice", name));
-  (name == "adjusted" ? key.adjusted : key.extended_hours) = value == "true";
+  (name == "adjusted" ? key.adjusted : key.extended_hours) = *value;
   return {};
 }
 
@@ -197,15 +181,67 @@ Result<SeriesKey> ParseEntry(std::string_view text, const SeriesDefaults& defaul
     if (auto ok = ApplyOption(token, given, key); !ok) return std::unexpected(ok.error());
   }
   if (key.function != Function::kIntraday) key.adjusted = key.extended_hours = true;
-  auto symbol = (key.function == Function::kFxDaily || key.function == Function::kCryptoDaily)
-                    ? CheckPair(tokens[0], key.function)
-                    : CheckSymbol(tokens[0]);
+  const bool pair_function =
+      key.function == Function::kFxDaily || key.function == Function::kCryptoDaily;
+  auto symbol = pair_function ? CheckPair(tokens[0], key.function) : CheckSymbol(tokens[0]);
+  if (!symbol && !pair_function && CheckPair(tokens[0], Function::kFxDaily)) {
+    // `BTC/EUR` as `list` prints it, under a function that takes no pair.
+    return Fail(
+        fmt::format("'{}' is a pair, for fx_daily or crypto_daily ('{} fx_daily', '{} "
+                    "crypto_daily')",
+                    Printable(tokens[0]), Printable(tokens[0]), Printable(tokens[0])));
+  }
   if (!symbol) return std::unexpected(symbol.error());
   key.symbol = *symbol;
   return key;
 }
 
 }  // namespace
+
+Result<FunctionName> ParseFunctionName(std::string_view text) {
+  std::string_view name = text;
+  std::string_view interval;
+  const size_t colon = text.find(':');
+  if (colon != std::string_view::npos) {
+    name = text.substr(0, colon);
+    interval = text.substr(colon + 1);
+  }
+  auto function = ParseFunction(name);
+  if (!function) {
+    return Fail(fmt::format("unknown function '{}' (expected {})", Printable(name), kFunctionList));
+  }
+  FunctionName parsed{.function = *function};
+  if (*function != Function::kIntraday) {
+    if (colon != std::string_view::npos) {
+      return Fail(fmt::format("{} takes no interval", ShortName(*function)));
+    }
+    return parsed;
+  }
+  if (colon == std::string_view::npos) return parsed;
+  if (interval.empty()) {
+    return Fail("intraday needs an interval: intraday:1min, 5min, 15min, 30min or 60min");
+  }
+  auto canonical = ParseInterval(interval);
+  if (!canonical) return std::unexpected(canonical.error());
+  parsed.interval = std::move(*canonical);
+  return parsed;
+}
+
+Result<std::string> ParseInterval(std::string_view text) {
+  std::string interval = Lower(text);
+  if (!IsValidInterval(interval)) {
+    return Fail(fmt::format("unknown interval '{}' (expected 1min, 5min, 15min, 30min or 60min)",
+                            Printable(text)));
+  }
+  return interval;
+}
+
+std::optional<bool> ParseSwitch(std::string_view text) {
+  const std::string value = Lower(text);
+  if (value == "true") return true;
+  if (value == "false") return false;
+  return std::nullopt;
+}
 
 std::string Printable(std::string_view text) {
   constexpr size_t kMax = 40;
@@ -267,6 +303,18 @@ Result<SymbolList> ReadSymbolFile(const std::string& path, const SeriesDefaults&
     return Fail(fmt::format("cannot read symbol file '{}': {}", path, std::strerror(errno)));
   }
   return ParseSymbolList(buffer.str(), path, defaults);
+}
+
+Result<SymbolList> ReadSymbolStream(std::FILE* in, std::string_view name,
+                                    const SeriesDefaults& defaults) {
+  std::string content;
+  char buffer[1 << 14];
+  size_t n;
+  while ((n = std::fread(buffer, 1, sizeof buffer, in)) > 0) content.append(buffer, n);
+  if (std::ferror(in)) {
+    return Fail(fmt::format("cannot read the symbol list from {}: {}", name, std::strerror(errno)));
+  }
+  return ParseSymbolList(content, name, defaults);
 }
 
 Result<SeriesKey> ParseSeriesArgument(std::string_view text, const SeriesDefaults& defaults) {

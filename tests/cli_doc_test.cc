@@ -119,8 +119,8 @@ TEST_F(CliDocTest, TheManPageHasEverySectionTheVersionAndTheExitCodes) {
     EXPECT_THAT(exit_status, HasSubstr("\\fB" + std::to_string(code) + "\\fR")) << code;
   }
   EXPECT_THAT(man, HasSubstr("\\fB\\-\\-format\\fR \\fItable\\fR|\\fIjson\\fR\n"));
-  EXPECT_THAT(man, HasSubstr("\\fB\\-\\-symbols\\fR \\fITEXT\\fR\nsymbol list (default: "
-                             "symbols.txt)\n"));
+  EXPECT_THAT(man, HasSubstr("\\fB\\-\\-symbols\\fR \\fITEXT\\fR\nsymbol list, or \\- to read it "
+                             "from stdin (default: symbols.txt)\n"));
   EXPECT_THAT(man, HasSubstr("\\fBmdfetch fetch\\fR \\fIsymbols\\fR... [\\fIoptions\\fR]\n"));
 }
 

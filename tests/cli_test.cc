@@ -111,7 +111,8 @@ TEST_F(CliTest, CheckFindsADeletedBarAHighBelowLowAndAMissingMonthByDate) {
       << run.out;
   auto missing = Cli({"check", "IBM", "NOPE", "GONE", "--db", db_});
   EXPECT_EQ(missing.code, kExitUsage);
-  EXPECT_EQ(missing.err, "mdfetch: not stored in " + db_ + ": NOPE, GONE\n");
+  EXPECT_EQ(missing.err, "mdfetch: no bars for NOPE, GONE in " + db_ +
+                             " (fetch them first: mdfetch fetch NOPE GONE)\n");
 }
 
 TEST_F(CliTest, AKeyFileReadableByOthersIsRefusedAndAPrivateOneIsUsed) {

@@ -468,7 +468,7 @@ TEST_F(StoreAdminTest, ReadCommandsOnReadOnlyMediaWorkAndSaySoOnce) {
   auto query = Cli({"query", "MSFT", "--db", db_, "--last", "1", "--format", "csv"});
   EXPECT_EQ(query.code, kExitOk) << query.err;
   EXPECT_EQ(query.out,
-            "timestamp,open,high,low,close,volume\r\n2024-01-20,119,121,118,120,1019\r\n");
+            "ts,open,high,low,close,volume\r\n2024-01-20,119,121,118,120,1019\r\n");
   EXPECT_EQ(query.err, notice);
   auto info = Cli({"info", "--db", db_});
   EXPECT_EQ(info.code, kExitOk) << info.err;

@@ -123,7 +123,12 @@ TEST(SymbolListTest, HostileLinesAreReportedVerbatim) {
        "symbols.txt:2: 'IBM&function=X' is not a valid symbol (letters, "
        "digits, '.', '-' only)"},
       {"A=B", "symbols.txt:2: 'A=B' is not a valid symbol (letters, digits, '.', '-' only)"},
-      {"AB/CD", "symbols.txt:2: 'AB/CD' is not a valid symbol (letters, digits, '.', '-' only)"},
+      {"AB/CD",
+       "symbols.txt:2: 'AB/CD' is a pair, for fx_daily or crypto_daily ('AB/CD fx_daily', "
+       "'AB/CD crypto_daily')"},
+      {"AB/CD weekly",
+       "symbols.txt:2: 'AB/CD' is a pair, for fx_daily or crypto_daily ('AB/CD fx_daily', "
+       "'AB/CD crypto_daily')"},
       {"../../etc",
        "symbols.txt:2: '../../etc' is not a valid symbol (letters, digits, '.', "
        "'-' only)"},
@@ -211,6 +216,78 @@ TEST(SymbolListTest, ReadsAFile) {
   ASSERT_EQ(list->problems.size(), 1u);
   EXPECT_EQ(list->problems[0],
             path + ":2: 'bad$' is not a valid symbol (letters, digits, '.', '-' only)");
+}
+
+// Function names, intervals and switches read the same in any case, on a line as on the
+// command line (issue 10): INTRADAY:5MIN is intraday:5min, not half of it.
+TEST(SymbolListTest, FunctionsIntervalsAndSwitchesAreCaseInsensitive) {
+  auto list = Parse(
+      "AAPL INTRADAY:5MIN ADJUSTED=FALSE\n"
+      "MSFT Intraday:15Min extended_hours=FALSE\n"
+      "BTC/EUR DIGITAL_CURRENCY_DAILY\n"
+      "IBM time_series_weekly_adjusted\n");
+  EXPECT_TRUE(list.problems.empty()) << list.problems.front();
+  EXPECT_EQ(Symbols(list),
+            (std::vector<std::string>{"AAPL intraday:5min adjusted=false",
+                                      "MSFT intraday:15min extended_hours=false",
+                                      "BTC/EUR crypto_daily", "IBM weekly_adjusted"}));
+}
+
+TEST(SymbolListTest, FunctionNamesParseAsALineWritesThem) {
+  struct Case {
+    std::string text;
+    Function function;
+    std::string interval;
+  };
+  for (const Case& c :
+       std::vector<Case>{{"daily", Function::kDaily, ""},
+                         {"intraday:5min", Function::kIntraday, "5min"},
+                         {"INTRADAY:60MIN", Function::kIntraday, "60min"},
+                         {"intraday", Function::kIntraday, ""},
+                         {"digital_currency_daily", Function::kCryptoDaily, ""},
+                         {"TIME_SERIES_DAILY_ADJUSTED", Function::kDailyAdjusted, ""}}) {
+    auto name = ParseFunctionName(c.text);
+    ASSERT_TRUE(name) << c.text << ": " << name.error().message;
+    EXPECT_EQ(name->function, c.function) << c.text;
+    EXPECT_EQ(name->interval, c.interval) << c.text;
+  }
+  struct Bad {
+    std::string text;
+    std::string message;
+  };
+  for (const Bad& c : std::vector<Bad>{
+           {"dayly",
+            "unknown function 'dayly' (expected daily, daily_adjusted, weekly, weekly_adjusted, "
+            "monthly, monthly_adjusted, intraday:INTERVAL, fx_daily, crypto_daily)"},
+           {"daily:5min", "daily takes no interval"},
+           {"daily:", "daily takes no interval"},
+           {"intraday:", "intraday needs an interval: intraday:1min, 5min, 15min, 30min or 60min"},
+           {"intraday:2MIN",
+            "unknown interval '2MIN' (expected 1min, 5min, 15min, 30min or 60min)"}}) {
+    auto name = ParseFunctionName(c.text);
+    ASSERT_FALSE(name) << c.text;
+    EXPECT_EQ(name.error().message, c.message);
+  }
+  EXPECT_EQ(ParseInterval("15MIN").value_or("?"), "15min");
+  EXPECT_EQ(ParseSwitch("False"), std::optional<bool>(false));
+  EXPECT_EQ(ParseSwitch("TRUE"), std::optional<bool>(true));
+  EXPECT_EQ(ParseSwitch("no"), std::nullopt);
+  EXPECT_EQ(ParseSwitch(""), std::nullopt);
+}
+
+// `--symbols -`: the list comes from a stream, its problems named "stdin:LINE".
+TEST(SymbolListTest, ReadsAStreamNamingItsLines) {
+  std::FILE* in = std::tmpfile();
+  ASSERT_NE(in, nullptr);
+  std::fputs("# from a pipe\nIBM\nbad$\nEUR/USD fx_daily\n", in);
+  std::rewind(in);
+  auto list = ReadSymbolStream(in, "stdin", SeriesDefaults{});
+  std::fclose(in);
+  ASSERT_TRUE(list) << list.error().message;
+  EXPECT_EQ(Symbols(*list), (std::vector<std::string>{"IBM", "EUR/USD fx_daily"}));
+  EXPECT_EQ(list->problems,
+            std::vector<std::string>{
+                "stdin:3: 'bad$' is not a valid symbol (letters, digits, '.', '-' only)"});
 }
 
 TEST(SymbolListTest, ArgumentUsesTheSameRules) {

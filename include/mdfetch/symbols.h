@@ -7,13 +7,19 @@
 //   EUR/USD fx_daily
 //   BTC/EUR crypto_daily
 //
-// Blank lines, `#` comments (whole-line and trailing), surrounding whitespace, CRLF and a
-// UTF-8 byte-order mark are accepted. A symbol is letters, digits, '.' and '-', at most 12
-// characters; FX and crypto lines name a pair FROM/TO. Duplicates are kept once. Every other
-// line is reported as "FILE:LINE: reason" and skipped; it never reaches the service or SQL.
-// Pure functions; thread-safe.
+// Function names (short or the service's, "TIME_SERIES_DAILY", "digital_currency_daily"),
+// intervals and option names and values are case-insensitive ("INTRADAY:5MIN",
+// "adjusted=FALSE"). The command line's --function, --interval, --adjusted and
+// --extended-hours go through the same functions (ParseFunctionName, ParseInterval,
+// ParseSwitch) as a line does. Blank lines, `#` comments (whole-line and trailing), surrounding
+// whitespace, CRLF and a UTF-8 byte-order mark are accepted. A symbol is letters, digits, '.' and
+// '-', at most 12 characters; FX and crypto lines name a pair FROM/TO. Duplicates are kept once.
+// Every other line is reported as "FILE:LINE: reason" and skipped; it never reaches the service or
+// SQL. Pure functions; thread-safe.
 #pragma once
 
+#include <cstdio>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,9 +53,33 @@ SymbolList ParseSymbolList(std::string_view content, std::string_view file_name,
 // "cannot read symbol file 'PATH': No such file or directory".
 Result<SymbolList> ReadSymbolFile(const std::string& path, const SeriesDefaults& defaults);
 
+// Reads `in` to its end and parses it; problems are named "NAME:LINE: reason" (`--symbols -`
+// reads stdin, named "stdin"). Fails only when `in` cannot be read:
+// "cannot read the symbol list from stdin: Input/output error". Does not close `in`.
+Result<SymbolList> ReadSymbolStream(std::FILE* in, std::string_view name,
+                                    const SeriesDefaults& defaults);
+
 // Parses one symbol given on the command line (`mdfetch fetch SYMBOL`), with the same rules
 // as a line of the list; the error is the reason alone ("'IBM$' is not a valid symbol ...").
 Result<SeriesKey> ParseSeriesArgument(std::string_view text, const SeriesDefaults& defaults);
+
+// A function as a line writes it: "daily", "MONTHLY_ADJUSTED", "TIME_SERIES_WEEKLY",
+// "intraday:5min", "INTRADAY:5MIN", "digital_currency_daily". `interval` is the canonical
+// interval of "intraday:INTERVAL"; plain "intraday" gives an empty one (a line needs one, the
+// command line's --function defaults it). Errors are the reason alone:
+// "unknown function 'dayly' (expected daily, ...)", "daily takes no interval".
+struct FunctionName {
+  Function function = Function::kDaily;
+  std::string interval;
+};
+Result<FunctionName> ParseFunctionName(std::string_view text);
+
+// "5min", "5MIN", ...: the canonical (lower-case) interval; the error is the reason alone,
+// "unknown interval '2min' (expected 1min, 5min, 15min, 30min or 60min)".
+Result<std::string> ParseInterval(std::string_view text);
+
+// The value of an intraday switch: true or false, in any case; nullopt for anything else.
+std::optional<bool> ParseSwitch(std::string_view text);
 
 // The text quoted in messages: printable ASCII as is, anything else as \xNN, cut to 40 bytes.
 std::string Printable(std::string_view text);
