@@ -99,6 +99,16 @@ void AddRunOptions(CLI::App& cmd, RefreshArgs& a) {
                "print a line per call on stderr: time, series, outputsize, outcome, bytes, ms");
 }
 
+// A refresh or fetch, or with --dry-run its plan (which makes no call to report on).
+Outcome RefreshOrPlan(const RefreshArgs& a, CliEnv& env) {
+  if (!a.dry_run) return RunRefresh(a, env);
+  if (!a.report.empty() || a.quiet || a.verbose) {
+    return Exit(kExitUsage,
+                "--dry-run makes no call: --report, --quiet and --verbose apply to a run");
+  }
+  return RunPlan(a, env);
+}
+
 void AddReadOptions(CLI::App& cmd, ReadArgs& a, bool range) {
   cmd.add_option("--db", a.db, "SQLite database (default $MDFETCH_DB, else data/market.db)");
   cmd.add_option("--function", a.function,
@@ -270,7 +280,7 @@ std::vector<Command> Commands() {
          AddRunOptions(cmd, *a);
          return [a, &cmd](CliEnv& env) {
            a->base_url_given = cmd.count("--base-url") > 0;
-           return a->dry_run ? RunPlan(*a, env) : RunRefresh(*a, env);
+           return RefreshOrPlan(*a, env);
          };
        }});
   commands.push_back(
@@ -300,7 +310,7 @@ std::vector<Command> Commands() {
                             ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
                         return [a, &cmd](CliEnv& env) {
                           a->base_url_given = cmd.count("--base-url") > 0;
-                          return a->dry_run ? RunPlan(*a, env) : RunRefresh(*a, env);
+                          return RefreshOrPlan(*a, env);
                         };
                       }});
   commands.push_back({"query", "print the stored bars of one symbol", [](CLI::App& cmd) {
@@ -317,7 +327,8 @@ std::vector<Command> Commands() {
   commands.push_back({"export", "write stored bars as RFC 4180 CSV", [](CLI::App& cmd) {
                         auto a = Make<ReadArgs>();
                         cmd.add_option("symbols", a->symbols, kSeriesHelp);
-                        cmd.add_flag("--all", a->all, "export every stored symbol");
+                        cmd.add_flag("--all", a->all,
+                                     "export every stored series of --function (one kind per CSV)");
                         AddReadOptions(cmd, *a, true);
                         cmd.add_option("--output", a->output,
                                        "file to write (replaced whole, through a symbolic "
@@ -350,16 +361,16 @@ std::vector<Command> Commands() {
                             ->capture_default_str();
                         return [a](CliEnv& env) { return RunList(*a, env); };
                       }});
-  commands.push_back(
-      {"quota", "show the daily quota: calls spent and next", [](CLI::App& cmd) {
-         auto a = Make<ReadArgs>();
-         auto rate = std::make_shared<std::string>();
-         cmd.add_option("--db", a->db, "SQLite database");
-         cmd.add_option("--rate", *rate,
-                        "the --rate the refreshes use (default: the one the last refresh "
-                        "recorded, else 5/min,25/day)");
-         return [a, rate](CliEnv& env) { return RunQuota(*a, *rate, env); };
-       }});
+  commands.push_back({"quota", "show the daily quota: calls spent and next", [](CLI::App& cmd) {
+                        auto a = Make<ReadArgs>();
+                        auto rate = std::make_shared<std::string>();
+                        cmd.add_option("--db", a->db, "SQLite database");
+                        cmd.add_option(
+                            "--rate", *rate,
+                            "the --rate the refreshes use (default: the one the last refresh "
+                            "recorded, else 5/min,25/day)");
+                        return [a, rate](CliEnv& env) { return RunQuota(*a, *rate, env); };
+                      }});
   commands.push_back(
       {"info", "describe the store: size, schema, series and bars, quota", [](CLI::App& cmd) {
          auto a = Make<ReadArgs>();

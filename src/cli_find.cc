@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "cli_commands.h"
+#include "cli_output.h"
 #include "mdfetch/store.h"
 #include "mdfetch/symbols.h"
 
@@ -12,11 +13,6 @@ namespace mdfetch {
 namespace {
 
 bool IsPairFunction(Function f) { return f == Function::kFxDaily || f == Function::kCryptoDaily; }
-
-// A shell word: quoted when it holds a space.
-std::string Word(const std::string& text) {
-  return text.find(' ') == std::string::npos ? text : "\"" + text + "\"";
-}
 
 // "monthly", "intraday:5min adjusted=false": the function as a symbol-list line writes it.
 std::string FunctionText(const SeriesKey& key) {
@@ -33,7 +29,7 @@ std::string ReadCommand(const SeriesKey& key, std::string_view command, const Re
   if (!key.interval.empty()) out += ":" + key.interval;
   if (!key.adjusted) out += " --adjusted false";
   if (!key.extended_hours) out += " --extended-hours false";
-  if (!args.db.empty()) out += " --db " + Word(args.db);
+  if (!args.db.empty()) out += " --db " + ShellQuote(args.db);
   return out;
 }
 
@@ -145,7 +141,7 @@ Result<std::vector<SeriesState>> FindSeries(Store& store, const ReadArgs& args,
                                        Alternatives(*stored, command, args)));
       } else {
         nothing_names.push_back(Describe(key));
-        nothing_fetch.push_back(Word(Describe(key)));
+        nothing_fetch.push_back(ShellQuote(Describe(key)));
       }
     }
     if (pick && std::none_of(found.begin(), found.end(),
@@ -153,7 +149,10 @@ Result<std::vector<SeriesState>> FindSeries(Store& store, const ReadArgs& args,
       found.push_back(std::move(*pick));
     }
   }
-  if (!nothing_names.empty()) {
+  if (!nothing_names.empty() && command == "remove") {
+    problems.push_back(
+        fmt::format("nothing stored for {} in {}", fmt::join(nothing_names, ", "), db));
+  } else if (!nothing_names.empty()) {
     problems.push_back(fmt::format(
         "no bars for {} in {} (fetch {} first: mdfetch fetch {})", fmt::join(nothing_names, ", "),
         db, nothing_names.size() == 1 ? "it" : "them", fmt::join(nothing_fetch, " ")));

@@ -158,14 +158,7 @@ Outcome RunQuery(const ReadArgs& args, CliEnv& env) {
   if (!filter) {
     return Exit(kExitUsage, "{}", filter.error().message);
   }
-  auto state = (*store)->Find(key);
-  if (!state || !*state || (*state)->bar_count == 0) {
-    // The fetch command that names the same series: quoted when it has several words.
-    std::string name = Describe(key);
-    std::string argument = name.find(' ') == std::string::npos ? name : "\"" + name + "\"";
-    return Exit(kExitFailed, "no bars for {} in {} (fetch it first: mdfetch fetch {})", name, db,
-                argument);
-  }
+  const SeriesState& state = found->front();
   auto bars = (*store)->ReadBars(key, *filter);
   if (!bars) {
     return Exit(kExitFailed, "{}", bars.error().message);
@@ -176,9 +169,9 @@ Outcome RunQuery(const ReadArgs& args, CliEnv& env) {
     out = BarCsvHeader(false, adjusted);
     for (const auto& bar : *bars) AppendBarCsv(out, "", bar, adjusted);
   } else if (args.format == "json") {
-    out = BarJson(**state, *bars);
+    out = BarJson(state, *bars);
   } else {
-    out = BarTable(*bars, adjusted, (*state)->provisional_ts);
+    out = BarTable(*bars, adjusted, state.provisional_ts);
   }
   std::fputs(out.c_str(), env.out);
   return kExitOk;
@@ -219,7 +212,8 @@ Outcome RunExport(const ReadArgs& args, CliEnv& env) {
     }
   }
   // That of the series found, else --function's.
-  const Function function = selection.keys.empty() ? chosen->function : selection.keys.front().function;
+  const Function function =
+      selection.keys.empty() ? chosen->function : selection.keys.front().function;
   auto filter = MakeFilter(args, function == Function::kIntraday);
   if (!filter) {
     return Exit(kExitUsage, "{}", filter.error().message);
@@ -308,10 +302,10 @@ Outcome RunQuota(const ReadArgs& args, const std::string& given_rate, CliEnv& en
     return Exit(kExitFailed, "{}", times.error().message);
   }
   // Where the limit comes from, when it is the one the last refresh recorded.
-  const std::string source =
-      quota->recorded_at ? fmt::format("(--rate {}, recorded by the refresh of {})\n", rate_text,
-                                       FormatUtc(*quota->recorded_at))
-                         : "";
+  const std::string source = quota->recorded_at
+                                 ? fmt::format("(--rate {}, recorded by the refresh of {})\n",
+                                               rate_text, FormatUtc(*quota->recorded_at))
+                                 : "";
   if (!rate->per_day) {
     fmt::print(env.out, "{} calls in the last 24 h; no daily quota in --rate '{}'\n{}",
                times->size(), rate_text, source);

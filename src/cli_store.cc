@@ -124,29 +124,19 @@ Result<std::unique_ptr<Store>> OpenStoreForReading(const std::string& db, CliEnv
 }
 
 Outcome RunRemove(const ReadArgs& args, bool yes, CliEnv& env) {
-  auto defaults = ResolveDefaults(args.function, args.interval, args.adjusted, args.extended_hours);
-  if (!defaults) return Exit(kExitUsage, "{}", defaults.error().message);
-  std::vector<SeriesKey> keys;
-  std::set<SeriesKey> seen;
-  for (const std::string& text : args.symbols) {
-    auto key = ParseSeriesArgument(text, *defaults);
-    if (!key) return Exit(kExitUsage, "{}", key.error().message);
-    if (seen.insert(*key).second) keys.push_back(*key);
-  }
+  // Named as `query` names them, with the same usage errors (an option that chooses nothing).
+  if (auto ok = ParseSeriesArguments(args); !ok) return Exit(kExitUsage, "{}", ok.error().message);
   const std::string db = ResolveDb(args.db, env, kDefaultDb);
   auto writable = OpenForHousekeeping(db);
   if (!writable) return Exit(kExitUsage, "{}", writable.error().message);
   Store& store = *writable->store;
-  std::vector<std::string> missing;
+  auto found = FindSeries(store, args, "remove", Needs::kRow, db);
+  if (!found) return Exit(kExitFailed, "{}; nothing removed", found.error().message);
+  std::vector<SeriesKey> keys;
   std::vector<int64_t> bars;
-  for (const SeriesKey& key : keys) {
-    auto state = store.Find(key);
-    if (!state) return Exit(kExitFailed, "{}", state.error().message);
-    if (!*state) missing.push_back(Describe(key));
-    bars.push_back(*state ? (*state)->bar_count : 0);
-  }
-  if (!missing.empty()) {
-    return Exit(kExitUsage, "not stored in {}: {}; nothing removed", db, fmt::join(missing, ", "));
+  for (const SeriesState& state : *found) {
+    keys.push_back(state.key);
+    bars.push_back(state.bar_count);
   }
   int64_t total = 0;
   for (int64_t n : bars) total += n;
@@ -158,13 +148,14 @@ Outcome RunRemove(const ReadArgs& args, bool yes, CliEnv& env) {
   if (!removed) return Exit(kExitFailed, "{}", removed.error().message);
   std::string out;
   for (size_t i = 0; i < keys.size(); ++i) {
-    out += fmt::format("removed {}: {} bars\n", Describe(keys[i]), bars[i]);
+    out += fmt::format("removed {}: {}\n", Describe(keys[i]), Plural(bars[i], "bar"));
   }
-  out += fmt::format("{}: removed {} series, {} bars and {} logged calls", db, removed->series,
-                     removed->bars, removed->calls);
+  out += fmt::format("{}: removed {} series, {} and {}", db, removed->series,
+                     Plural(removed->bars, "bar"), Plural(removed->calls, "logged call"));
   if (removed->calls_kept > 0) {
-    out += fmt::format("; {} calls of the last 24 h stay logged: the daily quota counts them",
-                       removed->calls_kept);
+    out += fmt::format("; {} of the last 24 h {} logged: the daily quota counts them",
+                       Plural(removed->calls_kept, "call"),
+                       removed->calls_kept == 1 ? "stays" : "stay");
   }
   out += '\n';
   std::fputs(out.c_str(), env.out);

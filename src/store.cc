@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <mutex>
 #include <string_view>
 
@@ -331,8 +332,8 @@ Status Migrate(sqlite3* db, const std::string& path) {
       return Fail(fmt::format("cannot upgrade database '{}': rows refer to missing series", path));
     }
     if (!ExecScript(db, fmt::format("PRAGMA user_version = {}", kSchemaVersion)) ||
-        !ExecScript(db, fmt::format("PRAGMA application_id = {}",
-                                    static_cast<int32_t>(kApplicationId))) ||
+        !ExecScript(
+            db, fmt::format("PRAGMA application_id = {}", static_cast<int32_t>(kApplicationId))) ||
         !ExecScript(db, "COMMIT")) {
       return Fail(CannotOpen(path, db));
     }
@@ -491,6 +492,22 @@ bool ReadOnlyMediaError(int code) {
   return primary == SQLITE_CANTOPEN || primary == SQLITE_READONLY;
 }
 
+// Whether the folder of `path` takes new files, asked of SQLite's own file layer (access(2)
+// with W_OK: EROFS on a read-only mount, even for root). Only when it does not is the
+// immutable fallback safe to consider: on a writable folder an open that fails has another
+// cause, and a live store must never be read as immutable.
+bool FolderWritable(const std::string& path) {
+  std::filesystem::path folder = std::filesystem::path(path).parent_path();
+  if (folder.empty()) folder = ".";
+  sqlite3_vfs* vfs = sqlite3_vfs_find(nullptr);
+  int writable = 0;
+  if (vfs == nullptr ||
+      vfs->xAccess(vfs, folder.c_str(), SQLITE_ACCESS_READWRITE, &writable) != SQLITE_OK) {
+    return true;
+  }
+  return writable != 0;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Store>> Store::OpenWith(const std::string& path, const std::string& name,
@@ -526,7 +543,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, OpenMode mod
   }
   int code = SQLITE_OK;
   auto store = OpenWith(path, path, SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_READONLY, mode, &code);
-  if (store || !ReadOnlyMediaError(code)) return store;
+  if (store || !ReadOnlyMediaError(code) || FolderWritable(path)) return store;
   // Immutable: no -shm, no lock, and the -wal file is not read. A file that cannot be read
   // at all fails again; the first error is the one that says why.
   auto immutable = OpenWith(path, ImmutableUri(path),

@@ -223,7 +223,7 @@ TEST_F(CliNamingTest, EveryMissingSymbolIsNamedInOneMessage) {
   auto intraday = Cli({"check", "IBM", "NOPE", "GONE intraday:5min", "--db", db_});
   EXPECT_EQ(intraday.code, kExitUsage);
   EXPECT_EQ(intraday.err, "mdfetch: no bars for NOPE, GONE intraday:5min in " + db_ +
-                              " (fetch them first: mdfetch fetch NOPE \"GONE intraday:5min\")\n");
+                              " (fetch them first: mdfetch fetch NOPE 'GONE intraday:5min')\n");
 }
 
 // After the demo only data/demo.db exists: every read command says where the bars went.

@@ -178,9 +178,10 @@ TEST_F(FaultsTest, TheDailyQuotaIsNeverExceededAcrossRuns) {
     EXPECT_TRUE(Contains(first.out, fmt::format("  deferred {}: the daily quota is spent\n", s)))
         << first.out;
   }
-  EXPECT_TRUE(Contains(first.out, fmt::format("\nmdfetch: stopped: daily quota of 3 calls spent; next call "
-                                              "allowed at {}\n",
-                                              next)))
+  EXPECT_TRUE(
+      Contains(first.out, fmt::format("\nmdfetch: stopped: daily quota of 3 calls spent; next call "
+                                      "allowed at {}\n",
+                                      next)))
       << first.out;
   EXPECT_TRUE(Contains(first.out, "3 stored, 0 up to date, 0 failed, 2 deferred")) << first.out;
 

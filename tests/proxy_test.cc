@@ -343,9 +343,10 @@ TEST_F(ProxyEndToEndTest, AProxyWhereNothingListensSpendsNoQuotaAndExitsFourNami
   WriteSymbols("IBM\nMSFT\n");
   auto run = Refresh({{"http_proxy", fmt::format("http://ops:{}@127.0.0.1:1", kPassword)}});
   EXPECT_EQ(run.code, kExitUnreachable) << run.out << run.err;
-  EXPECT_TRUE(Contains(run.out,
-                       "\nmdfetch: stopped: cannot reach proxy 127.0.0.1:1: connection refused or host "
-                       "unreachable\n"))
+  EXPECT_TRUE(
+      Contains(run.out,
+               "\nmdfetch: stopped: cannot reach proxy 127.0.0.1:1: connection refused or host "
+               "unreachable\n"))
       << run.out;
   EXPECT_EQ(QuotaLine(), "0 of 25 calls spent in the last 24 h; next call allowed: now\n");
   EXPECT_EQ(sim_->Stats().calls, 0);

@@ -467,8 +467,7 @@ TEST_F(StoreAdminTest, ReadCommandsOnReadOnlyMediaWorkAndSaySoOnce) {
   EXPECT_EQ(list.err, notice);
   auto query = Cli({"query", "MSFT", "--db", db_, "--last", "1", "--format", "csv"});
   EXPECT_EQ(query.code, kExitOk) << query.err;
-  EXPECT_EQ(query.out,
-            "ts,open,high,low,close,volume\r\n2024-01-20,119,121,118,120,1019\r\n");
+  EXPECT_EQ(query.out, "ts,open,high,low,close,volume\r\n2024-01-20,119,121,118,120,1019\r\n");
   EXPECT_EQ(query.err, notice);
   auto info = Cli({"info", "--db", db_});
   EXPECT_EQ(info.code, kExitOk) << info.err;
@@ -482,8 +481,8 @@ TEST_F(StoreAdminTest, RemoveWithoutATerminalRemovesAndSaysWhat) {
   auto run = Cli({"remove", "IBM", "--db", db_});
   EXPECT_EQ(run.code, kExitOk) << run.err;
   EXPECT_EQ(run.out, "removed IBM: 30 bars\n" + db_ +
-                         ": removed 1 series, 30 bars and 1 logged calls; 1 calls of the last "
-                         "24 h stay logged: the daily quota counts them\n");
+                         ": removed 1 series, 30 bars and 1 logged call; 1 call of the last "
+                         "24 h stays logged: the daily quota counts them\n");
   EXPECT_EQ(run.err, "");
   EXPECT_EQ(SqlText(db_, "SELECT count(*) FROM series"), "1");
 }
@@ -515,10 +514,22 @@ TEST_F(StoreAdminTest, RemoveNamesTheSeriesNotStored) {
   Fill();
   auto run =
       Cli({"remove", "IBM", "AAPL intraday:5min", "GOOG", "--function", "weekly", "--db", db_});
-  // --function names the function of the symbols that name none: IBM is then IBM weekly.
+  // --function names the function of the symbols that name none: IBM is then IBM weekly,
+  // and the message says what is stored for IBM, as `query` does.
+  EXPECT_EQ(run.code, kExitFailed);
+  EXPECT_EQ(run.err, "mdfetch: no IBM weekly in " + db_ +
+                         "; stored for IBM: daily (mdfetch remove IBM --function daily --db " +
+                         db_ + "); nothing stored for AAPL intraday:5min, GOOG weekly in " + db_ +
+                         "; nothing removed\n");
+  EXPECT_EQ(SqlText(db_, "SELECT count(*) FROM bars"), "50");
+}
+
+// An option that chooses nothing is refused as by `query`, never ignored: without the check,
+// `--extended-hours false` on daily series would remove IBM daily.
+TEST_F(StoreAdminTest, RemoveRefusesAnOptionThatChoosesNothing) {
+  Fill();
+  auto run = Cli({"remove", "IBM", "--extended-hours", "false", "--yes", "--db", db_});
   EXPECT_EQ(run.code, kExitUsage);
-  EXPECT_EQ(run.err, "mdfetch: not stored in " + db_ +
-                         ": IBM weekly, AAPL intraday:5min, GOOG weekly; nothing removed\n");
   EXPECT_EQ(SqlText(db_, "SELECT count(*) FROM bars"), "50");
 }
 
