@@ -190,6 +190,12 @@ TEST_F(ReportTest, ARunStoppedByAnOutageIsReportedToo) {
   EXPECT_EQ(r["totals"]["deferred"], 2);
   EXPECT_EQ(r["totals"]["calls"], 0);
   EXPECT_EQ(r["series"][0]["reason"], "the service could not be reached");
+  // No call left this machine: none is counted, and no outputsize is given for one.
+  ASSERT_EQ(r["series"].size(), 2u);
+  for (const Json& series : r["series"]) {
+    EXPECT_EQ(series["calls"], 0) << series;
+    EXPECT_EQ(series["outputsize"], nullptr) << series;
+  }
   EXPECT_EQ(r["exit_status"], kExitUnreachable);
 }
 
