@@ -273,7 +273,10 @@ TEST_F(ReportTest, TextThatIsNotUtf8IsWrittenWithReplacementCharacters) {
   // A symbol list whose name is not UTF-8 (options.symbols_file, the invalid lines' prefix).
   const std::string list = (dir_ / "list\xfe.txt").string();
   std::ofstream(list) << "IBM monthly\nBAD$\n";
-  auto refresh = Refresh({"--symbols", list, "--report", report_});
+  auto refresh = RunCliCaptured(clock_,
+                                {"refresh", "--symbols", list, "--db", db_, "--sim", "--base-url",
+                                 sim_->BaseUrl(), "--report", report_},
+                                {{"ALPHAVANTAGE_API_KEY", kKey}});
   EXPECT_EQ(refresh.code, kExitFailed) << refresh.out << refresh.err;
   const Json again = ReadReport(report_);
   const std::string replaced = (dir_ / "list\xEF\xBF\xBD.txt").string();
