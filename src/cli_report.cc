@@ -1,6 +1,7 @@
 // What a refresh or fetch tells: the summary, the progress line, the call lines of --verbose,
 // and the run report (--report), one JSON document per run.
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include "cli_commands.h"
 #include "mdfetch/market_calendar.h"
 #include "mdfetch/planner.h"
+#include "output_file.h"
 
 namespace mdfetch {
 namespace {
@@ -99,27 +101,13 @@ Json OptionsJson(const RunReport& report) {
               {"months", report.months}};
 }
 
-// Writes `text` beside `path` and renames it into place: never half a report.
-Status WriteFileAtomically(const std::string& path, const std::string& text) {
-  const std::string temp = fmt::format("{}.tmp-{}", path, ::getpid());
-  std::FILE* out = std::fopen(temp.c_str(), "wb");
-  if (out == nullptr)
-    return Fail(fmt::format("cannot write the report '{}': {}", path, std::strerror(errno)));
-  const bool written = std::fwrite(text.data(), 1, text.size(), out) == text.size();
-  const int write_errno = errno;
-  const bool closed = std::fclose(out) == 0;
-  if (!written || !closed) {
-    std::remove(temp.c_str());
-    return Fail(fmt::format("cannot write the report '{}': {}", path,
-                            std::strerror(written ? errno : write_errno)));
-  }
-  std::error_code ec;
-  std::filesystem::rename(temp, path, ec);
-  if (ec) {
-    std::remove(temp.c_str());
-    return Fail(fmt::format("cannot write the report '{}': {}", path, ec.message()));
-  }
-  return {};
+// OutputFile says "cannot write 'PATH': REASON"; the report's messages name it as the report.
+std::string ReportError(const std::string& path, const std::string& message) {
+  const std::string prefix = fmt::format("cannot write '{}'", path);
+  if (!message.starts_with(prefix)) return message;
+  const std::string rest = message.substr(prefix.size());  // ": REASON"
+  if (path == "-") return "cannot write the report to stdout" + rest;
+  return fmt::format("cannot write the report '{}'{}", path, rest);
 }
 
 std::string SummaryLine(const std::string& db, const RefreshSummary& s) {
@@ -252,14 +240,26 @@ std::string ReportJson(const RunReport& report) {
                      {"reason", OrNull(s.stop_reason)},
                      {"detail", OrNull(s.stop_detail)}};
   doc["exit_status"] = report.exit_status;
-  return doc.dump(2) + "\n";
+  // Paths and fetch arguments are bytes as given, not always UTF-8: such bytes become U+FFFD
+  // (the strict default would throw after the run, and no report would be written).
+  return doc.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 
 Status CheckReportPath(const std::string& path) {
   if (path == "-") return {};
-  std::filesystem::path folder = std::filesystem::path(path).parent_path();
-  if (folder.empty()) folder = ".";
+  // A named pipe or a device (/dev/stdout, /dev/full) is written in place: its folder need
+  // not be writable. Anything else is written beside its final target (links followed).
+  struct stat st {};
+  const bool exists = ::stat(path.c_str(), &st) == 0;
+  if (exists && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) return {};
   std::error_code ec;
+  std::filesystem::path target = path;
+  if (std::filesystem::is_symlink(path, ec)) {
+    target = std::filesystem::weakly_canonical(path, ec);
+    if (ec) target = path;
+  }
+  std::filesystem::path folder = target.parent_path();
+  if (folder.empty()) folder = ".";
   if (!std::filesystem::is_directory(folder, ec)) {
     return Fail(fmt::format("cannot write the report '{}': no folder '{}'", path, folder.string()));
   }
@@ -270,12 +270,14 @@ Status CheckReportPath(const std::string& path) {
   return {};
 }
 
+// Through OutputFile, as export writes: a regular file (or a link's target) is replaced
+// whole and synced, a pipe or device written in place, "-" is `out`.
 Status WriteReport(const std::string& path, const RunReport& report, std::FILE* out) {
   const std::string text = ReportJson(report);
-  if (path != "-") return WriteFileAtomically(path, text);
-  if (std::fwrite(text.data(), 1, text.size(), out) != text.size() || std::fflush(out) != 0) {
-    return Fail(fmt::format("cannot write the report to stdout: {}", std::strerror(errno)));
-  }
+  auto file = OutputFile::Open(path, out);
+  if (!file) return Fail(ReportError(path, file.error().message));
+  (void)(*file)->Write(text);  // a failed write makes Commit fail
+  if (Status done = (*file)->Commit(); !done) return Fail(ReportError(path, done.error().message));
   return {};
 }
 

@@ -267,11 +267,15 @@ void EngineRun::Send(Job job) {
              [this, job = std::move(job), id = *fetch_id]() mutable { Work(std::move(job), id); });
 }
 
-// A call that never left this machine is no call: what Send() counted is given back.
+// A call that never left this machine is no call: what Send() counted is given back. A
+// series left with no call has no outputsize either; one with an earlier call keeps the
+// value Send() set (the same as that call's unless a restatement or a fallback from `full`
+// changed it in between, which the job does not record).
 void EngineRun::Unsend(const Job& job) {
   --summary_.calls;
   if (job.Repeat()) --summary_.retries;
-  --summary_.results[job.item].calls;
+  SeriesResult& result = summary_.results[job.item];
+  if (--result.calls == 0) result.outputsize = OutputSize::kNone;
   if (options_.rate.per_day) {
     auto it = std::find(quota_window_.rbegin(), quota_window_.rend(), job.sent_at);
     if (it != quota_window_.rend()) quota_window_.erase(std::next(it).base());

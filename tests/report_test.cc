@@ -190,6 +190,12 @@ TEST_F(ReportTest, ARunStoppedByAnOutageIsReportedToo) {
   EXPECT_EQ(r["totals"]["deferred"], 2);
   EXPECT_EQ(r["totals"]["calls"], 0);
   EXPECT_EQ(r["series"][0]["reason"], "the service could not be reached");
+  // No call left this machine: none is counted, and no outputsize is given for one.
+  ASSERT_EQ(r["series"].size(), 2u);
+  for (const Json& series : r["series"]) {
+    EXPECT_EQ(series["calls"], 0) << series;
+    EXPECT_EQ(series["outputsize"], nullptr) << series;
+  }
   EXPECT_EQ(r["exit_status"], kExitUnreachable);
 }
 
@@ -224,11 +230,60 @@ TEST_F(ReportTest, AReportThatCannotBeWrittenIsAnError) {
   const std::string folder = (dir_ / "db").string();
   auto run = Refresh({"--report", folder});
   EXPECT_EQ(run.code, kExitFailed);
-  EXPECT_EQ(run.err, "mdfetch: cannot write the report '" + folder + "': Is a directory\n");
+  EXPECT_EQ(run.err, "mdfetch: cannot write the report '" + folder + "': is a directory\n");
   EXPECT_EQ(sim_->Stats().calls, 1);
   for (const auto& entry : std::filesystem::directory_iterator(dir_ / "db")) {
     EXPECT_EQ(entry.path().string().find(".tmp-"), std::string::npos) << entry.path();
   }
+  // A write that fails (a device that is always full): the run's calls are made, the report
+  // is not, and the run says so (exit status 1 when the run itself went well).
+  auto full = Refresh({"--force", "--report", "/dev/full"});
+  EXPECT_EQ(full.code, kExitFailed) << full.out;
+  EXPECT_EQ(full.err, "mdfetch: cannot write the report '/dev/full': No space left on device\n");
+  EXPECT_EQ(sim_->Stats().calls, 2);
+}
+
+TEST_F(ReportTest, ASymlinkedReportKeepsTheLinkAndReplacesItsTarget) {
+  StartSim();
+  WriteSymbols("IBM monthly\n");
+  const std::filesystem::path target = dir_ / "last-run.json";
+  std::ofstream(target) << "old\n";
+  std::filesystem::create_symlink(target, report_);
+  ASSERT_EQ(Refresh({"--report", report_}).code, kExitOk);
+  EXPECT_TRUE(std::filesystem::is_symlink(report_));
+  EXPECT_EQ(std::filesystem::read_symlink(report_), target);
+  EXPECT_EQ(ReadReport(target.string())["series"][0]["status"], "stored");
+  for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
+    EXPECT_EQ(entry.path().string().find(".tmp-"), std::string::npos) << entry.path();
+  }
+}
+
+TEST_F(ReportTest, TextThatIsNotUtf8IsWrittenWithReplacementCharacters) {
+  StartSim();
+  // An argument as typed (`fetch IBM $'\xff'`): IBM is fetched, the other is an invalid line,
+  // and the report still gets written, the byte replaced by U+FFFD.
+  auto run = Fetch({"IBM monthly", "A\xff", "--report", report_});
+  EXPECT_EQ(run.code, kExitFailed) << run.out << run.err;
+  const Json r = ReadReport(report_);
+  EXPECT_EQ(r["options"]["symbols"], Json::array({"IBM monthly", "A\xEF\xBF\xBD"}));
+  EXPECT_EQ(r["series"][0]["status"], "stored");
+  EXPECT_EQ(r["invalid_lines"].size(), 1u) << r["invalid_lines"];
+  EXPECT_EQ(sim_->Stats().calls, 1);
+
+  // A symbol list whose name is not UTF-8 (options.symbols_file, the invalid lines' prefix).
+  const std::string list = (dir_ / "list\xfe.txt").string();
+  std::ofstream(list) << "IBM monthly\nBAD$\n";
+  auto refresh = RunCliCaptured(clock_,
+                                {"refresh", "--symbols", list, "--db", db_, "--sim", "--base-url",
+                                 sim_->BaseUrl(), "--report", report_},
+                                {{"ALPHAVANTAGE_API_KEY", kKey}});
+  EXPECT_EQ(refresh.code, kExitFailed) << refresh.out << refresh.err;
+  const Json again = ReadReport(report_);
+  const std::string replaced = (dir_ / "list\xEF\xBF\xBD.txt").string();
+  EXPECT_EQ(again["options"]["symbols_file"], replaced);
+  EXPECT_EQ(again["invalid_lines"],
+            Json::array({replaced + ":2: 'BAD$' is not a valid symbol (letters, digits, '.', "
+                                    "'-' only)"}));
 }
 
 TEST_F(ReportTest, QuietSaysNothingWhenAllIsWellAndOnlyTheProblemsOtherwise) {
