@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_commands.h"
+#include "cli_output.h"
 #include "mdfetch/health.h"
 #include "mdfetch/market_calendar.h"
 #include "mdfetch/store.h"
@@ -49,7 +50,7 @@ Outcome RunCheck(const ReadArgs& args, CliEnv& env) {
   }
   doc["series_checked"] = series->size();
   if (args.format == "json") {
-    text = doc.dump(2) + "\n";
+    text = JsonText(doc, 2) + "\n";
   } else if (found == 0) {
     text += fmt::format("{}: {} series checked: nothing found\n", db, series->size());
   } else {

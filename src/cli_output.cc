@@ -93,19 +93,25 @@ constexpr std::string_view kProvisionalNote =
     "* provisional: taken while its session was open (the close is the last price); the first "
     "fetch after the close makes it final\n";
 
-std::string IsoUtc(const std::optional<WallTime>& t) {
-  if (!t) return "";
-  std::string text = FormatUtc(*t);  // "2026-11-23 21:05:00Z"
-  text[10] = 'T';
-  return text;
-}
+// Empty when there is no time (a CSV field).
+std::string IsoUtcOrEmpty(const std::optional<WallTime>& t) { return t ? mdfetch::IsoUtc(*t) : ""; }
 
 Json IsoUtcJson(const std::optional<WallTime>& t) {
   if (!t) return nullptr;
-  return IsoUtc(t);
+  return mdfetch::IsoUtc(*t);
 }
 
 }  // namespace
+
+std::string JsonText(const nlohmann::ordered_json& doc, int indent) {
+  return doc.dump(indent, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+std::string IsoUtc(WallTime t) {
+  std::string text = FormatUtc(t);  // "2026-11-23 21:05:00Z"
+  text[10] = 'T';
+  return text;
+}
 
 Result<BarFilter> MakeBarFilter(const std::string& from, const std::string& to, bool intraday) {
   BarFilter filter;
@@ -254,7 +260,7 @@ std::string BarJson(const SeriesState& series, const std::vector<Bar>& bars) {
     rows.push_back(std::move(row));
   }
   doc["bars"] = std::move(rows);
-  return doc.dump() + "\n";
+  return JsonText(doc) + "\n";
 }
 
 namespace {
@@ -342,7 +348,7 @@ Json SeriesFields(const SeriesState& s, bool for_csv) {
     return for_csv ? text : IsoTimestamp(text, s.time_zone);
   };
   auto when = [&](const std::optional<WallTime>& t) {
-    return for_csv ? Json(IsoUtc(t)) : IsoUtcJson(t);
+    return for_csv ? Json(IsoUtcOrEmpty(t)) : IsoUtcJson(t);
   };
   return Json{{"symbol", s.key.symbol},
               {"function", ShortName(s.key.function)},
@@ -368,7 +374,7 @@ Json SeriesFields(const SeriesState& s, bool for_csv) {
 std::string SeriesJson(const std::vector<SeriesState>& series) {
   Json rows = Json::array();
   for (const auto& s : series) rows.push_back(SeriesFields(s, false));
-  return Json{{"series", std::move(rows)}}.dump() + "\n";
+  return JsonText(Json{{"series", std::move(rows)}}) + "\n";
 }
 
 std::string SeriesCsv(const std::vector<SeriesState>& series) {

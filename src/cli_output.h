@@ -3,6 +3,7 @@
 // and how --from/--to read. Pure functions of their arguments (no I/O), thread-compatible.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -12,6 +13,13 @@
 #include "mdfetch/store.h"
 
 namespace mdfetch {
+
+// A JSON document as text, `indent` spaces deep (-1: one line). Text that is not UTF-8 (a
+// path, a symbol as typed) becomes U+FFFD instead of throwing.
+std::string JsonText(const nlohmann::ordered_json& doc, int indent = -1);
+
+// "2026-11-20T22:00:00Z".
+std::string IsoUtc(WallTime t);
 
 // The columns of a bar, as in the `bars` table; adjusted functions add the second list.
 inline constexpr std::string_view kBarColumns[] = {"ts", "open", "high", "low", "close", "volume"};

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_commands.h"
+#include "cli_output.h"
 #include "mdfetch/engine.h"
 #include "mdfetch/market_calendar.h"
 #include "mdfetch/planner.h"
@@ -187,7 +188,7 @@ std::string TableText(const std::string& db, const DryRun& dry, const std::vecto
   return out;
 }
 
-std::string JsonText(const std::string& db, const DryRun& dry, const std::vector<Row>& rows,
+std::string PlanJson(const std::string& db, const DryRun& dry, const std::vector<Row>& rows,
                      const RateSpec& rate, WallTime now) {
   nlohmann::ordered_json doc;
   doc["version"] = 1;
@@ -209,7 +210,7 @@ std::string JsonText(const std::string& db, const DryRun& dry, const std::vector
   doc["seconds_this_run"] = std::chrono::duration_cast<std::chrono::seconds>(
                                 Interval(rate) * static_cast<int64_t>(today > 0 ? today - 1 : 0))
                                 .count();
-  return doc.dump(2) + "\n";
+  return JsonText(doc, 2) + "\n";
 }
 
 }  // namespace
@@ -237,7 +238,7 @@ Outcome RunPlan(const RefreshArgs& args, CliEnv& env) {
   const std::vector<Row> rows = Rows(*dry, *rate, now);
   const std::string rate_text =
       args.rate.empty() ? (args.sim ? kDefaultSimRate : kDefaultRate) : args.rate;
-  const std::string text = args.format == "json" ? JsonText(db, *dry, rows, *rate, now)
+  const std::string text = args.format == "json" ? PlanJson(db, *dry, rows, *rate, now)
                                                  : TableText(db, *dry, rows, *rate, rate_text);
   std::fputs(text.c_str(), env.out);
   return target->problems.empty() ? kExitOk : kExitFailed;

@@ -12,6 +12,7 @@
 #include <set>
 
 #include "cli_commands.h"
+#include "cli_output.h"
 #include "mdfetch/market_calendar.h"
 #include "mdfetch/planner.h"
 #include "output_file.h"
@@ -20,13 +21,6 @@ namespace mdfetch {
 namespace {
 
 using Json = nlohmann::ordered_json;
-
-// "2026-11-20T22:00:00Z".
-std::string Iso8601(WallTime t) {
-  std::string text = FormatUtc(t);  // "2026-11-20 22:00:00Z"
-  std::replace(text.begin(), text.end(), ' ', 'T');
-  return text;
-}
 
 std::string_view StatusWord(SeriesStatus status) {
   switch (status) {
@@ -187,7 +181,7 @@ void PrintSummary(std::FILE* out, const RunReport& report, Verbosity verbosity) 
 void PrintCall(std::FILE* err, const CallEvent& call) {
   const std::string_view size = OutputSizeName(call.outputsize);
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(call.elapsed).count();
-  fmt::print(err, "mdfetch: {} {}{}{}: {}{}{}, {}, {} ms\n", Iso8601(call.sent_at), call.series,
+  fmt::print(err, "mdfetch: {} {}{}{}: {}{}{}, {}, {} ms\n", IsoUtc(call.sent_at), call.series,
              size.empty() ? "" : " outputsize=", size, call.outcome,
              call.message.empty() ? "" : " (", call.message.empty() ? "" : call.message + ")",
              Plural(call.bytes, "byte"), ms);
@@ -220,8 +214,8 @@ std::string ReportJson(const RunReport& report) {
   doc["report_version"] = kReportVersion;
   doc["mdfetch_version"] = MDFETCH_VERSION;
   doc["command"] = report.args->fetch ? "fetch" : "refresh";
-  doc["started_at"] = Iso8601(report.started);
-  doc["ended_at"] = Iso8601(report.ended);
+  doc["started_at"] = IsoUtc(report.started);
+  doc["ended_at"] = IsoUtc(report.ended);
   doc["options"] = OptionsJson(report);
   doc["series"] = Json::array();
   for (const SeriesResult& r : s.results) doc["series"].push_back(ResultJson(r));
@@ -242,7 +236,7 @@ std::string ReportJson(const RunReport& report) {
   doc["exit_status"] = report.exit_status;
   // Paths and fetch arguments are bytes as given, not always UTF-8: such bytes become U+FFFD
   // (the strict default would throw after the run, and no report would be written).
-  return doc.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
+  return JsonText(doc, 2) + "\n";
 }
 
 Status CheckReportPath(const std::string& path) {

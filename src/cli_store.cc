@@ -10,6 +10,7 @@
 #include <set>
 
 #include "cli_commands.h"
+#include "cli_output.h"
 #include "mdfetch/market_calendar.h"
 #include "mdfetch/rate_limiter.h"
 #include "mdfetch/store.h"
@@ -250,7 +251,7 @@ Outcome RunInfo(const ReadArgs& args, CliEnv& env) {
     doc["rate_recorded_at"] = rate_at ? nlohmann::ordered_json(FormatUtc(*rate_at)) : nullptr;
     doc["quota_per_day"] = per_day > 0 ? nlohmann::ordered_json(per_day) : nullptr;
     doc["calls_last_24h"] = calls->size();
-    std::fputs((doc.dump(2) + "\n").c_str(), env.out);
+    std::fputs((JsonText(doc, 2) + "\n").c_str(), env.out);
     return kExitOk;
   }
   std::string out =
