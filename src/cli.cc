@@ -350,7 +350,14 @@ std::vector<Command> Commands() {
          cmd.add_option("--format", a->format, "output format")
              ->check(CLI::IsMember({"table", "json"}))
              ->capture_default_str();
-         return [a](CliEnv& env) { return RunCheck(*a, env); };
+         return [a, &cmd](CliEnv& env) {
+           // With no series named, the series options narrow the stored ones checked.
+           for (const char* option :
+                {"--function", "--interval", "--adjusted", "--extended-hours"}) {
+             a->series_options_given = a->series_options_given || cmd.count(option) > 0;
+           }
+           return RunCheck(*a, env);
+         };
        }});
   commands.push_back({"list", "list every stored series", [](CLI::App& cmd) {
                         auto a = Make<ReadArgs>();

@@ -15,7 +15,14 @@ namespace {
 
 // The series named on the command line (every missing one named), or every stored series.
 Result<std::vector<SeriesState>> Chosen(Store& store, const ReadArgs& args, const std::string& db) {
-  if (args.symbols.empty()) return store.ListSeries();
+  if (args.symbols.empty()) {
+    auto stored = store.ListSeries();
+    if (!stored || !args.series_options_given) return stored;
+    auto chosen = ResolveOptions(args.function, args.interval, args.adjusted, args.extended_hours);
+    if (!chosen) return std::unexpected(chosen.error());
+    std::erase_if(*stored, [&](const SeriesState& s) { return !chosen->Matches(s.key); });
+    return stored;
+  }
   return FindSeries(store, args, "check", Needs::kRow, db);
 }
 

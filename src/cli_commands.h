@@ -61,7 +61,8 @@ struct ReadArgs {
   int64_t last = 0;
   std::string format = "table";
   std::string output = "-";
-  bool final_only = false;  // export: leave out provisional bars
+  bool final_only = false;            // export: leave out provisional bars
+  bool series_options_given = false;  // check: --function/--interval/... typed, not defaults
   std::string function = "daily";
   std::string interval;
   std::string adjusted;  // "" = not given (true, the service's default)

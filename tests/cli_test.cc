@@ -109,6 +109,13 @@ TEST_F(CliTest, CheckFindsADeletedBarAHighBelowLowAndAMissingMonthByDate) {
   EXPECT_NE(run.out.find("IBM: ohlc: 2024-06-03: high "), std::string::npos) << run.out;
   EXPECT_NE(run.out.find("IBM monthly: gap: missing month 2023-05\n"), std::string::npos)
       << run.out;
+  // With no series named, --function narrows what is checked (never ignored).
+  auto monthly = Cli({"check", "--function", "monthly", "--db", db_});
+  EXPECT_EQ(monthly.code, kExitFailed);
+  EXPECT_NE(monthly.out.find("IBM monthly: gap: missing month 2023-05\n"), std::string::npos)
+      << monthly.out;
+  EXPECT_EQ(monthly.out.find("IBM: "), std::string::npos) << monthly.out;
+  EXPECT_NE(monthly.out.find(": 1 series checked"), std::string::npos) << monthly.out;
   auto missing = Cli({"check", "IBM", "NOPE", "GONE", "--db", db_});
   EXPECT_EQ(missing.code, kExitUsage);
   EXPECT_EQ(missing.err, "mdfetch: no bars for NOPE, GONE in " + db_ +

@@ -6,7 +6,9 @@
 # shared library the binary needs.
 # Usage: tests/install_test.sh BUILD_DIR VERSION       (ctest's Install: all of it)
 #        tests/install_test.sh --deb FILE.deb VERSION  (scripts/package: the .deb only)
-set -euo pipefail
+set -eEuo pipefail
+# A command that fails under set -e says which, instead of ending the test without a word.
+trap 'echo "install_test: line $LINENO failed (status $?): $BASH_COMMAND" >&2' ERR
 
 fail() {
   echo "install_test: $*" >&2
@@ -104,12 +106,13 @@ check_deb() {
   rm -rf "$tmp/deb" && dpkg-deb -x "$deb" "$tmp/deb"
   # Every shared library the binary needs comes from a package the .deb depends on.
   for library in $(readelf -d "$tmp/deb/usr/bin/mdfetch" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
-    path=$(ldconfig -p | awk -v l="$library" '$1 == l {print $NF; exit}')
+    # awk reads to the end: an early exit would kill ldconfig with SIGPIPE (status 141).
+    path=$(ldconfig -p | awk -v l="$library" '$1 == l && path == "" {path = $NF} END {print path}')
     [[ -n $path ]] || fail "$library: not found by ldconfig"
     package=""
     # Merged /usr: dpkg may know the library under /lib or /usr/lib, by its link or its file.
     for candidate in "$path" "$(readlink -f "$path")" "/usr$path" "${path#/usr}"; do
-      package=$(dpkg -S "$candidate" 2>/dev/null | head -1 | cut -d: -f1) && [[ -n $package ]] &&
+      package=$(dpkg -S "$candidate" 2>/dev/null | sed -n '1s/:.*//p') && [[ -n $package ]] &&
         break
     done
     [[ -n $package ]] || fail "$library ($path): no package owns it"
