@@ -152,8 +152,8 @@ TEST_F(CliNamingTest, QueryFindsAPairAsListPrintsIt) {
   auto fx = Cli({"query", "eur/usd", "--db", db_, "--last", "1", "--format", "csv"});
   ASSERT_EQ(fx.code, kExitOk) << fx.err;
   const Bar last = Served("EUR/USD", Function::kFxDaily).back();
-  EXPECT_EQ(fx.out, fmt::format("ts,open,high,low,close,volume\r\n{},{},{},{},{},\r\n",
-                                last.ts, last.open, last.high, last.low, last.close));
+  EXPECT_EQ(fx.out, fmt::format("ts,open,high,low,close,volume\r\n{},{},{},{},{},\r\n", last.ts,
+                                last.open, last.high, last.low, last.close));
   auto exported = Cli({"export", "BTC/EUR", "--db", db_});
   EXPECT_EQ(exported.code, kExitOk) << exported.err;
   EXPECT_EQ(exported.out.find("BTC/EUR,"), exported.out.find("\r\n") + 2) << exported.out;

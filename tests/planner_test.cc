@@ -276,8 +276,8 @@ TEST(MakePlanTest, ThePlanCarriesTheFunctionsWhoseFullIsRefused) {
             std::set<Function>{Function::kDaily});
   EXPECT_TRUE(
       MakePlan({daily}, snapshot, kFridayEvening, PlanOptions{.force = true}).full_refused.empty());
-  EXPECT_TRUE(MakePlan({daily}, snapshot, kFridayEvening + 24h * 8, PlanOptions{})
-                  .full_refused.empty());
+  EXPECT_TRUE(
+      MakePlan({daily}, snapshot, kFridayEvening + 24h * 8, PlanOptions{}).full_refused.empty());
 }
 
 TEST(MakePlanTest, FallBackFromFullIsTheOneRule) {
