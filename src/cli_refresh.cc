@@ -283,11 +283,7 @@ Outcome RunRefresh(const RefreshArgs& args, CliEnv& env) {
   if (auto ok = PrepareDbPath(db); !ok) {
     return Exit(kExitUsage, "{}", ok.error().message);
   }
-  auto lock = WriterLock::Acquire(db);
-  if (!lock) {
-    return Exit(kExitUsage, "{}", lock.error().message);
-  }
-  auto store = Store::Open(db, OpenMode::kReadWrite);
+  auto store = Store::Open(db, OpenMode::kWriter);
   if (!store) {
     return Exit(kExitUsage, "{}", store.error().message);
   }

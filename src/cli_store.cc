@@ -46,21 +46,12 @@ std::string HumanSize(uintmax_t bytes) {
 }
 
 // remove and vacuum write an existing store under the writer lock, like a refresh.
-struct Writable {
-  WriterLock lock;
-  std::unique_ptr<Store> store;
-};
-
-Result<Writable> OpenForHousekeeping(const std::string& db) {
+Result<std::unique_ptr<Store>> OpenForHousekeeping(const std::string& db) {
   std::error_code ec;
   if (db != ":memory:" && !std::filesystem::exists(db, ec)) {
     return Fail(fmt::format("no database at '{}'", db));
   }
-  auto lock = WriterLock::Acquire(db);
-  if (!lock) return std::unexpected(lock.error());
-  auto store = Store::Open(db, OpenMode::kReadWrite);
-  if (!store) return std::unexpected(store.error());
-  return Writable{std::move(*lock), std::move(*store)};
+  return Store::Open(db, OpenMode::kWriter);
 }
 
 // Asks on stderr, reads one line from env.in: only "y" or "yes" agrees.
@@ -130,7 +121,7 @@ Outcome RunRemove(const ReadArgs& args, bool yes, CliEnv& env) {
   const std::string db = ResolveDb(args.db, env, kDefaultDb);
   auto writable = OpenForHousekeeping(db);
   if (!writable) return Exit(kExitUsage, "{}", writable.error().message);
-  Store& store = *writable->store;
+  Store& store = **writable;
   auto found = FindSeries(store, args, "remove", Needs::kRow, db);
   if (!found) return Exit(kExitFailed, "{}; nothing removed", found.error().message);
   std::vector<SeriesKey> keys;
@@ -168,7 +159,7 @@ Outcome RunVacuum(const ReadArgs& args, CliEnv& env) {
   const FileSizes before = SizesOf(db);
   auto writable = OpenForHousekeeping(db);
   if (!writable) return Exit(kExitUsage, "{}", writable.error().message);
-  if (Status done = writable->store->Vacuum(); !done) {
+  if (Status done = (*writable)->Vacuum(); !done) {
     return Exit(kExitFailed, "{}", done.error().message);
   }
   const FileSizes after = SizesOf(db);

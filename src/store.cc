@@ -399,11 +399,11 @@ WallTime FromMillis(int64_t millis) {
       std::chrono::duration_cast<WallTime::duration>(std::chrono::milliseconds(millis)));
 }
 
-Store::Statements::~Statements() {
+SqliteStore::Statements::~Statements() {
   for (sqlite3_stmt* stmt : stmts) sqlite3_finalize(stmt);
 }
 
-Status Store::Statements::Prepare() {
+Status SqliteStore::Statements::Prepare() {
   for (size_t i = 0; i < kSql.size(); ++i) {
     if (sqlite3_prepare_v3(db, kSql[i].text, -1, SQLITE_PREPARE_PERSISTENT, &stmts[i], nullptr) !=
         SQLITE_OK) {
@@ -413,19 +413,19 @@ Status Store::Statements::Prepare() {
   return {};
 }
 
-Status Store::Statements::Exec(Sql id) {
+Status SqliteStore::Statements::Exec(Sql id) {
   Query query = Use(id);
   int rc = query.Step();
   if (rc != SQLITE_DONE && rc != SQLITE_ROW) return Fail(Message());
   return {};
 }
 
-void Store::Statements::RollbackIfOpen() {
+void SqliteStore::Statements::RollbackIfOpen() {
   // Some errors (a full disk, I/O errors) make SQLite roll back by itself.
   if (sqlite3_get_autocommit(db) == 0) (void)Exec(Sql::kRollback);
 }
 
-Result<std::optional<int64_t>> Store::Statements::SeriesId(const SeriesKey& key) {
+Result<std::optional<int64_t>> SqliteStore::Statements::SeriesId(const SeriesKey& key) {
   Query query = Use(Sql::kSeriesId);
   query.BindText(1, key.symbol);
   query.BindText(2, ShortName(key.function));
@@ -437,7 +437,7 @@ Result<std::optional<int64_t>> Store::Statements::SeriesId(const SeriesKey& key)
   return std::nullopt;
 }
 
-Result<int64_t> Store::Statements::EnsureSeries(const SeriesKey& key) {
+Result<int64_t> SqliteStore::Statements::EnsureSeries(const SeriesKey& key) {
   Result<std::optional<int64_t>> found = SeriesId(key);
   if (!found) return std::unexpected(found.error());
   if (*found) return **found;
@@ -450,9 +450,9 @@ Result<int64_t> Store::Statements::EnsureSeries(const SeriesKey& key) {
   return sqlite3_last_insert_rowid(db);
 }
 
-Store::Store(sqlite3* db) : db_(db), stmts_(std::make_unique<Statements>(db)) {}
+SqliteStore::SqliteStore(sqlite3* db) : db_(db), stmts_(std::make_unique<Statements>(db)) {}
 
-Store::~Store() {
+SqliteStore::~SqliteStore() {
   stmts_.reset();  // statements first: a connection with live statements cannot close
   if (!set_up_) {
     // A file refused as not ours (or not upgradable) is left exactly as it was: closing the
@@ -510,12 +510,13 @@ bool FolderWritable(const std::string& path) {
 
 }  // namespace
 
-Result<std::unique_ptr<Store>> Store::OpenWith(const std::string& path, const std::string& name,
-                                               int flags, OpenMode mode, int* code) {
+Result<std::unique_ptr<SqliteStore>> SqliteStore::OpenWith(const std::string& path,
+                                                           const std::string& name, int flags,
+                                                           OpenMode mode, int* code) {
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(name.c_str(), &db, flags, nullptr);
   // The store owns the handle from here on, so every failure below closes it.
-  std::unique_ptr<Store> store(new Store(db));
+  std::unique_ptr<SqliteStore> store(new SqliteStore(db));
   Status ready = rc != SQLITE_OK ? Fail(CannotOpen(path, db)) : Setup(db, path, mode);
   if (ready && !store->stmts_->Prepare()) ready = Fail(CannotOpen(path, db));
   if (!ready) {
@@ -526,7 +527,11 @@ Result<std::unique_ptr<Store>> Store::OpenWith(const std::string& path, const st
   return store;
 }
 
-Result<std::unique_ptr<Store>> Store::Open(const std::string& path, OpenMode mode) {
+Result<std::unique_ptr<Store>> Store::Open(const std::string& location, OpenMode mode) {
+  return SqliteStore::Open(location, mode);
+}
+
+Result<std::unique_ptr<Store>> SqliteStore::Open(const std::string& path, OpenMode mode) {
   // Before the first connection of the process (and never beside one of ours, which all
   // start here): SQLite then stops taking a global mutex around every allocation to keep
   // memory statistics that nothing reads. SQLITE_MISUSE means some other code started SQLite
@@ -536,6 +541,16 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, OpenMode mod
   struct stat info {};
   if (mode == OpenMode::kReadOnly && ::stat(path.c_str(), &info) != 0) {
     return Fail(fmt::format("no database at '{}'", path));
+  }
+  if (mode == OpenMode::kWriter) {
+    auto lock = WriterLock::Acquire(path);
+    if (!lock) return std::unexpected(lock.error());
+    auto store =
+        OpenWith(path, path, SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                 OpenMode::kReadWrite);
+    if (!store) return std::unexpected(store.error());
+    (*store)->lock_ = std::move(*lock);
+    return std::unique_ptr<Store>(std::move(*store));
   }
   if (mode == OpenMode::kReadWrite) {
     return OpenWith(path, path, SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
@@ -553,7 +568,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, OpenMode mod
   return immutable;
 }
 
-Result<std::optional<std::string>> Store::GetFact(std::string_view key) {
+Result<std::optional<std::string>> SqliteStore::GetFact(std::string_view key) {
   Query query = stmts_->Use(Sql::kFactGet);
   query.BindText(1, key);
   int rc = query.Step();
@@ -563,7 +578,7 @@ Result<std::optional<std::string>> Store::GetFact(std::string_view key) {
   return std::optional<std::string>();
 }
 
-Status Store::SetFact(std::string_view key, std::string_view value) {
+Status SqliteStore::SetFact(std::string_view key, std::string_view value) {
   Query query = stmts_->Use(Sql::kFactSet);
   query.BindText(1, key);
   query.BindText(2, value);
@@ -573,7 +588,7 @@ Status Store::SetFact(std::string_view key, std::string_view value) {
   return {};
 }
 
-Result<std::string> Store::IntegrityCheck() {
+Result<std::string> SqliteStore::IntegrityCheck() {
   Query query = stmts_->Use(Sql::kIntegrity);
   std::string report;
   int rc = SQLITE_ROW;

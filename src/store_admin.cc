@@ -10,7 +10,7 @@
 
 namespace mdfetch {
 
-Result<std::optional<Setting>> Store::GetSetting(std::string_view key) {
+Result<std::optional<Setting>> SqliteStore::GetSetting(std::string_view key) {
   Query query = stmts_->Use(Sql::kSettingGet);
   query.BindText(1, key);
   int rc = query.Step();
@@ -21,7 +21,7 @@ Result<std::optional<Setting>> Store::GetSetting(std::string_view key) {
   return std::optional<Setting>();
 }
 
-Status Store::SetSetting(std::string_view key, std::string_view value, WallTime at) {
+Status SqliteStore::SetSetting(std::string_view key, std::string_view value, WallTime at) {
   Query query = stmts_->Use(Sql::kSettingSet);
   query.BindText(1, key);
   query.BindText(2, value);
@@ -32,7 +32,7 @@ Status Store::SetSetting(std::string_view key, std::string_view value, WallTime 
   return {};
 }
 
-Result<Removed> Store::RemoveSeries(std::span<const SeriesKey> keys, WallTime now) {
+Result<Removed> SqliteStore::RemoveSeries(std::span<const SeriesKey> keys, WallTime now) {
   const int64_t quota_start = ToMillis(now - std::chrono::hours(24));
   auto run = [&](Sql id, int64_t series_id) -> Result<int64_t> {
     Query query = stmts_->Use(id);
@@ -72,7 +72,7 @@ Result<Removed> Store::RemoveSeries(std::span<const SeriesKey> keys, WallTime no
   return InContext(std::move(removed), "removing series");
 }
 
-Status Store::Vacuum() {
+Status SqliteStore::Vacuum() {
   // VACUUM cannot run while a statement of this connection is active; every Query resets
   // its statement, so none is.
   if (sqlite3_exec(db_, "VACUUM", nullptr, nullptr, nullptr) != SQLITE_OK) {
@@ -88,7 +88,7 @@ Status Store::Vacuum() {
   return {};
 }
 
-Result<StoreFileInfo> Store::FileInfo() {
+Result<StoreFileInfo> SqliteStore::FileInfo() {
   StoreFileInfo info;
   auto version = QueryInt(db_, "PRAGMA user_version");
   auto id = QueryInt(db_, "PRAGMA application_id");

@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "mdfetch/store.h"
+#include "store_sqlite.h"
 
 namespace mdfetch {
 
@@ -132,7 +133,7 @@ Result<T> InContext(Result<T> r, std::string_view what) {
 }
 
 // The connection's statements, and the work that several Store methods share.
-struct Store::Statements {
+struct SqliteStore::Statements {
   explicit Statements(sqlite3* connection) : db(connection) {}
   ~Statements();
   Statements(const Statements&) = delete;

@@ -80,7 +80,7 @@ bool SameKey(const Query& query, const SeriesKey& key) {
 
 }  // namespace
 
-Result<std::string> Store::Statements::SeriesIdList(std::span<const SeriesKey> keys) {
+Result<std::string> SqliteStore::Statements::SeriesIdList(std::span<const SeriesKey> keys) {
   std::string ids = "[";
   for (const SeriesKey& key : keys) {
     Result<std::optional<int64_t>> id = SeriesId(key);
@@ -92,7 +92,7 @@ Result<std::string> Store::Statements::SeriesIdList(std::span<const SeriesKey> k
   return ids + "]";
 }
 
-Result<std::optional<SeriesState>> Store::Find(const SeriesKey& key) {
+Result<std::optional<SeriesState>> SqliteStore::Find(const SeriesKey& key) {
   Query query = stmts_->Use(Sql::kFind);
   BindKey(query, key);
   int rc = query.Step();
@@ -105,7 +105,7 @@ Result<std::optional<SeriesState>> Store::Find(const SeriesKey& key) {
   return std::optional<SeriesState>(std::move(*state));
 }
 
-Result<std::vector<SeriesState>> Store::ListSeries() {
+Result<std::vector<SeriesState>> SqliteStore::ListSeries() {
   Query query = stmts_->Use(Sql::kList);
   std::vector<SeriesState> all;
   int rc = SQLITE_ROW;
@@ -118,7 +118,7 @@ Result<std::vector<SeriesState>> Store::ListSeries() {
   return all;
 }
 
-Result<std::vector<SeriesKey>> Store::DeferredSeries() {
+Result<std::vector<SeriesKey>> SqliteStore::DeferredSeries() {
   Query query = stmts_->Use(Sql::kDeferredList);
   std::vector<SeriesKey> keys;
   int rc = SQLITE_ROW;
@@ -131,7 +131,7 @@ Result<std::vector<SeriesKey>> Store::DeferredSeries() {
   return keys;
 }
 
-Result<std::vector<WallTime>> Store::CallTimesSince(WallTime since) {
+Result<std::vector<WallTime>> SqliteStore::CallTimesSince(WallTime since) {
   Query query = stmts_->Use(Sql::kCallTimes);
   query.BindInt(1, ToMillis(since));
   std::vector<WallTime> times;
@@ -141,7 +141,7 @@ Result<std::vector<WallTime>> Store::CallTimesSince(WallTime since) {
   return times;
 }
 
-Result<std::optional<WallTime>> Store::MonthStoredAt(const SeriesKey& key, std::string_view month) {
+Result<std::optional<WallTime>> SqliteStore::MonthStoredAt(const SeriesKey& key, std::string_view month) {
   Query query = stmts_->Use(Sql::kMonthStored);
   BindKey(query, key);
   query.BindText(4, month);
@@ -153,7 +153,7 @@ Result<std::optional<WallTime>> Store::MonthStoredAt(const SeriesKey& key, std::
   return std::optional<WallTime>(FromMillis(query.Int(0)));
 }
 
-Result<std::vector<Bar>> Store::ReadBars(const SeriesKey& key, const BarFilter& filter) {
+Result<std::vector<Bar>> SqliteStore::ReadBars(const SeriesKey& key, const BarFilter& filter) {
   Query query = stmts_->Use(filter.last > 0 ? Sql::kBarsLast : Sql::kBarsRange);
   BindKey(query, key);
   query.BindText(4, filter.from);
@@ -170,7 +170,7 @@ Result<std::vector<Bar>> Store::ReadBars(const SeriesKey& key, const BarFilter& 
   return bars;
 }
 
-Status Store::ForEachBar(std::span<const SeriesKey> keys, const BarFilter& filter,
+Status SqliteStore::ForEachBar(std::span<const SeriesKey> keys, const BarFilter& filter,
                          const std::function<bool(const SeriesKey&, const Bar&)>& row) {
   // The chosen series go to SQLite as a JSON array of ids, so one statement (prepared once,
   // streaming in key order) serves any selection.

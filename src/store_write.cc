@@ -52,7 +52,7 @@ size_t AppendFrom(std::span<const Bar> bars, const std::optional<std::string>& n
 
 }  // namespace
 
-Result<std::optional<std::string>> Store::Statements::NewestTs(int64_t series_id) {
+Result<std::optional<std::string>> SqliteStore::Statements::NewestTs(int64_t series_id) {
   Query query = Use(Sql::kNewestTs);
   query.BindInt(1, series_id);
   if (query.Step() != SQLITE_ROW) return Fail(Message());
@@ -60,7 +60,7 @@ Result<std::optional<std::string>> Store::Statements::NewestTs(int64_t series_id
   return std::optional<std::string>(query.Text(0));
 }
 
-Status Store::Statements::AppendBars(int64_t series_id, std::span<const Bar> bars) {
+Status SqliteStore::Statements::AppendBars(int64_t series_id, std::span<const Bar> bars) {
   // Many rows per statement: SQLite's cost per statement (VDBE start, B-tree seek from the
   // root, journal bookkeeping) is paid once for 32 bars instead of once per bar.
   Query many = Use(Sql::kBarAppendMany);
@@ -80,7 +80,7 @@ Status Store::Statements::AppendBars(int64_t series_id, std::span<const Bar> bar
   return {};
 }
 
-Result<StoreCounts> Store::Statements::MergeBars(int64_t series_id, std::span<const Bar> bars) {
+Result<StoreCounts> SqliteStore::Statements::MergeBars(int64_t series_id, std::span<const Bar> bars) {
   Query insert = Use(Sql::kBarInsert);
   Query update = Use(Sql::kBarUpdate);
   StoreCounts counts;
@@ -109,7 +109,7 @@ Result<StoreCounts> Store::Statements::MergeBars(int64_t series_id, std::span<co
 // Bars newer than every stored one (a first import, each day's new bars) are appended; the
 // rest (repeats and corrections) are merged. The two sets share no timestamp, so the order
 // in which they are written changes nothing.
-Result<StoreCounts> Store::Statements::UpsertBars(int64_t series_id, std::span<const Bar> bars) {
+Result<StoreCounts> SqliteStore::Statements::UpsertBars(int64_t series_id, std::span<const Bar> bars) {
   Result<std::optional<std::string>> newest = NewestTs(series_id);
   if (!newest) return std::unexpected(newest.error());
   const size_t from = AppendFrom(bars, *newest);
@@ -122,7 +122,7 @@ Result<StoreCounts> Store::Statements::UpsertBars(int64_t series_id, std::span<c
   return counts;
 }
 
-Status Store::Statements::CompleteFetch(int64_t fetch_id, const CallRecord& record,
+Status SqliteStore::Statements::CompleteFetch(int64_t fetch_id, const CallRecord& record,
                                         const StoreCounts& counts) {
   if (fetch_id == 0) return {};
   Query query = Use(Sql::kFetchFinish);
@@ -138,7 +138,7 @@ Status Store::Statements::CompleteFetch(int64_t fetch_id, const CallRecord& reco
   return {};
 }
 
-Result<StoreCounts> Store::StoreAnswer(int64_t fetch_id, const SeriesKey& key,
+Result<StoreCounts> SqliteStore::StoreAnswer(int64_t fetch_id, const SeriesKey& key,
                                        const SeriesMeta& meta, std::span<const Bar> bars,
                                        bool history_limited, const CallRecord& record, WallTime at,
                                        StoreScope scope, NewestBar newest) {
@@ -177,7 +177,7 @@ Result<StoreCounts> Store::StoreAnswer(int64_t fetch_id, const SeriesKey& key,
   return InContext(std::move(stored), "storing " + Describe(key));
 }
 
-Result<int64_t> Store::BeginCall(const SeriesKey& key, OutputSize outputsize, WallTime at,
+Result<int64_t> SqliteStore::BeginCall(const SeriesKey& key, OutputSize outputsize, WallTime at,
                                  std::string_view month) {
   auto logged = stmts_->InTransaction([&]() -> Result<int64_t> {
     Result<int64_t> series_id = stmts_->EnsureSeries(key);
@@ -193,7 +193,7 @@ Result<int64_t> Store::BeginCall(const SeriesKey& key, OutputSize outputsize, Wa
   return InContext(std::move(logged), "logging a call for " + Describe(key));
 }
 
-Status Store::FinishCall(int64_t fetch_id, const SeriesKey& key, const CallRecord& record) {
+Status SqliteStore::FinishCall(int64_t fetch_id, const SeriesKey& key, const CallRecord& record) {
   Status finished = stmts_->InTransaction([&]() -> Status {
     Result<int64_t> series_id = stmts_->EnsureSeries(key);
     if (!series_id) return std::unexpected(series_id.error());
@@ -210,7 +210,7 @@ Status Store::FinishCall(int64_t fetch_id, const SeriesKey& key, const CallRecor
   return InContext(std::move(finished), "logging a call for " + Describe(key));
 }
 
-Status Store::ForgetCall(int64_t fetch_id, const SeriesKey& key) {
+Status SqliteStore::ForgetCall(int64_t fetch_id, const SeriesKey& key) {
   Query query = stmts_->Use(Sql::kFetchForget);
   query.BindInt(1, fetch_id);
   if (query.Step() != SQLITE_DONE) {
@@ -219,7 +219,7 @@ Status Store::ForgetCall(int64_t fetch_id, const SeriesKey& key) {
   return {};
 }
 
-Status Store::SetDeferred(const SeriesKey& key, bool deferred, std::string_view reason) {
+Status SqliteStore::SetDeferred(const SeriesKey& key, bool deferred, std::string_view reason) {
   Status marked = stmts_->InTransaction([&]() -> Status {
     Result<int64_t> series_id = stmts_->EnsureSeries(key);
     if (!series_id) return std::unexpected(series_id.error());
@@ -233,7 +233,7 @@ Status Store::SetDeferred(const SeriesKey& key, bool deferred, std::string_view 
   return InContext(std::move(marked), "marking " + Describe(key) + " deferred");
 }
 
-Status Store::SetNeedsFull(const SeriesKey& key, bool needs_full) {
+Status SqliteStore::SetNeedsFull(const SeriesKey& key, bool needs_full) {
   Status marked = stmts_->InTransaction([&]() -> Status {
     Result<int64_t> series_id = stmts_->EnsureSeries(key);
     if (!series_id) return std::unexpected(series_id.error());

@@ -1,5 +1,6 @@
-// Store: the SQLite database of series, bars and calls. The only module that includes
-// sqlite3.h.
+// Store: where series, bars and calls are kept. An interface with one implementation per
+// backend: SqliteStore (src/store_sqlite.h, the embedded default, the only code that includes
+// sqlite3.h). What follows describes the SQLite store.
 //
 // Schema (PRAGMA user_version = kSchemaVersion; opening an older file migrates it, a newer
 // one is refused):
@@ -58,7 +59,9 @@ inline constexpr int kSchemaVersion = 4;
 // with tables of its own and no mdfetch schema, is refused and never written to.
 inline constexpr uint32_t kApplicationId = 0x6D646674;
 
-enum class OpenMode { kReadWrite, kReadOnly };
+// kWriter is kReadWrite plus the store's writer lock: no other mdfetch writes the store while
+// the Store is open (refresh, remove, vacuum).
+enum class OpenMode { kReadWrite, kReadOnly, kWriter };
 
 // What a stored answer stands for. kLatest: the series' newest bars, which makes the series
 // fresh (last_success_at, last_refreshed, history_limited; needs_full and deferred cleared).
@@ -124,7 +127,8 @@ struct StoreFileInfo {
 
 class Store {
  public:
-  // Opens (kReadWrite: creates, then migrates) the database at `path` (":memory:" works).
+  // Opens (kReadWrite, kWriter: creates, then migrates) the store `location` names: a SQLite
+  // file path (":memory:" works).
   // Errors name the path: "cannot open database 'data/x.db': unable to open database file".
   // kReadOnly on a missing file fails with "no database at 'PATH'".
   // A file that is not an mdfetch store (see kApplicationId) fails with "'PATH' is not an
@@ -132,92 +136,85 @@ class Store {
   // it. kReadOnly on read-only media (no -shm file can be created beside a WAL database)
   // opens the file immutable instead: ReadOnlyMedia() then says so; the -wal file is not
   // read, and a writer that runs meanwhile is not seen (nothing can write there anyway).
-  static Result<std::unique_ptr<Store>> Open(const std::string& path, OpenMode mode);
-  ~Store();
+  // kWriter first takes the store's writer lock (see WriterLock), held until the Store dies.
+  static Result<std::unique_ptr<Store>> Open(const std::string& location, OpenMode mode);
+  virtual ~Store() = default;
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
   // ---- series ----
-  Result<std::optional<SeriesState>> Find(const SeriesKey& key);
+  virtual Result<std::optional<SeriesState>> Find(const SeriesKey& key) = 0;
   // Every series, ordered by symbol, function, interval.
-  Result<std::vector<SeriesState>> ListSeries();
+  virtual Result<std::vector<SeriesState>> ListSeries() = 0;
   // Series with deferred = 1 (they go first next run).
-  Result<std::vector<SeriesKey>> DeferredSeries();
-  Status SetDeferred(const SeriesKey& key, bool deferred, std::string_view reason);
-  Status SetNeedsFull(const SeriesKey& key, bool needs_full);
+  virtual Result<std::vector<SeriesKey>> DeferredSeries() = 0;
+  virtual Status SetDeferred(const SeriesKey& key, bool deferred, std::string_view reason) = 0;
+  virtual Status SetNeedsFull(const SeriesKey& key, bool needs_full) = 0;
 
   // ---- the call log and the daily quota ----
   // Logs a call before it is sent, durably (its own transaction), so that a crash can
   // never make a spent call uncounted. `month` is the intraday month asked for ("" for
   // none). Returns the fetch id.
-  Result<int64_t> BeginCall(const SeriesKey& key, OutputSize outputsize, WallTime at,
-                            std::string_view month = {});
+  virtual Result<int64_t> BeginCall(const SeriesKey& key, OutputSize outputsize, WallTime at,
+                                    std::string_view month = {}) = 0;
   // Removes the log row of a call that never left this machine (ErrorCode::kNotSent): it is
   // no call, and the daily quota does not count it.
-  Status ForgetCall(int64_t fetch_id, const SeriesKey& key);
+  virtual Status ForgetCall(int64_t fetch_id, const SeriesKey& key) = 0;
   // Records the outcome of a call that stored nothing, and the series' last attempt/outcome.
   // The outcome "unknown" (an `Error Message`: the service does not know the series) is what
   // the planner remembers for a week.
-  Status FinishCall(int64_t fetch_id, const SeriesKey& key, const CallRecord& record);
+  virtual Status FinishCall(int64_t fetch_id, const SeriesKey& key, const CallRecord& record) = 0;
   // Stores a successful answer in one transaction: creates the series if needed, upserts
   // every bar (a bar that comes back different is updated, an identical one is left as it
   // is), sets time_zone/last_refreshed/history_limited, clears needs_full and deferred,
   // stamps last_success_at = at, and completes the fetch row with the counts. With
   // StoreScope::kBackfill only the bars, the bar count, last_attempt_at and an unset
   // time_zone change (history_limited is ignored).
-  Result<StoreCounts> StoreAnswer(int64_t fetch_id, const SeriesKey& key, const SeriesMeta& meta,
-                                  std::span<const Bar> bars, bool history_limited,
-                                  const CallRecord& record, WallTime at,
-                                  StoreScope scope = StoreScope::kLatest,
-                                  NewestBar newest = NewestBar::kFinal);
+  virtual Result<StoreCounts> StoreAnswer(int64_t fetch_id, const SeriesKey& key,
+                                          const SeriesMeta& meta, std::span<const Bar> bars,
+                                          bool history_limited, const CallRecord& record,
+                                          WallTime at, StoreScope scope = StoreScope::kLatest,
+                                          NewestBar newest = NewestBar::kFinal) = 0;
   // When the newest call for `month` ("YYYY-MM") of the series was stored; nullopt if none.
-  Result<std::optional<WallTime>> MonthStoredAt(const SeriesKey& key, std::string_view month);
+  virtual Result<std::optional<WallTime>> MonthStoredAt(const SeriesKey& key,
+                                                        std::string_view month) = 0;
   // Times of calls logged at or after `since`, oldest first.
-  Result<std::vector<WallTime>> CallTimesSince(WallTime since);
+  virtual Result<std::vector<WallTime>> CallTimesSince(WallTime since) = 0;
 
   // ---- facts learnt about the key (e.g. "full_refused:daily") ----
-  Result<std::optional<std::string>> GetFact(std::string_view key);
-  Status SetFact(std::string_view key, std::string_view value);
+  virtual Result<std::optional<std::string>> GetFact(std::string_view key) = 0;
+  virtual Status SetFact(std::string_view key, std::string_view value) = 0;
 
   // ---- reads ----
-  Result<std::vector<Bar>> ReadBars(const SeriesKey& key, const BarFilter& filter);
+  virtual Result<std::vector<Bar>> ReadBars(const SeriesKey& key, const BarFilter& filter) = 0;
   // Streams bars of the given series (all series when `keys` is empty) ordered by symbol,
   // function, interval, then ts, calling `row` once per bar. Stops early and returns the
   // error if `row` returns false ("export stopped: write failed").
-  Status ForEachBar(std::span<const SeriesKey> keys, const BarFilter& filter,
-                    const std::function<bool(const SeriesKey&, const Bar&)>& row);
+  virtual Status ForEachBar(std::span<const SeriesKey> keys, const BarFilter& filter,
+                            const std::function<bool(const SeriesKey&, const Bar&)>& row) = 0;
 
   // Runs PRAGMA integrity_check; "ok" or the problems found.
-  Result<std::string> IntegrityCheck();
+  virtual Result<std::string> IntegrityCheck() = 0;
 
   // ---- settings: what the runs are configured with (kRateSetting) ----
-  Result<std::optional<Setting>> GetSetting(std::string_view key);
-  Status SetSetting(std::string_view key, std::string_view value, WallTime at);
+  virtual Result<std::optional<Setting>> GetSetting(std::string_view key) = 0;
+  virtual Status SetSetting(std::string_view key, std::string_view value, WallTime at) = 0;
 
   // ---- housekeeping (store_admin.cc); the caller holds the WriterLock for the writes ----
   // Deletes the series, their bars and the calls logged for them before `now` - 24 h, in one
   // transaction. Calls of the last 24 h stay in the log, detached from the series
   // (series_id NULL), because the daily quota counts them. When a key is not stored nothing
   // is removed and the error names every missing one: "not stored: IBM, MSFT weekly".
-  Result<Removed> RemoveSeries(std::span<const SeriesKey> keys, WallTime now);
+  virtual Result<Removed> RemoveSeries(std::span<const SeriesKey> keys, WallTime now) = 0;
   // VACUUM, then a TRUNCATE checkpoint that empties the -wal file. Fails (after the VACUUM)
   // when a reader keeps the checkpoint from finishing within the busy timeout.
-  Status Vacuum();
-  Result<StoreFileInfo> FileInfo();
+  virtual Status Vacuum() = 0;
+  virtual Result<StoreFileInfo> FileInfo() = 0;
   // True when Open fell back to reading the file immutable (read-only media).
-  bool ReadOnlyMedia() const { return read_only_media_; }
+  virtual bool ReadOnlyMedia() const { return false; }
 
- private:
-  explicit Store(sqlite3* db);
-  // One attempt of Open on `name` (the path, or a URI), stating the path in errors; `code`
-  // receives SQLite's extended error code when it fails.
-  static Result<std::unique_ptr<Store>> OpenWith(const std::string& path, const std::string& name,
-                                                 int flags, OpenMode mode, int* code = nullptr);
-  struct Statements;
-  sqlite3* db_;
-  std::unique_ptr<Statements> stmts_;
-  bool set_up_ = false;  // the schema was checked (and the file is ours)
-  bool read_only_media_ = false;
+ protected:
+  Store() = default;
 };
 
 // An exclusive lock that keeps two refreshes from writing the same database: a flock() on
