@@ -12,3 +12,16 @@ namespace mdfetch {
 std::string Redact(std::string_view text, std::string_view api_key);
 
 }  // namespace mdfetch
+
+namespace mdfetch {
+
+// Whether a --db value names a PostgreSQL database: a libpq connection URI, which starts with
+// "postgresql://" or "postgres://" (any case). Anything else is a SQLite path.
+bool IsPostgresUri(std::string_view db);
+
+// A --db value as it may be shown: in a PostgreSQL URI the password of the user part
+// ("postgresql://ann:PASSWORD@host/db") and any "password=" parameter ("?password=PASSWORD")
+// become "***"; a SQLite path is returned as it is.
+std::string RedactDb(std::string_view db);
+
+}  // namespace mdfetch
