@@ -29,11 +29,12 @@
 //
 // A Store is one connection in WAL mode with synchronous=NORMAL and a busy timeout. A
 // writable Store closes without the checkpoint that would lock readers out for a moment
-// (it checkpoints passively first), so readers with no busy timeout are never refused. It is
-// not thread-safe: one thread (the refresh's writer) owns a writable Store; readers open
-// their own read-only Store, which WAL lets run beside a refresh. Every write that belongs to
-// one series happens in one transaction, so a crash at any moment leaves each series either
-// as before or fully updated.
+// (it checkpoints passively first), so readers with no busy timeout are never refused
+// (but in the microseconds a store that nobody has open is opened: SQLite then rebuilds its
+// WAL index and answers a reader SQLITE_BUSY_RECOVERY). It is not thread-safe: one thread (the
+// refresh's writer) owns a writable Store; readers open their own read-only Store, which WAL lets
+// run beside a refresh. Every write that belongs to one series happens in one transaction, so a
+// crash at any moment leaves each series either as before or fully updated.
 #pragma once
 
 #include <cstdint>
