@@ -118,6 +118,9 @@ class Query {
   sqlite3_stmt* stmt_;
 };
 
+// Reads the series key in columns symbol, function, interval, options starting at `first`.
+Result<SeriesKey> ReadKey(const Query& query, int first);
+
 // The single integer a statement (a PRAGMA, a count) returns.
 Result<int64_t> QueryInt(sqlite3* db, const char* sql);
 

@@ -37,19 +37,6 @@ void ReadBar(const Query& query, int first, Bar& bar) {
   bar.split_coefficient = query.OptionalDouble(first + 8);
 }
 
-// Reads symbol, function, interval, options starting at `first`.
-Result<SeriesKey> ReadKey(const Query& query, int first) {
-  std::string_view function_name = query.TextView(first + 1);
-  std::optional<Function> function = ParseFunction(function_name);
-  if (!function) return Fail(fmt::format("unknown function '{}' in the database", function_name));
-  SeriesKey key{query.Text(first), *function, query.Text(first + 2)};
-  if (!ParseOptionsText(query.TextView(first + 3), key)) {
-    return Fail(
-        fmt::format("unknown series options '{}' in the database", query.TextView(first + 3)));
-  }
-  return key;
-}
-
 // Reads a row of MDFETCH_SERIES_COLUMNS (see store.cc).
 Result<SeriesState> ReadSeries(const Query& query) {
   Result<SeriesKey> key = ReadKey(query, 1);
@@ -79,6 +66,18 @@ bool SameKey(const Query& query, const SeriesKey& key) {
 }
 
 }  // namespace
+
+Result<SeriesKey> ReadKey(const Query& query, int first) {
+  std::string_view function_name = query.TextView(first + 1);
+  std::optional<Function> function = ParseFunction(function_name);
+  if (!function) return Fail(fmt::format("unknown function '{}' in the database", function_name));
+  SeriesKey key{query.Text(first), *function, query.Text(first + 2)};
+  if (!ParseOptionsText(query.TextView(first + 3), key)) {
+    return Fail(
+        fmt::format("unknown series options '{}' in the database", query.TextView(first + 3)));
+  }
+  return key;
+}
 
 Result<std::string> SqliteStore::Statements::SeriesIdList(std::span<const SeriesKey> keys) {
   std::string ids = "[";
@@ -141,7 +140,8 @@ Result<std::vector<WallTime>> SqliteStore::CallTimesSince(WallTime since) {
   return times;
 }
 
-Result<std::optional<WallTime>> SqliteStore::MonthStoredAt(const SeriesKey& key, std::string_view month) {
+Result<std::optional<WallTime>> SqliteStore::MonthStoredAt(const SeriesKey& key,
+                                                           std::string_view month) {
   Query query = stmts_->Use(Sql::kMonthStored);
   BindKey(query, key);
   query.BindText(4, month);
@@ -171,7 +171,7 @@ Result<std::vector<Bar>> SqliteStore::ReadBars(const SeriesKey& key, const BarFi
 }
 
 Status SqliteStore::ForEachBar(std::span<const SeriesKey> keys, const BarFilter& filter,
-                         const std::function<bool(const SeriesKey&, const Bar&)>& row) {
+                               const std::function<bool(const SeriesKey&, const Bar&)>& row) {
   // The chosen series go to SQLite as a JSON array of ids, so one statement (prepared once,
   // streaming in key order) serves any selection.
   Result<std::string> ids = stmts_->SeriesIdList(keys);

@@ -45,6 +45,13 @@ class SqliteStore final : public Store {
   Result<Removed> RemoveSeries(std::span<const SeriesKey> keys, WallTime now) override;
   Status Vacuum() override;
   Result<StoreFileInfo> FileInfo() override;
+  Status ImportSeries(const SeriesState& state) override;  // store_import.cc
+  Result<int64_t> ImportBars(const SeriesKey& key, std::span<const Bar> bars) override;
+  Result<std::vector<CallRow>> ListCalls(int64_t after_id, int64_t limit) override;
+  Status ImportCalls(std::span<const CallRow> calls) override;
+  Result<std::vector<NamedValue>> ListFacts() override;
+  Result<std::vector<NamedValue>> ListSettings() override;
+  Result<int64_t> CountCalls() override;
   bool ReadOnlyMedia() const override { return read_only_media_; }
 
   struct Statements;  // store_internal.h

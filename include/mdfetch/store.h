@@ -117,6 +117,29 @@ struct Removed {
   int64_t calls_kept = 0;  // log rows of the last 24 h, kept (detached) for the daily quota
 };
 
+// One row of the call log, as `mdfetch copy` moves it.
+struct CallRow {
+  int64_t id = 0;  // the source's id (a high-water mark; not kept on import)
+  WallTime at;
+  std::optional<SeriesKey> series;  // nullopt: detached by RemoveSeries (kept for the quota)
+  std::string outputsize;           // "compact", "full" or ""
+  std::string outcome;
+  int http_status = 0;
+  int64_t bytes = 0;
+  int64_t bars_new = 0;
+  int64_t bars_changed = 0;
+  int64_t bars_unchanged = 0;
+  std::string error;
+  std::string month;  // "YYYY-MM" or ""
+};
+
+// A fact or a setting, as `mdfetch copy` moves them.
+struct NamedValue {
+  std::string key;
+  std::string value;
+  std::optional<WallTime> set_at;  // settings only
+};
+
 // The file as SQLite sees it (`mdfetch info`).
 struct StoreFileInfo {
   int schema_version = 0;
@@ -211,6 +234,23 @@ class Store {
   // when a reader keeps the checkpoint from finishing within the busy timeout.
   virtual Status Vacuum() = 0;
   virtual Result<StoreFileInfo> FileInfo() = 0;
+  // ---- moving a store (`mdfetch copy`) ----
+  // Creates the series of state.key, or overwrites an existing one, with every column of
+  // `state` but id, bar_count, first_ts and last_ts (which follow from the bars).
+  virtual Status ImportSeries(const SeriesState& state) = 0;
+  // Upserts bars of an existing series in one transaction (an identical bar is left as it
+  // is); bar_count stays the number of the series' bars. Returns how many were added.
+  virtual Result<int64_t> ImportBars(const SeriesKey& key, std::span<const Bar> bars) = 0;
+  // Up to `limit` rows of the call log with id > after_id, in id order.
+  virtual Result<std::vector<CallRow>> ListCalls(int64_t after_id, int64_t limit) = 0;
+  // Appends calls to the log in one transaction (new ids; a call's series, when set, must be
+  // stored: import series first).
+  virtual Status ImportCalls(std::span<const CallRow> calls) = 0;
+  virtual Result<std::vector<NamedValue>> ListFacts() = 0;
+  virtual Result<std::vector<NamedValue>> ListSettings() = 0;
+  // Rows in the call log (for the check at the end of a copy).
+  virtual Result<int64_t> CountCalls() = 0;
+
   // True when Open fell back to reading the file immutable (read-only media).
   virtual bool ReadOnlyMedia() const { return false; }
 
