@@ -524,6 +524,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::OpenWith(const std::string& pa
     return std::unexpected(ready.error());
   }
   store->set_up_ = true;
+  store->path_ = path;
   return store;
 }
 

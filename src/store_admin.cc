@@ -90,6 +90,7 @@ Status SqliteStore::Vacuum() {
 
 Result<StoreFileInfo> SqliteStore::FileInfo() {
   StoreFileInfo info;
+  info.backend = "sqlite";
   auto version = QueryInt(db_, "PRAGMA user_version");
   auto id = QueryInt(db_, "PRAGMA application_id");
   auto page_size = QueryInt(db_, "PRAGMA page_size");
@@ -103,6 +104,7 @@ Result<StoreFileInfo> SqliteStore::FileInfo() {
   info.page_size = *page_size;
   info.pages = *pages;
   info.free_pages = *free_pages;
+  info.bytes = *page_size * *pages;
   return info;
 }
 

@@ -18,6 +18,8 @@ class SqliteStore final : public Store {
   static Result<std::unique_ptr<Store>> Open(const std::string& path, OpenMode mode);
   ~SqliteStore() override;
 
+  std::string Location() const override { return path_; }
+
   Result<std::optional<SeriesState>> Find(const SeriesKey& key) override;
   Result<std::vector<SeriesState>> ListSeries() override;
   Result<std::vector<SeriesKey>> DeferredSeries() override;
@@ -64,6 +66,7 @@ class SqliteStore final : public Store {
                                                        const std::string& name, int flags,
                                                        OpenMode mode, int* code = nullptr);
   sqlite3* db_;
+  std::string path_;
   std::unique_ptr<Statements> stmts_;
   std::optional<WriterLock> lock_;  // kWriter: released after the connection closes
   bool set_up_ = false;             // the schema was checked (and the file is ours)

@@ -140,10 +140,13 @@ struct NamedValue {
   std::optional<WallTime> set_at;  // settings only
 };
 
-// The file as SQLite sees it (`mdfetch info`).
+// The store as its backend sees it (`mdfetch info`).
 struct StoreFileInfo {
+  std::string backend;  // "sqlite" or "postgresql"
   int schema_version = 0;
-  uint32_t application_id = 0;
+  uint32_t application_id = 0;  // PostgreSQL: kApplicationId once its meta table says "mdft"
+  int64_t bytes = 0;  // SQLite: page_size * pages; PostgreSQL: mdfetch's tables and indexes
+  // SQLite only (0 on PostgreSQL):
   int64_t page_size = 0;
   int64_t pages = 0;       // the file is page_size * pages bytes (the -wal file aside)
   int64_t free_pages = 0;  // pages VACUUM would give back
@@ -165,6 +168,10 @@ class Store {
   virtual ~Store() = default;
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
+
+  // The store as messages name it: the SQLite path, or the PostgreSQL URI with its password
+  // redacted (RedactDb).
+  virtual std::string Location() const = 0;
 
   // ---- series ----
   virtual Result<std::optional<SeriesState>> Find(const SeriesKey& key) = 0;
