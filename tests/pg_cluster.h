@@ -21,12 +21,21 @@
 // process: each PostgreSQL test pays one start and stop (~1 s here, see
 // docs/postgresql.md). Not thread-safe: call it from the test's main thread.
 //
+// One server for a whole ctest run: the ctest fixture PgServer (CMakeLists.txt) runs
+// `pg_test_server start FILE` before the tests and `pg_test_server stop FILE` after them,
+// failed tests or not; ctest gives every test MDFETCH_PG_SERVER_FILE=FILE. Shared() then
+// attaches to that server instead of starting one (about 1 s saved per test process) and
+// makes this process its own database on it (mdfetch_test_PID_TIME), so test processes that run
+// at once never share tables. The server's owner file names ctest's pid, so a killed ctest
+// run leaves an orphan that the next Start() reaps.
+//
 // Environment: MDFETCH_PG_BINDIR names the folder of initdb/pg_ctl (default: the newest
 // /usr/lib/postgresql/N/bin); MDFETCH_REQUIRE_PG=1 (set by .ci/run) turns "cannot start"
 // into a test failure instead of a skip.
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sys/types.h>
 
 #include <chrono>
 #include <memory>
@@ -59,13 +68,24 @@ class PgCluster {
   PgCluster& operator=(const PgCluster&) = delete;
 
   // Stops the server and removes the folder; idempotent. Failures are printed, not fatal.
+  // An attached cluster (see above) is left running: Stop() only forgets it.
   void Stop();
+
+  // For the ctest fixture: writes what Attach() needs into `file`, names `owner` (a pid) as
+  // the server's owner, and leaves the server running when this object dies.
+  Status Detach(pid_t owner, const std::string& file);
+  // The server a Detach() left, with a database of this process's own.
+  static Result<std::unique_ptr<PgCluster>> Attach(const std::string& file);
+  // Stops the server a Detach() left and removes its folder and `file`.
+  static Status StopDetached(const std::string& file);
 
   // A libpq connection string: "host=DIR port=5432 user=mdfetch dbname=mdfetch_test".
   const std::string& ConnInfo() const { return conninfo_; }
   // The same as a URI, the form `--db` will take: "postgresql:///mdfetch_test?host=DIR&...".
   std::string Uri() const;
   const std::string& Dir() const { return dir_; }
+  // The database ConnInfo() and Uri() name: kDatabase, or mdfetch_test_PID_TIME when attached.
+  const std::string& Database() const { return database_; }
   // How long Start() took (the copy or initdb, pg_ctl start).
   std::chrono::milliseconds StartTime() const { return start_time_; }
 
@@ -74,9 +94,11 @@ class PgCluster {
   std::string dir_;      // the temp folder: data/, the socket, server.log, owner
   std::string bin_dir_;  // of initdb and pg_ctl
   std::string run_as_;   // the user the server runs as ("" = this process's user)
+  std::string database_ = kDatabase;
   std::string conninfo_;
   std::chrono::milliseconds start_time_{0};
   bool running_ = false;
+  bool attached_ = false;  // a fixture's server: never stopped from here
 };
 
 // Stops and removes the clusters left behind by test processes that no longer exist (their
