@@ -21,28 +21,9 @@ class CliNamingTest : public SimStoreTest {
     args.push_back(sim_->BaseUrl());
     return Cli(std::move(args));
   }
-  // RunCliCaptured with `input` on stdin.
+  // The CLI with `input` on stdin, and no environment.
   CliResult WithStdin(const std::string& input, std::vector<std::string> args) {
-    args.insert(args.begin(), "mdfetch");
-    std::vector<const char*> argv;
-    for (const auto& a : args) argv.push_back(a.c_str());
-    std::FILE* in = std::tmpfile();
-    std::FILE* out = std::tmpfile();
-    std::FILE* err = std::tmpfile();
-    std::fputs(input.c_str(), in);
-    std::rewind(in);
-    CliEnv env;
-    env.clock = &clock_;
-    env.in = in;
-    env.out = out;
-    env.err = err;
-    env.getenv = [](const char*) -> std::optional<std::string> { return std::nullopt; };
-    CliResult result;
-    result.code = RunCli(static_cast<int>(argv.size()), argv.data(), env);
-    result.out = ReadStream(out);
-    result.err = ReadStream(err);
-    for (std::FILE* f : {in, out, err}) std::fclose(f);
-    return result;
+    return RunCliCaptured(clock_, std::move(args), {.stdin_text = input});
   }
   // Crypto runs to the clock's UTC day: kLastSession's, as Served() has it.
   void StartSimOnTheClock() {

@@ -342,40 +342,14 @@ TEST_F(ReportTest, VerboseTellsEveryCallAndNeverTheKey) {
   EXPECT_EQ(run.err.find(kKey), std::string::npos);
 }
 
-// The CLI with stderr as a terminal `columns` wide.
-CliResult RunOnTerminal(Clock& clock, std::vector<std::string> args, int columns,
-                        std::optional<std::string> key = std::nullopt) {
-  args.insert(args.begin(), "mdfetch");
-  std::vector<const char*> argv;
-  for (const auto& a : args) argv.push_back(a.c_str());
-  std::FILE* out = std::tmpfile();
-  std::FILE* err = std::tmpfile();
-  CliEnv env;
-  env.clock = &clock;
-  env.out = out;
-  env.err = err;
-  env.err_is_terminal = true;
-  env.err_columns = columns;
-  env.getenv = [key](const char* name) -> std::optional<std::string> {
-    if (std::string_view(name) == "ALPHAVANTAGE_API_KEY") return key;
-    return std::nullopt;
-  };
-  CliResult result;
-  result.code = RunCli(static_cast<int>(argv.size()), argv.data(), env);
-  result.out = ReadStream(out);
-  result.err = ReadStream(err);
-  std::fclose(out);
-  std::fclose(err);
-  return result;
-}
-
 TEST_F(ReportTest, TheProgressLineFitsANarrowTerminalAndIsClearedWhole) {
   StartSim();
   WriteSymbols("AAPL intraday:5min adjusted=false extended_hours=false\nIBM monthly\n");
-  auto run = RunOnTerminal(clock_,
-                           {"refresh", "--symbols", symbols_, "--db", db_, "--sim", "--base-url",
-                            sim_->BaseUrl(), "--api-key", "K"},
-                           60);
+  // stderr a terminal 60 columns wide.
+  auto run = RunCliCaptured(clock_,
+                            {"refresh", "--symbols", symbols_, "--db", db_, "--sim", "--base-url",
+                             sim_->BaseUrl(), "--api-key", "K"},
+                            {.err_is_terminal = true, .err_columns = 60});
   ASSERT_EQ(run.code, kExitOk) << run.out << run.err;
   const std::string warning =
       "mdfetch: other users of this machine can see --api-key in the process list; prefer "
@@ -408,10 +382,11 @@ TEST_F(ReportTest, TheProgressLineFitsANarrowTerminalAndIsClearedWhole) {
 TEST_F(ReportTest, QuietDrawsNoProgressLineEvenOnATerminal) {
   StartSim();
   WriteSymbols("IBM monthly\n");
-  auto run = RunOnTerminal(clock_,
-                           {"refresh", "--quiet", "--symbols", symbols_, "--db", db_, "--sim",
-                            "--base-url", sim_->BaseUrl()},
-                           80, kKey);
+  auto run = RunCliCaptured(
+      clock_,
+      {"refresh", "--quiet", "--symbols", symbols_, "--db", db_, "--sim", "--base-url",
+       sim_->BaseUrl()},
+      {.err_is_terminal = true, .err_columns = 80, .env = {{"ALPHAVANTAGE_API_KEY", kKey}}});
   EXPECT_EQ(run.code, kExitOk);
   EXPECT_EQ(run.out, "");
   EXPECT_EQ(run.err, "");

@@ -119,27 +119,8 @@ class StoreAdminTest : public ::testing::Test {
 
   CliResult Cli(std::vector<std::string> args, const std::string& input = "",
                 bool terminal = false) {
-    args.insert(args.begin(), "mdfetch");
-    std::vector<const char*> argv;
-    for (const auto& a : args) argv.push_back(a.c_str());
-    std::FILE* in = std::tmpfile();
-    std::fputs(input.c_str(), in);
-    std::rewind(in);
-    std::FILE* out = std::tmpfile();
-    std::FILE* err = std::tmpfile();
-    CliEnv env;
-    env.clock = &clock_;
-    env.in = in;
-    env.in_is_terminal = terminal;
-    env.out = out;
-    env.err = err;
-    env.getenv = [](const char*) -> std::optional<std::string> { return std::nullopt; };
-    CliResult result;
-    result.code = RunCli(static_cast<int>(argv.size()), argv.data(), env);
-    result.out = ReadStream(out);
-    result.err = ReadStream(err);
-    for (std::FILE* f : {in, out, err}) std::fclose(f);
-    return result;
+    return RunCliCaptured(clock_, std::move(args),
+                          {.stdin_text = input, .in_is_terminal = terminal});
   }
 
   // IBM (30 bars) and MSFT (20 bars) daily, each fetched once 30 h ago and once 1 h ago.
