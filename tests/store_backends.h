@@ -6,6 +6,7 @@
 #include <libpq-fe.h>
 #include <sqlite3.h>
 
+#include <ostream>
 #include <string>
 
 #include "mdfetch/result.h"
@@ -14,6 +15,11 @@
 namespace mdfetch {
 
 enum class Backend { kSqlite, kPostgres };
+
+// How GoogleTest shows a Backend (ctest's test names end in "# GetParam() = postgresql").
+inline void PrintTo(Backend backend, std::ostream* os) {
+  *os << (backend == Backend::kSqlite ? "sqlite" : "postgresql");
+}
 
 // "Sqlite", "Postgres": the suffix of each parameterised test's name.
 inline std::string BackendName(const ::testing::TestParamInfo<Backend>& info) {
