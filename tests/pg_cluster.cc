@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <libpq-fe.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -391,6 +392,23 @@ Status PgCluster::StopDetached(const std::string& file) {
   std::error_code ec;
   fs::remove(file, ec);
   return {};
+}
+
+std::string PgCluster::UriOf(const std::string& name) const {
+  return std::string("postgresql://") + kUser + "@/" + name + "?host=" + dir_ + "&port=5432";
+}
+
+Result<std::string> PgCluster::NewDatabase() {
+  const std::string name = "t_" + std::to_string(::getpid()) + "_" + std::to_string(++databases_);
+  PGconn* conn = PQconnectdb(conninfo_.c_str());
+  // FILE_COPY: 0.35 s here against 0.45 s for the default WAL_LOG.
+  PGresult* result = PQexec(conn, ("CREATE DATABASE " + name + " STRATEGY FILE_COPY").c_str());
+  const bool ok = PQresultStatus(result) == PGRES_COMMAND_OK;
+  std::string error = ok ? "" : PQerrorMessage(conn);
+  PQclear(result);
+  PQfinish(conn);
+  if (!ok) return Fail("CREATE DATABASE " + name + " failed: " + error);
+  return UriOf(name);
 }
 
 void PgCluster::Stop() {

@@ -86,6 +86,11 @@ class PgCluster {
   const std::string& Dir() const { return dir_; }
   // The database ConnInfo() and Uri() name: kDatabase, or mdfetch_test_PID_TIME when attached.
   const std::string& Database() const { return database_; }
+  // The URI of database `name` on this cluster (same user and socket as Uri()).
+  std::string UriOf(const std::string& name) const;
+  // Creates a new, empty database ("t_<pid>_<n>", a new name each call) and returns its URI:
+  // a fresh store for one test. The cluster is removed whole at the end, so nothing drops it.
+  Result<std::string> NewDatabase();
   // How long Start() took (the copy or initdb, pg_ctl start).
   std::chrono::milliseconds StartTime() const { return start_time_; }
 
@@ -99,6 +104,7 @@ class PgCluster {
   std::chrono::milliseconds start_time_{0};
   bool running_ = false;
   bool attached_ = false;  // a fixture's server: never stopped from here
+  int databases_ = 0;      // made by NewDatabase
 };
 
 // Stops and removes the clusters left behind by test processes that no longer exist (their
