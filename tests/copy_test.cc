@@ -293,6 +293,23 @@ TEST_F(CopyTest, CallsAlreadyInTheDestinationStayAndAreNotCountedAsCopied) {
   ExpectSameStores(1);
 }
 
+TEST_F(CopyTest, ADifferenceIsNamedAndTheCopyIsNotVerified) {
+  FillSource();
+  {
+    // DST holds newer IBM bars of its own, which a copy leaves alone.
+    auto dst = Open(dst_);
+    ASSERT_TRUE(dst);
+    Put(*dst, kIbm, Days(14), clock_.WallNow());
+  }
+  CliResult r = Copy(src_, dst_);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, fmt::format("mdfetch: copy: IBM: 12 bars (2024-01-01 to 2024-01-12) in SRC, "
+                               "14 bars (2024-01-01 to 2024-01-14) in DST\n"
+                               "mdfetch: copy from '{}' to '{}' not verified: 1 difference\n",
+                               src_, dst_));
+}
+
 TEST_F(CopyTest, AnEmptySourceCopiesNothing) {
   ASSERT_TRUE(Open(src_));
   CliResult r = Copy(src_, dst_);
