@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cinttypes>
+#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -198,32 +200,78 @@ Status CopySeries(Store& src, Store& dst, const std::vector<SeriesState>& series
   return {};
 }
 
-// The call log in id order, a page per transaction, each followed by the high-water mark.
-// A kill between a page's commit and its mark's would copy that page again on the next run.
+// The high-water mark's value: "LAST" once the calls up to SRC id LAST are in DST, or
+// "LAST NEXT COUNT" while the page (LAST, NEXT] is being imported into a DST log of COUNT rows.
+struct CallMark {
+  int64_t last = 0;
+  std::optional<std::pair<int64_t, int64_t>> pending;  // NEXT, COUNT
+};
+
+std::optional<CallMark> ParseMark(const std::string& text) {
+  CallMark mark;
+  int64_t next = 0;
+  int64_t count = 0;
+  char extra = 0;
+  const int n = std::sscanf(text.c_str(), "%" SCNd64 " %" SCNd64 " %" SCNd64 " %c", &mark.last,
+                            &next, &count, &extra);
+  if (n == 1) return mark;
+  if (n != 3) return std::nullopt;
+  mark.pending = std::pair{next, count};
+  return mark;
+}
+
+// Where the log's copy stands. A page's import and its mark are two transactions, so the mark
+// says "pending" first: a copy killed between them left DST's log either COUNT rows long (the
+// page did not go in) or COUNT plus the page (it did).
+Result<int64_t> CopiedUpTo(Store& src, Store& dst, const std::string& mark_key) {
+  auto stored = dst.GetSetting(mark_key);
+  if (!stored) return std::unexpected(stored.error());
+  if (!*stored) return 0;
+  std::optional<CallMark> mark = ParseMark((*stored)->value);
+  if (!mark) {
+    return Fail(fmt::format("'{}': setting {} is not a call id: '{}'", dst.Location(), mark_key,
+                            (*stored)->value));
+  }
+  if (!mark->pending) return mark->last;
+  const auto [next, count] = *mark->pending;
+  auto page = src.ListCalls(mark->last, kCallsPerPage);
+  auto now = dst.CountCalls();
+  if (!page) return std::unexpected(page.error());
+  if (!now) return std::unexpected(now.error());
+  const auto in_page = static_cast<int64_t>(
+      std::count_if(page->begin(), page->end(), [next](const CallRow& c) { return c.id <= next; }));
+  if (*now == count + in_page) return next;
+  if (*now == count) return mark->last;
+  return Fail(fmt::format(
+      "'{}': a copy from this source stopped while importing calls {} to {}, and the call log "
+      "changed since ({} rows, {} before): cannot tell whether they were copied",
+      dst.Location(), mark->last + 1, next, *now, count));
+}
+
+// The call log in id order, a page per transaction, behind the high-water mark.
 Status CopyCalls(Store& src, Store& dst, const std::string& mark_key, WallTime now,
                  CopyTally& tally) {
-  auto mark = dst.GetSetting(mark_key);
-  if (!mark) return std::unexpected(mark.error());
-  int64_t after = 0;
-  if (*mark) {
-    try {
-      after = std::stoll((*mark)->value);
-    } catch (const std::exception&) {
-      return Fail(fmt::format("'{}': setting {} is not a call id: '{}'", dst.Location(), mark_key,
-                              (*mark)->value));
-    }
-  }
+  auto copied = CopiedUpTo(src, dst, mark_key);
+  if (!copied) return std::unexpected(copied.error());
+  int64_t after = *copied;
   tally.last_src_call = after;
   auto before = dst.CountCalls();
   if (!before) return std::unexpected(before.error());
   tally.dst_calls_before = *before;
+  int64_t count = *before;
   for (;;) {
     auto page = src.ListCalls(after, kCallsPerPage);
     if (!page) return std::unexpected(page.error());
-    if (page->empty()) return {};
+    if (page->empty()) return dst.SetSetting(mark_key, std::to_string(after), now);
+    const int64_t next = page->back().id;
+    if (Status done = dst.SetSetting(mark_key, fmt::format("{} {} {}", after, next, count), now);
+        !done) {
+      return done;
+    }
     if (Status done = dst.ImportCalls(*page); !done) return done;
-    after = page->back().id;
-    if (Status done = dst.SetSetting(mark_key, std::to_string(after), now); !done) return done;
+    if (Status done = dst.SetSetting(mark_key, std::to_string(next), now); !done) return done;
+    after = next;
+    count += static_cast<int64_t>(page->size());
     tally.calls_imported += static_cast<int64_t>(page->size());
     tally.last_src_call = after;
   }

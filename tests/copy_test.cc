@@ -262,6 +262,36 @@ TEST_F(CopyTest, AnInterruptedCopyFinishesWithoutDuplicates) {
   ExpectSameStores();
 }
 
+// A copy killed between a page of calls and its mark: the mark says which page was in flight
+// and how long DST's log was before it.
+class CopyKilledInCallsTest : public CopyTest, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(CopyKilledInCallsTest, FinishesWithoutDuplicatesWhetherOrNotThePageWentIn) {
+  const bool page_went_in = GetParam();
+  FillSource();
+  {
+    auto src = Open(src_);
+    auto dst = Open(dst_);
+    ASSERT_TRUE(src && dst);
+    auto series = src->ListSeries();
+    ASSERT_TRUE(series);
+    for (const SeriesState& state : *series) ASSERT_TRUE(dst->ImportSeries(state));
+    auto calls = src->ListCalls(0, 2);
+    ASSERT_TRUE(calls);
+    ASSERT_TRUE(
+        dst->SetSetting(MarkKey(), fmt::format("0 {} 0", calls->back().id), clock_.WallNow()));
+    if (page_went_in) {
+      ASSERT_TRUE(dst->ImportCalls(*calls));
+    }
+  }
+  CliResult r = Copy(src_, dst_);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(Calls(dst_), 5);
+  ExpectSameStores();
+}
+
+INSTANTIATE_TEST_SUITE_P(PageInOrNot, CopyKilledInCallsTest, ::testing::Bool());
+
 TEST_F(CopyTest, BarsMissingInTheMiddleOfADestinationSeriesAreFilledIn) {
   FillSource();
   {
