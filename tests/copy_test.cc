@@ -340,6 +340,26 @@ TEST_F(CopyTest, ADifferenceIsNamedAndTheCopyIsNotVerified) {
                                src_, dst_));
 }
 
+TEST_F(CopyTest, ASeriesLongerThanABatchIsCopiedWhole) {
+  // 100,000 bars go per transaction: this series takes two.
+  std::vector<Bar> bars;
+  for (int i = 0; i < 100'050; ++i) {
+    Bar bar;
+    bar.ts = fmt::format("2020-01-01 {:02}:{:02}:{:02}", i / 3600, i / 60 % 60, i % 60);
+    bar.open = bar.high = bar.low = bar.close = i;
+    bars.push_back(bar);
+  }
+  {
+    auto src = Open(src_);
+    ASSERT_TRUE(src);
+    Put(*src, SeriesKey{"SPY", Function::kIntraday, "1min"}, bars, clock_.WallNow());
+  }
+  CliResult r = Copy(src_, dst_);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "copied and verified: 1 series, 100,050 bars, 1 call, 0 facts\n");
+  ExpectSameStores();
+}
+
 TEST_F(CopyTest, AnEmptySourceCopiesNothing) {
   ASSERT_TRUE(Open(src_));
   CliResult r = Copy(src_, dst_);
