@@ -350,7 +350,9 @@ Result<Stores> OpenStores(const CopyArgs& args, CliEnv& env) {
     return Fail(fmt::format("--from and --to name the same store '{}'; nothing copied",
                             RedactDb(args.from)));
   }
-  if (Status ok = CheckDbFolder(args.to); !ok) return std::unexpected(ok.error());
+  if (!IsPostgresUri(args.to)) {
+    if (Status ok = CheckDbFolder(args.to); !ok) return std::unexpected(ok.error());
+  }
   Stores stores;
   auto src = OpenStoreForReading(args.from, env);
   if (!src) return std::unexpected(src.error());
