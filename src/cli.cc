@@ -403,6 +403,18 @@ std::vector<Command> Commands() {
          cmd.add_option("--db", a->db, "SQLite database");
          return [a](CliEnv& env) { return RunVacuum(*a, env); };
        }});
+  commands.push_back(
+      {"copy", "copy a whole store (series, bars, calls, facts) to another database",
+       [](CLI::App& cmd) {
+         auto a = Make<CopyArgs>();
+         cmd.add_option("--from", a->from, "the store to copy: SQLite path or postgresql:// URI")
+             ->required();
+         cmd.add_option("--to", a->to,
+                        "the store to copy into (created if missing; a rerun finishes an "
+                        "interrupted copy and copies nothing twice)")
+             ->required();
+         return [a](CliEnv& env) { return RunCopy(*a, env); };
+       }});
   commands.push_back({"sim", "run the Alpha Vantage simulator in the foreground", AddSimCommand});
   return commands;
 }

@@ -162,6 +162,13 @@ Outcome RunRemove(const ReadArgs& args, bool yes, CliEnv& env);
 Outcome RunInfo(const ReadArgs& args, CliEnv& env);
 Outcome RunVacuum(const ReadArgs& args, CliEnv& env);
 
+// `mdfetch copy` (cli_copy.cc): a whole store from one database to another, any backends.
+struct CopyArgs {
+  std::string from;  // SQLite path or PostgreSQL URI, opened read-only
+  std::string to;    // created when missing; written under its writer lock
+};
+Outcome RunCopy(const CopyArgs& args, CliEnv& env);
+
 // cli_store.cc: the store's housekeeping and what every command shares about --db.
 class Store;
 // A --db in a folder that does not exist is an error naming both (only the default folder,
