@@ -12,7 +12,9 @@
 #include <mutex>
 #include <string_view>
 
+#include "mdfetch/redact.h"
 #include "store_internal.h"
+#include "store_pg.h"
 
 namespace mdfetch {
 namespace {
@@ -529,6 +531,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::OpenWith(const std::string& pa
 }
 
 Result<std::unique_ptr<Store>> Store::Open(const std::string& location, OpenMode mode) {
+  if (IsPostgresUri(location)) return PgStore::Open(location, mode);
   return SqliteStore::Open(location, mode);
 }
 

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <libpq-fe.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -312,6 +313,22 @@ Result<std::unique_ptr<PgCluster>> PgCluster::Start() {
 
 std::string PgCluster::Uri() const {
   return std::string("postgresql://") + kUser + "@/" + kDatabase + "?host=" + dir_ + "&port=5432";
+}
+
+std::string PgCluster::UriOf(const std::string& name) const {
+  return std::string("postgresql://") + kUser + "@/" + name + "?host=" + dir_ + "&port=5432";
+}
+
+Result<std::string> PgCluster::NewDatabase() {
+  const std::string name = "t_" + std::to_string(::getpid()) + "_" + std::to_string(++databases_);
+  PGconn* conn = PQconnectdb(conninfo_.c_str());
+  PGresult* result = PQexec(conn, ("CREATE DATABASE " + name).c_str());
+  const bool ok = PQresultStatus(result) == PGRES_COMMAND_OK;
+  std::string error = ok ? "" : PQerrorMessage(conn);
+  PQclear(result);
+  PQfinish(conn);
+  if (!ok) return Fail("CREATE DATABASE " + name + " failed: " + error);
+  return UriOf(name);
 }
 
 void PgCluster::Stop() {

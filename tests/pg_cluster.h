@@ -66,6 +66,11 @@ class PgCluster {
   // The same as a URI, the form `--db` will take: "postgresql:///mdfetch_test?host=DIR&...".
   std::string Uri() const;
   const std::string& Dir() const { return dir_; }
+  // The URI of database `name` on this cluster (same user and socket as Uri()).
+  std::string UriOf(const std::string& name) const;
+  // Creates a new, empty database ("t_<pid>_<n>", a new name each call) and returns its URI:
+  // a fresh store for one test. The cluster is removed whole at the end, so nothing drops it.
+  Result<std::string> NewDatabase();
   // How long Start() took (the copy or initdb, pg_ctl start).
   std::chrono::milliseconds StartTime() const { return start_time_; }
 
@@ -77,6 +82,7 @@ class PgCluster {
   std::string conninfo_;
   std::chrono::milliseconds start_time_{0};
   bool running_ = false;
+  int databases_ = 0;  // made by NewDatabase
 };
 
 // Stops and removes the clusters left behind by test processes that no longer exist (their

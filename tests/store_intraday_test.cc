@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "mdfetch/store.h"
+#include "store_backends.h"
 
 namespace mdfetch {
 namespace {
@@ -96,7 +97,18 @@ class StoreIntradayTest : public ::testing::Test {
   std::string path_;
 };
 
-TEST_F(StoreIntradayTest, SwitchesMakeSeparateSeries) {
+// The tests both backends pass: SQLite's file, or (path_ its URI) a fresh PostgreSQL database.
+class StoreIntradayBackendTest : public StoreIntradayTest,
+                                 public ::testing::WithParamInterface<Backend> {
+ protected:
+  void SetUp() override {
+    StoreIntradayTest::SetUp();
+    MDFETCH_FRESH_PG_DATABASE(GetParam(), path_);
+  }
+  std::string Raw(const std::string& sql) const { return RawText(GetParam(), path_, sql); }
+};
+
+TEST_P(StoreIntradayBackendTest, SwitchesMakeSeparateSeries) {
   auto store = Open();
   ASSERT_NE(store, nullptr);
   Put(*store, kAapl5, Bars("2024-03-01", 100, 3), At(1'000));
@@ -122,7 +134,9 @@ TEST_F(StoreIntradayTest, SwitchesMakeSeparateSeries) {
   EXPECT_EQ((*all)[0].key, kAapl5);  // options "" sorts first
   EXPECT_EQ((*all)[1].key, kAapl5Raw);
   EXPECT_EQ((*all)[2].key, kAapl5RawRegular);
-  EXPECT_EQ(QueryText(path_, "SELECT group_concat(options, '|') FROM series"),
+  EXPECT_EQ(Raw(GetParam() == Backend::kSqlite
+                    ? "SELECT group_concat(options, '|') FROM series"
+                    : "SELECT string_agg(options, '|' ORDER BY id) FROM series"),
             "|adjusted=false|adjusted=false extended_hours=false");
 
   std::vector<std::string> seen;
@@ -138,7 +152,7 @@ TEST_F(StoreIntradayTest, SwitchesMakeSeparateSeries) {
 
 // A backfilled month adds bars but leaves the series as fresh (or stale) as it was: the next
 // refresh must still fetch the newest bars.
-TEST_F(StoreIntradayTest, BackfillLeavesTheSeriesFreshnessAlone) {
+TEST_P(StoreIntradayBackendTest, BackfillLeavesTheSeriesFreshnessAlone) {
   auto store = Open();
   ASSERT_NE(store, nullptr);
   Put(*store, kAapl5, Bars("2024-05-01", 100, 2), At(1'000));
@@ -157,10 +171,10 @@ TEST_F(StoreIntradayTest, BackfillLeavesTheSeriesFreshnessAlone) {
   EXPECT_EQ((*after)->last_refreshed, (*before)->last_refreshed);
   EXPECT_TRUE((*after)->needs_full);
   EXPECT_EQ((*after)->last_attempt_at, At(9'000));
-  EXPECT_EQ(QueryText(path_, "SELECT month FROM fetches ORDER BY id DESC LIMIT 1"), "2024-03");
+  EXPECT_EQ(Raw("SELECT month FROM fetches ORDER BY id DESC LIMIT 1"), "2024-03");
 }
 
-TEST_F(StoreIntradayTest, BackfillOfANewSeriesRecordsItsZoneButNoSuccess) {
+TEST_P(StoreIntradayBackendTest, BackfillOfANewSeriesRecordsItsZoneButNoSuccess) {
   auto store = Open();
   ASSERT_NE(store, nullptr);
   Put(*store, kAapl5Raw, Bars("2024-03-01", 50, 2), At(9'000), "2024-03");
@@ -171,7 +185,7 @@ TEST_F(StoreIntradayTest, BackfillOfANewSeriesRecordsItsZoneButNoSuccess) {
   EXPECT_EQ((*state)->last_refreshed, "");
 }
 
-TEST_F(StoreIntradayTest, MonthStoredAtIsTheNewestStoredCallOfThatMonth) {
+TEST_P(StoreIntradayBackendTest, MonthStoredAtIsTheNewestStoredCallOfThatMonth) {
   auto store = Open();
   ASSERT_NE(store, nullptr);
   auto none = store->MonthStoredAt(kAapl5, "2024-03");
@@ -264,6 +278,9 @@ TEST_F(StoreIntradayTest, MigratesAVersion1Database) {
   store.reset();
   EXPECT_TRUE(Store::Open(path_, OpenMode::kReadOnly).has_value());
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreIntradayBackendTest,
+                         ::testing::Values(Backend::kSqlite, Backend::kPostgres), BackendName);
 
 }  // namespace
 }  // namespace mdfetch

@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "store_backends.h"
+
 namespace mdfetch {
 namespace {
 
@@ -51,12 +53,20 @@ std::vector<Bar> Days(int n) {
   return bars;
 }
 
-// Bars "2025-001" .. "2025-nnn" for days first..last, closing at 100 + day; all of them sort
-// after the bars of Days().
+// The date `day` days after 2025-01-01 ("2025-01-01" for 0).
+std::string DayTs(int day) {
+  const std::chrono::year_month_day date{
+      std::chrono::sys_days{std::chrono::year{2025} / std::chrono::January / 1} +
+      std::chrono::days{day}};
+  return fmt::format("{:04}-{:02}-{:02}", static_cast<int>(date.year()),
+                     static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()));
+}
+
+// Bars DayTs(first) .. DayTs(last), closing at 100 + day; all of them sort after the bars of
+// Days().
 std::vector<Bar> DayRange(int first, int last) {
   std::vector<Bar> bars;
-  for (int day = first; day <= last; ++day)
-    bars.push_back(MakeBar(fmt::format("2025-{:03}", day), 100 + day));
+  for (int day = first; day <= last; ++day) bars.push_back(MakeBar(DayTs(day), 100 + day));
   return bars;
 }
 
@@ -151,6 +161,26 @@ class StoreTest : public ::testing::Test {
   std::string path_;
 };
 
+// The tests both backends pass: SQLite's file, or (path_ its URI) a fresh PostgreSQL database.
+class StoreBackendTest : public StoreTest, public ::testing::WithParamInterface<Backend> {
+ protected:
+  void SetUp() override {
+    StoreTest::SetUp();
+    MDFETCH_FRESH_PG_DATABASE(GetParam(), path_);
+  }
+  bool Sqlite() const { return GetParam() == Backend::kSqlite; }
+  // A store of this test alone: SQLite's ":memory:", or the test's PostgreSQL database.
+  std::unique_ptr<Store> OpenFresh() { return OpenAt(Sqlite() ? ":memory:" : path_); }
+  // The first column of the first row of `sql` on the store's database, as text.
+  std::string Raw(const std::string& sql) const { return RawText(GetParam(), path_, sql); }
+  // What each backend says when a bar's open price is missing (NaN binds as NULL).
+  std::string NullOpen() const {
+    return Sqlite() ? "NOT NULL constraint failed: bars.open"
+                    : "null value in column \"open\" of relation \"bars\" violates not-null "
+                      "constraint";
+  }
+};
+
 std::string Str(const StoreCounts& c) {
   return fmt::format("{} added, {} changed, {} unchanged", c.added, c.changed, c.unchanged);
 }
@@ -167,7 +197,7 @@ TEST_F(StoreTest, NewFileGetsSchemaVersionAndWal) {
             "5");
 }
 
-TEST_F(StoreTest, ReopeningKeepsTheData) {
+TEST_P(StoreBackendTest, ReopeningKeepsTheData) {
   {
     auto store = OpenFile();
     ASSERT_NE(store, nullptr);
@@ -222,7 +252,7 @@ TEST_F(StoreTest, MissingDirectoryIsNotCreated) {
   EXPECT_FALSE(std::filesystem::exists(dir_ / "no-such-dir"));
 }
 
-TEST_F(StoreTest, ReadOnlyStoreReadsButRefusesWrites) {
+TEST_P(StoreBackendTest, ReadOnlyStoreReadsButRefusesWrites) {
   auto writer = OpenFile();
   ASSERT_NE(writer, nullptr);
   Put(*writer, kIbm, Days(2));
@@ -231,21 +261,24 @@ TEST_F(StoreTest, ReadOnlyStoreReadsButRefusesWrites) {
   EXPECT_EQ(Read(*reader, kIbm), Days(2));
   Status set = reader->SetFact("k", "v");
   ASSERT_FALSE(set);
-  EXPECT_EQ(set.error().message, "saving fact 'k' failed: attempt to write a readonly database");
+  EXPECT_EQ(set.error().message,
+            Sqlite() ? "saving fact 'k' failed: attempt to write a readonly database"
+                     : "saving fact 'k' failed: cannot execute INSERT in a "
+                       "read-only transaction");
 }
 
 // ---- storing answers ----
 
-TEST_F(StoreTest, StoringTheSameAnswerTwiceChangesNothing) {
-  auto store = OpenAt(":memory:");
+TEST_P(StoreBackendTest, StoringTheSameAnswerTwiceChangesNothing) {
+  auto store = OpenFresh();
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(Str(Put(*store, kIbm, Days(5))), "5 added, 0 changed, 0 unchanged");
   EXPECT_EQ(Str(Put(*store, kIbm, Days(5))), "0 added, 0 changed, 5 unchanged");
   EXPECT_EQ(Read(*store, kIbm), Days(5));
 }
 
-TEST_F(StoreTest, ChangedBarIsUpdatedAndCounted) {
-  auto store = OpenAt(":memory:");
+TEST_P(StoreBackendTest, ChangedBarIsUpdatedAndCounted) {
+  auto store = OpenFresh();
   ASSERT_NE(store, nullptr);
   Put(*store, kIbm, Days(3));
   std::vector<Bar> again = Days(4);
@@ -255,8 +288,8 @@ TEST_F(StoreTest, ChangedBarIsUpdatedAndCounted) {
   EXPECT_EQ(Read(*store, kIbm), again);
 }
 
-TEST_F(StoreTest, SeriesAreKeptApart) {
-  auto store = OpenAt(":memory:");
+TEST_P(StoreBackendTest, SeriesAreKeptApart) {
+  auto store = OpenFresh();
   ASSERT_NE(store, nullptr);
   Put(*store, kIbm, Days(2));
   EXPECT_EQ(Str(Put(*store, kIbmWeekly, Days(3))), "3 added, 0 changed, 0 unchanged");
@@ -264,7 +297,7 @@ TEST_F(StoreTest, SeriesAreKeptApart) {
   EXPECT_EQ(Read(*store, kIbmWeekly).size(), 3u);
 }
 
-TEST_F(StoreTest, MissingFieldsRoundTripAsNull) {
+TEST_P(StoreBackendTest, MissingFieldsRoundTripAsNull) {
   auto store = OpenFile();
   ASSERT_NE(store, nullptr);
   std::vector<Bar> fx = {MakeBar("2024-01-02", 1.1, std::nullopt)};
@@ -276,10 +309,9 @@ TEST_F(StoreTest, MissingFieldsRoundTripAsNull) {
   Put(*store, kIbm, {adjusted});
   EXPECT_EQ(Read(*store, kEurUsd), fx);
   EXPECT_EQ(Read(*store, kIbm), std::vector<Bar>{adjusted});
-  RawDb raw(path_);
-  EXPECT_EQ(raw.Text("SELECT typeof(volume) || typeof(adjusted_close) || typeof(dividend) || "
-                     "typeof(split_coefficient) FROM bars WHERE close = 1.1"),
-            "nullnullnullnull");
+  EXPECT_EQ(Raw("SELECT count(*) FROM bars WHERE close = 1.1 AND volume IS NULL AND "
+                "adjusted_close IS NULL AND dividend IS NULL AND split_coefficient IS NULL"),
+            "1");
 }
 
 TEST_F(StoreTest, WholeVolumeIsStoredAsIntegerAndFractionalKept) {
@@ -295,7 +327,7 @@ TEST_F(StoreTest, WholeVolumeIsStoredAsIntegerAndFractionalKept) {
   EXPECT_EQ(Read(*store, kIbm), bars);
 }
 
-TEST_F(StoreTest, AnswerUpdatesTheSeriesAndTheCallRow) {
+TEST_P(StoreBackendTest, AnswerUpdatesTheSeriesAndTheCallRow) {
   auto store = OpenFile();
   ASSERT_NE(store, nullptr);
   ASSERT_TRUE(store->SetNeedsFull(kIbm, true));
@@ -322,15 +354,15 @@ TEST_F(StoreTest, AnswerUpdatesTheSeriesAndTheCallRow) {
   EXPECT_EQ(state.bar_count, 3);
   EXPECT_EQ(state.first_ts, "2024-01-01");
   EXPECT_EQ(state.last_ts, "2024-01-03");
-  RawDb raw(path_);
-  EXPECT_EQ(raw.Text("SELECT outcome || ' ' || http_status || ' ' || bytes || ' ' || bars_new || "
-                     "' ' || bars_changed || ' ' || bars_unchanged || ' ' || outputsize || ' ' "
-                     "|| at FROM fetches WHERE id = " +
-                     std::to_string(*call)),
-            "stored 200 4096 3 0 0 full 5000");
+  EXPECT_EQ(Raw("SELECT outcome || ' ' || http_status || ' ' || bytes || ' ' || bars_new || "
+                "' ' || bars_changed || ' ' || bars_unchanged || ' ' || outputsize "
+                "FROM fetches WHERE id = " +
+                std::to_string(*call)),
+            "stored 200 4096 3 0 0 full");
+  EXPECT_THAT(store->CallTimesSince(At(0)).value(), ElementsAre(At(5'000)));
 }
 
-TEST_F(StoreTest, FailedAnswerLeavesTheSeriesAsBefore) {
+TEST_P(StoreBackendTest, FailedAnswerLeavesTheSeriesAsBefore) {
   auto store = OpenFile();
   ASSERT_NE(store, nullptr);
   Put(*store, kIbm, Days(3), At(1'000));
@@ -347,7 +379,7 @@ TEST_F(StoreTest, FailedAnswerLeavesTheSeriesAsBefore) {
   Result<StoreCounts> counts =
       store->StoreAnswer(*call, kIbm, Meta("2024-01-09"), bars, true, Stored(), At(2'000));
   ASSERT_FALSE(counts);
-  EXPECT_EQ(counts.error().message, "storing IBM failed: NOT NULL constraint failed: bars.open");
+  EXPECT_EQ(counts.error().message, "storing IBM failed: " + NullOpen());
 
   EXPECT_EQ(Read(*store, kIbm), Days(3));
   Result<std::optional<SeriesState>> after = store->Find(kIbm);
@@ -355,8 +387,7 @@ TEST_F(StoreTest, FailedAnswerLeavesTheSeriesAsBefore) {
   EXPECT_EQ((*after)->last_refreshed, (*before)->last_refreshed);
   EXPECT_EQ((*after)->last_success_at, At(1'000));
   EXPECT_FALSE((*after)->history_limited);
-  EXPECT_EQ(RawDb(path_).Text("SELECT outcome FROM fetches WHERE id = " + std::to_string(*call)),
-            "sent");
+  EXPECT_EQ(Raw("SELECT outcome FROM fetches WHERE id = " + std::to_string(*call)), "sent");
   // The connection is still usable.
   EXPECT_EQ(Str(Put(*store, kIbm, Days(4))), "1 added, 0 changed, 3 unchanged");
 }
@@ -396,7 +427,7 @@ TEST_F(StoreTest, FileSystemWriteErrorFailsTheWholeAnswer) {
 
 // Bars newer than the newest stored one are appended many to a statement; older ones are
 // merged one by one. Together they give the same rows and counts as merging them all.
-TEST_F(StoreTest, AnswerWithOlderAndNewerBarsGivesExactCountsAndRows) {
+TEST_P(StoreBackendTest, AnswerWithOlderAndNewerBarsGivesExactCountsAndRows) {
   auto store = OpenFile();
   ASSERT_NE(store, nullptr);
   std::vector<Bar> even;
@@ -420,26 +451,26 @@ TEST_F(StoreTest, AnswerWithOlderAndNewerBarsGivesExactCountsAndRows) {
   EXPECT_EQ(Str(*counts), "80 added, 3 changed, 8 unchanged");
 
   EXPECT_EQ(Read(*store, kIbm), answer);
-  RawDb raw(path_);
-  EXPECT_EQ(raw.Text("SELECT bars_new || ' ' || bars_changed || ' ' || bars_unchanged "
-                     "FROM fetches WHERE id = " +
-                     std::to_string(*call)),
+  EXPECT_EQ(Raw("SELECT bars_new || ' ' || bars_changed || ' ' || bars_unchanged "
+                "FROM fetches WHERE id = " +
+                std::to_string(*call)),
             "80 3 8");
-  EXPECT_EQ(raw.Text("SELECT typeof(volume) || ' ' || volume FROM bars WHERE ts = '2025-029'"),
-            "integer 1000");
-  EXPECT_EQ(raw.Text("SELECT typeof(volume) || ' ' || volume FROM bars WHERE ts = '2025-030'"),
-            "real 0.25");
+  EXPECT_EQ(Raw("SELECT volume FROM bars WHERE ts = '" + DayTs(29) + "'"), "1000");
+  EXPECT_EQ(Raw("SELECT volume FROM bars WHERE ts = '" + DayTs(30) + "'"), "0.25");
+  if (Sqlite()) {
+    EXPECT_EQ(Raw("SELECT typeof(volume) FROM bars WHERE ts = '" + DayTs(29) + "'"), "integer");
+  }
   Result<std::optional<SeriesState>> state = store->Find(kIbm);
   ASSERT_TRUE(state && *state);
   EXPECT_EQ((*state)->bar_count, 91);
-  EXPECT_EQ((*state)->first_ts, "2025-000");
-  EXPECT_EQ((*state)->last_ts, "2025-090");
+  EXPECT_EQ((*state)->first_ts, "2025-01-01");
+  EXPECT_EQ((*state)->last_ts, DayTs(90));
 }
 
 // Bars out of order, or a timestamp twice, are written in the order given, as they always
 // were: the later of two duplicates counts as a change.
-TEST_F(StoreTest, AnswerInAnyOrderKeepsItsCounts) {
-  auto store = OpenAt(":memory:");
+TEST_P(StoreBackendTest, AnswerInAnyOrderKeepsItsCounts) {
+  auto store = OpenFresh();
   ASSERT_NE(store, nullptr);
   Put(*store, kIbm, Days(5));
 
@@ -461,16 +492,15 @@ TEST_F(StoreTest, AnswerInAnyOrderKeepsItsCounts) {
 
 // bar_count is kept, not counted: it must agree with the rows after every kind of answer,
 // and after bars are deleted by hand.
-TEST_F(StoreTest, BarCountMatchesTheRowsInTheFile) {
+TEST_P(StoreBackendTest, BarCountMatchesTheRowsInTheFile) {
   auto store = OpenFile();
   ASSERT_NE(store, nullptr);
-  RawDb raw(path_);
   const auto expect_counts_agree = [&](const std::string& when) {
     Result<std::vector<SeriesState>> all = store->ListSeries();
     ASSERT_TRUE(all) << all.error().message;
     for (const SeriesState& state : *all) {
       std::string rows =
-          raw.Text("SELECT COUNT(*) FROM bars WHERE series_id = " + std::to_string(state.id));
+          Raw("SELECT COUNT(*) FROM bars WHERE series_id = " + std::to_string(state.id));
       EXPECT_EQ(std::to_string(state.bar_count), rows) << Describe(state.key) << " " << when;
       EXPECT_EQ(store->Find(state.key).value()->bar_count, state.bar_count);
     }
@@ -487,7 +517,7 @@ TEST_F(StoreTest, BarCountMatchesTheRowsInTheFile) {
   expect_counts_agree("after storing");
   EXPECT_EQ(store->Find(kMsft).value()->bar_count, 150);
 
-  raw.Exec("DELETE FROM bars WHERE ts < '2024-01-04' OR ts > '2025-140'");
+  EXPECT_EQ(Raw("DELETE FROM bars WHERE ts < '2024-01-04' OR ts > '" + DayTs(140) + "'"), "");
   expect_counts_agree("after deleting");
   EXPECT_EQ(store->Find(kIbm).value()->bar_count, 6);
   EXPECT_EQ(Str(Put(*store, kIbm, Days(9))), "3 added, 0 changed, 6 unchanged");
@@ -497,7 +527,7 @@ TEST_F(StoreTest, BarCountMatchesTheRowsInTheFile) {
 
 // The failing bar comes in the second 32-bar statement of the appended bars, after a
 // correction and 32 new bars were written inside the transaction.
-TEST_F(StoreTest, FailureWhileAppendingLeavesTheSeriesAsBefore) {
+TEST_P(StoreBackendTest, FailureWhileAppendingLeavesTheSeriesAsBefore) {
   auto store = OpenFile();
   ASSERT_NE(store, nullptr);
   Put(*store, kIbm, Days(3), At(1'000));
@@ -514,7 +544,7 @@ TEST_F(StoreTest, FailureWhileAppendingLeavesTheSeriesAsBefore) {
   Result<StoreCounts> counts =
       store->StoreAnswer(*call, kIbm, Meta("2025-070"), bars, true, Stored(), At(2'000));
   ASSERT_FALSE(counts);
-  EXPECT_EQ(counts.error().message, "storing IBM failed: NOT NULL constraint failed: bars.open");
+  EXPECT_EQ(counts.error().message, "storing IBM failed: " + NullOpen());
 
   EXPECT_EQ(Read(*store, kIbm), Days(3));
   Result<std::optional<SeriesState>> after = store->Find(kIbm);
@@ -525,9 +555,8 @@ TEST_F(StoreTest, FailureWhileAppendingLeavesTheSeriesAsBefore) {
   EXPECT_EQ((*after)->last_refreshed, (*before)->last_refreshed);
   EXPECT_EQ((*after)->last_success_at, At(1'000));
   EXPECT_FALSE((*after)->history_limited);
-  RawDb raw(path_);
-  EXPECT_EQ(raw.Text("SELECT COUNT(*) FROM bars"), "3");
-  EXPECT_EQ(raw.Text("SELECT outcome FROM fetches WHERE id = " + std::to_string(*call)), "sent");
+  EXPECT_EQ(Raw("SELECT COUNT(*) FROM bars"), "3");
+  EXPECT_EQ(Raw("SELECT outcome FROM fetches WHERE id = " + std::to_string(*call)), "sent");
 
   // The connection is still usable, and the same answer without the bad bar goes in whole.
   bars[3 + 40].open = 1;
@@ -555,8 +584,8 @@ TEST_F(StoreTest, UpsertSpeed) {
 
 // ---- reads ----
 
-TEST_F(StoreTest, ReadBarsHonoursFromToAndLast) {
-  auto store = OpenAt(":memory:");
+TEST_P(StoreBackendTest, ReadBarsHonoursFromToAndLast) {
+  auto store = OpenFresh();
   ASSERT_NE(store, nullptr);
   Put(*store, kIbm, Days(9));
   EXPECT_THAT(Timestamps(Read(*store, kIbm, {"2024-01-03", "2024-01-05", 0})),
@@ -570,8 +599,8 @@ TEST_F(StoreTest, ReadBarsHonoursFromToAndLast) {
   EXPECT_TRUE(Read(*store, kMsft).empty());
 }
 
-TEST_F(StoreTest, FindAndListSeriesSummariseTheBars) {
-  auto store = OpenAt(":memory:");
+TEST_P(StoreBackendTest, FindAndListSeriesSummariseTheBars) {
+  auto store = OpenFresh();
   ASSERT_NE(store, nullptr);
   Put(*store, kMsft, Days(2));
   Put(*store, kIbm, Days(4));
@@ -595,11 +624,12 @@ TEST_F(StoreTest, FindAndListSeriesSummariseTheBars) {
   EXPECT_EQ((*all)[2].bar_count, 2);
 }
 
-class ForEachBarTest : public StoreTest {
+class ForEachBarTest : public StoreBackendTest {
  protected:
   void SetUp() override {
-    StoreTest::SetUp();
-    store_ = OpenAt(":memory:");
+    StoreBackendTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    store_ = OpenFresh();
     ASSERT_NE(store_, nullptr);
     Put(*store_, kMsft, Days(2));
     Put(*store_, kIbmWeekly, Days(2));
@@ -620,26 +650,26 @@ class ForEachBarTest : public StoreTest {
   std::unique_ptr<Store> store_;
 };
 
-TEST_F(ForEachBarTest, AllSeriesComeInKeyOrder) {
+TEST_P(ForEachBarTest, AllSeriesComeInKeyOrder) {
   EXPECT_THAT(Rows({}), ElementsAre("AAPL intraday:5min 2024-01-02 09:35:00",
                                     "AAPL intraday:5min 2024-01-02 09:40:00", "IBM 2024-01-01",
                                     "IBM 2024-01-02", "IBM 2024-01-03", "IBM weekly 2024-01-01",
                                     "IBM weekly 2024-01-02", "MSFT 2024-01-01", "MSFT 2024-01-02"));
 }
 
-TEST_F(ForEachBarTest, ChosenSeriesOnlyStillInKeyOrder) {
+TEST_P(ForEachBarTest, ChosenSeriesOnlyStillInKeyOrder) {
   EXPECT_THAT(Rows({kMsft, kEurUsd, kIbm}, {"2024-01-02", "", 0}),
               ElementsAre("IBM 2024-01-02", "IBM 2024-01-03", "MSFT 2024-01-02"));
   EXPECT_TRUE(Rows({kEurUsd}).empty());
 }
 
-TEST_F(ForEachBarTest, LastKeepsTheNewestBarsOfEachSeries) {
+TEST_P(ForEachBarTest, LastKeepsTheNewestBarsOfEachSeries) {
   EXPECT_THAT(Rows({kIbm, kMsft}, {"", "2024-01-02", 1}),
               ElementsAre("IBM 2024-01-02", "MSFT 2024-01-02"));
   EXPECT_THAT(Rows({kIbm}, {"", "", 2}), ElementsAre("IBM 2024-01-02", "IBM 2024-01-03"));
 }
 
-TEST_F(ForEachBarTest, StopsWhenTheRowCallbackFails) {
+TEST_P(ForEachBarTest, StopsWhenTheRowCallbackFails) {
   int calls = 0;
   Status done =
       store_->ForEachBar({}, {}, [&](const SeriesKey&, const Bar&) { return ++calls < 2; });
@@ -650,7 +680,7 @@ TEST_F(ForEachBarTest, StopsWhenTheRowCallbackFails) {
 
 // ---- the call log, flags and facts ----
 
-TEST_F(StoreTest, CallsAreLoggedAndFinished) {
+TEST_P(StoreBackendTest, CallsAreLoggedAndFinished) {
   auto store = OpenFile();
   ASSERT_NE(store, nullptr);
   Result<int64_t> first = store->BeginCall(kIbm, OutputSize::kCompact, At(1'000));
@@ -666,9 +696,9 @@ TEST_F(StoreTest, CallsAreLoggedAndFinished) {
   EXPECT_EQ((*ibm)->last_error, "please slow down");
   EXPECT_EQ((*ibm)->last_attempt_at, At(3'000));
   EXPECT_FALSE((*ibm)->last_success_at);
-  EXPECT_EQ(RawDb(path_).Text("SELECT outcome || ' ' || http_status || ' ' || bytes || ' ' || "
-                              "error FROM fetches WHERE id = " +
-                              std::to_string(*third)),
+  EXPECT_EQ(Raw("SELECT outcome || ' ' || http_status || ' ' || bytes || ' ' || "
+                "error FROM fetches WHERE id = " +
+                std::to_string(*third)),
             "throttled 200 120 please slow down");
 
   Result<std::vector<WallTime>> since = store->CallTimesSince(At(2'000));
@@ -676,8 +706,8 @@ TEST_F(StoreTest, CallsAreLoggedAndFinished) {
   EXPECT_THAT(*since, ElementsAre(At(2'000), At(3'000)));
 }
 
-TEST_F(StoreTest, FinishCallWithoutCallRowUpdatesTheSeries) {
-  auto store = OpenAt(":memory:");
+TEST_P(StoreBackendTest, FinishCallWithoutCallRowUpdatesTheSeries) {
+  auto store = OpenFresh();
   ASSERT_NE(store, nullptr);
   ASSERT_TRUE(store->FinishCall(0, kIbm, {"premium", 200, 0, "premium endpoint"}));
   Result<std::optional<SeriesState>> ibm = store->Find(kIbm);
@@ -689,8 +719,8 @@ TEST_F(StoreTest, FinishCallWithoutCallRowUpdatesTheSeries) {
   EXPECT_TRUE(calls->empty());
 }
 
-TEST_F(StoreTest, DeferredSeriesAreListedUntilStored) {
-  auto store = OpenAt(":memory:");
+TEST_P(StoreBackendTest, DeferredSeriesAreListedUntilStored) {
+  auto store = OpenFresh();
   ASSERT_NE(store, nullptr);
   ASSERT_TRUE(store->SetDeferred(kMsft, true, "daily limit reached"));
   ASSERT_TRUE(store->SetDeferred(kIbm, true, "daily limit reached"));
@@ -710,8 +740,8 @@ TEST_F(StoreTest, DeferredSeriesAreListedUntilStored) {
   EXPECT_THAT(*deferred, ElementsAre(kMsft));
 }
 
-TEST_F(StoreTest, NeedsFullIsSetAndCleared) {
-  auto store = OpenAt(":memory:");
+TEST_P(StoreBackendTest, NeedsFullIsSetAndCleared) {
+  auto store = OpenFresh();
   ASSERT_NE(store, nullptr);
   ASSERT_TRUE(store->SetNeedsFull(kIbm, true));
   EXPECT_TRUE(store->Find(kIbm).value()->needs_full);
@@ -719,7 +749,7 @@ TEST_F(StoreTest, NeedsFullIsSetAndCleared) {
   EXPECT_FALSE(store->Find(kIbm).value()->needs_full);
 }
 
-TEST_F(StoreTest, FactsAreKeptAndOverwritten) {
+TEST_P(StoreBackendTest, FactsAreKeptAndOverwritten) {
   auto store = OpenFile();
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(store->GetFact("full_refused:daily").value(), std::nullopt);
@@ -731,7 +761,7 @@ TEST_F(StoreTest, FactsAreKeptAndOverwritten) {
   EXPECT_EQ(store->GetFact("full_refused:daily").value(), "2");
 }
 
-TEST_F(StoreTest, IntegrityCheckOfAGoodFileIsOk) {
+TEST_P(StoreBackendTest, IntegrityCheckOfAGoodFileIsOk) {
   auto store = OpenFile();
   ASSERT_NE(store, nullptr);
   Put(*store, kIbm, Days(3));
@@ -804,7 +834,7 @@ TEST_F(StoreTest, ClosingTheWriterTakesNoLockThatWouldRefuseAReader) {
   EXPECT_EQ(reader.Text("SELECT count(*) FROM bars"), "20");
 }
 
-TEST_F(StoreTest, ACallThatNeverLeftIsForgotten) {
+TEST_P(StoreBackendTest, ACallThatNeverLeftIsForgotten) {
   std::unique_ptr<Store> store = OpenFile();
   ASSERT_NE(store, nullptr);
   Result<int64_t> kept = store->BeginCall(kIbm, OutputSize::kFull, At(1'000));
@@ -816,7 +846,7 @@ TEST_F(StoreTest, ACallThatNeverLeftIsForgotten) {
   EXPECT_THAT(*times, ElementsAre(At(1'000)));
 }
 
-TEST_F(StoreTest, AProvisionalNewestBarIsRecordedUntilAFinalAnswer) {
+TEST_P(StoreBackendTest, AProvisionalNewestBarIsRecordedUntilAFinalAnswer) {
   std::unique_ptr<Store> store = OpenFile();
   ASSERT_NE(store, nullptr);
   Result<int64_t> call = store->BeginCall(kIbm, OutputSize::kCompact, At(1'000));
@@ -839,6 +869,11 @@ TEST_F(StoreTest, AProvisionalNewestBarIsRecordedUntilAFinalAnswer) {
   ASSERT_TRUE(state && *state);
   EXPECT_EQ((*state)->provisional_ts, "");
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreBackendTest,
+                         ::testing::Values(Backend::kSqlite, Backend::kPostgres), BackendName);
+INSTANTIATE_TEST_SUITE_P(Backends, ForEachBarTest,
+                         ::testing::Values(Backend::kSqlite, Backend::kPostgres), BackendName);
 
 }  // namespace
 }  // namespace mdfetch

@@ -1,0 +1,108 @@
+// PgConn: a small RAII wrapper over one libpq connection, for the PostgreSQL store
+// (src/store_pg*.cc). Private to the store; libpq-fe.h is included by this module alone.
+//
+// Errors are values. Every error text that leaves this module went through Redact() with the
+// connection's password (from the URI, or the one libpq found in PGPASSFILE), so no password
+// is ever shown. Errors about the connection itself name the store by its redacted URI.
+// Not thread-safe: one connection belongs to one thread at a time.
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mdfetch/result.h"
+
+namespace mdfetch {
+
+struct PgResultClear {
+  void operator()(PGresult* result) const { PQclear(result); }
+};
+
+// One answer of the server: rows and columns as text (NULL as nullopt).
+class PgRows {
+ public:
+  PgRows() = default;
+  explicit PgRows(PGresult* result) : result_(result) {}
+  int Rows() const { return result_ ? PQntuples(result_.get()) : 0; }
+  bool IsNull(int row, int column) const { return PQgetisnull(result_.get(), row, column) != 0; }
+  std::string_view Text(int row, int column) const {
+    return {PQgetvalue(result_.get(), row, column),
+            static_cast<size_t>(PQgetlength(result_.get(), row, column))};
+  }
+  int64_t Int(int row, int column) const;
+  double Double(int row, int column) const;
+  std::optional<double> OptionalDouble(int row, int column) const {
+    if (IsNull(row, column)) return std::nullopt;
+    return Double(row, column);
+  }
+  bool Bool(int row, int column) const { return Text(row, column) == "t"; }
+  // Rows a command touched (PQcmdTuples): INSERT, UPDATE, DELETE, COPY.
+  int64_t Affected() const;
+
+ private:
+  std::unique_ptr<PGresult, PgResultClear> result_;
+};
+
+// A statement parameter in text form; nullopt is SQL NULL.
+using PgParam = std::optional<std::string>;
+
+class PgConn {
+ public:
+  // Connects to `uri` (a libpq URI; libpq's environment fills in the rest) with
+  // application_name = `application_name`. Fails with "cannot open database 'URI': WHY",
+  // the URI and WHY redacted.
+  static Result<std::unique_ptr<PgConn>> Connect(const std::string& uri,
+                                                 const std::string& application_name);
+  ~PgConn();
+  PgConn(const PgConn&) = delete;
+  PgConn& operator=(const PgConn&) = delete;
+
+  // The store as messages name it: the URI, its password redacted.
+  const std::string& Name() const { return name_; }
+
+  // Runs one statement (or several separated by ';' when there are no params).
+  Result<PgRows> Exec(const std::string& sql);
+  Result<PgRows> Exec(const std::string& sql, const std::vector<PgParam>& params);
+  // COPY ... FROM STDIN with `data` in COPY's text format; returns the rows copied.
+  Result<int64_t> CopyIn(const std::string& copy_sql, std::string_view data);
+
+  // Whether a transaction is open (or failed and waits for ROLLBACK).
+  bool InTransaction() const;
+  // Runs `body` in BEGIN ... COMMIT; rolls back when it or the commit fails.
+  template <typename F>
+  auto InTransaction(F&& body) -> decltype(body()) {
+    if (auto begun = Exec("BEGIN"); !begun) return std::unexpected(begun.error());
+    auto result = body();
+    if (result) {
+      auto committed = Exec("COMMIT");
+      if (committed) return result;
+      result = std::unexpected(committed.error());
+    }
+    if (InTransaction()) (void)Exec("ROLLBACK");
+    return result;
+  }
+
+  // `text` with the connection's password masked.
+  std::string Redacted(std::string_view text) const;
+
+ private:
+  PgConn(PGconn* conn, std::string name, std::string password)
+      : conn_(conn), name_(std::move(name)), password_(std::move(password)) {}
+  // The error of a failed result (its primary message), or of the connection.
+  Error ErrorOf(const PGresult* result) const;
+
+  PGconn* conn_;
+  std::string name_;
+  std::string password_;
+};
+
+// Escapes text for a field of COPY's text format (backslash, tab, newline, carriage return).
+void AppendCopyText(std::string& out, std::string_view text);
+
+}  // namespace mdfetch

@@ -1,0 +1,251 @@
+// The PostgreSQL store's writes: answers (COPY for new bars, a temp-table merge for the rest),
+// the call log, and the flags the planner keeps per series (docs/postgresql.md, section 5).
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <unordered_map>
+
+#include "store_pg_internal.h"
+
+namespace mdfetch {
+namespace {
+
+// Like store_write.cc's AppendFrom: the longest strictly ascending tail of `bars` newer than
+// every stored bar (`newest`), provided no bar before it is newer too; bars.size() for none.
+size_t AppendFrom(std::span<const Bar> bars, const std::optional<std::string>& newest) {
+  const auto is_new = [&](const Bar& bar) { return !newest || bar.ts > *newest; };
+  size_t from = bars.size();
+  while (from > 0 && is_new(bars[from - 1]) &&
+         (from == bars.size() || bars[from - 1].ts < bars[from].ts)) {
+    --from;
+  }
+  const bool clash = std::any_of(bars.begin(), bars.begin() + static_cast<ptrdiff_t>(from), is_new);
+  return clash ? bars.size() : from;
+}
+
+// A double as COPY's text format reads it back exactly. NaN becomes NULL, as SQLite binds it,
+// so a NaN price is refused by NOT NULL on both backends.
+void AppendDouble(std::string& out, std::optional<double> value) {
+  if (!value || std::isnan(*value)) {
+    out += "\\N";
+  } else if (std::isinf(*value)) {
+    out += *value > 0 ? "Infinity" : "-Infinity";
+  } else {
+    fmt::format_to(std::back_inserter(out), "{}", *value);
+  }
+}
+
+void AppendBarLine(std::string& out, int64_t series_id, const Bar& bar) {
+  fmt::format_to(std::back_inserter(out), "{}\t", series_id);
+  AppendCopyText(out, bar.ts);
+  for (std::optional<double> v :
+       {std::optional<double>(bar.open), std::optional<double>(bar.high),
+        std::optional<double>(bar.low), std::optional<double>(bar.close), bar.volume,
+        bar.adjusted_close, bar.dividend, bar.split_coefficient}) {
+    out += '\t';
+    AppendDouble(out, v);
+  }
+  out += '\n';
+}
+
+constexpr const char* kBarColumns =
+    "series_id, ts, open, high, low, close, volume, adjusted_close, dividend, split_coefficient";
+
+}  // namespace
+
+// One round of the merge: bars with distinct timestamps staged in `incoming`, then upserted.
+// A bar identical to the stored one is not touched, so rows returned = added + changed.
+Result<StoreCounts> PgStore::MergeBars(int64_t series_id, std::span<const Bar* const> bars) {
+  if (auto cleared = pg_->Exec("DELETE FROM pg_temp.incoming"); !cleared) {
+    return std::unexpected(cleared.error());
+  }
+  std::string data;
+  for (const Bar* bar : bars) AppendBarLine(data, series_id, *bar);
+  auto copied = pg_->CopyIn(fmt::format("COPY pg_temp.incoming({}) FROM STDIN", kBarColumns), data);
+  if (!copied) return std::unexpected(copied.error());
+  auto merged = pg_->Exec(
+      "INSERT INTO bars SELECT * FROM pg_temp.incoming "
+      "ON CONFLICT (series_id, ts) DO UPDATE SET open = EXCLUDED.open, high = EXCLUDED.high, "
+      "low = EXCLUDED.low, close = EXCLUDED.close, volume = EXCLUDED.volume, "
+      "adjusted_close = EXCLUDED.adjusted_close, dividend = EXCLUDED.dividend, "
+      "split_coefficient = EXCLUDED.split_coefficient "
+      "WHERE (bars.open, bars.high, bars.low, bars.close, bars.volume, bars.adjusted_close, "
+      "bars.dividend, bars.split_coefficient) IS DISTINCT FROM (EXCLUDED.open, EXCLUDED.high, "
+      "EXCLUDED.low, EXCLUDED.close, EXCLUDED.volume, EXCLUDED.adjusted_close, "
+      "EXCLUDED.dividend, EXCLUDED.split_coefficient) "
+      "RETURNING (xmax = 0)");
+  if (!merged) return std::unexpected(merged.error());
+  StoreCounts counts;
+  for (int row = 0; row < merged->Rows(); ++row) {
+    if (merged->Bool(row, 0)) {
+      ++counts.added;
+    } else {
+      ++counts.changed;
+    }
+  }
+  counts.unchanged = static_cast<int64_t>(bars.size()) - merged->Rows();
+  return counts;
+}
+
+// Bars newer than every stored one go in by COPY; the rest are merged. A timestamp given
+// twice cannot be upserted twice by one statement: the n-th copies of timestamps go in the
+// n-th round, so that, as on SQLite, a later duplicate counts against the earlier one.
+Result<StoreCounts> PgStore::UpsertBars(int64_t series_id, Function function,
+                                        std::span<const Bar> bars) {
+  auto newest =
+      pg_->Exec("SELECT max(ts)::text FROM bars WHERE series_id = $1", {std::to_string(series_id)});
+  if (!newest) return std::unexpected(newest.error());
+  std::optional<std::string> newest_ts;
+  if (!newest->IsNull(0, 0)) newest_ts = BarTsText(newest->Text(0, 0), function);
+  const size_t from = AppendFrom(bars, newest_ts);
+
+  StoreCounts counts;
+  std::vector<std::vector<const Bar*>> rounds;
+  std::unordered_map<std::string_view, size_t> seen;
+  for (const Bar& bar : bars.first(from)) {
+    const size_t round = seen[bar.ts]++;
+    if (round == rounds.size()) rounds.emplace_back();
+    rounds[round].push_back(&bar);
+  }
+  for (const auto& round : rounds) {
+    Result<StoreCounts> merged = MergeBars(series_id, round);
+    if (!merged) return merged;
+    counts.added += merged->added;
+    counts.changed += merged->changed;
+    counts.unchanged += merged->unchanged;
+  }
+  if (from < bars.size()) {
+    std::string data;
+    for (const Bar& bar : bars.subspan(from)) AppendBarLine(data, series_id, bar);
+    auto copied = pg_->CopyIn(fmt::format("COPY bars({}) FROM STDIN", kBarColumns), data);
+    if (!copied) return std::unexpected(copied.error());
+    counts.added += static_cast<int64_t>(bars.size() - from);
+  }
+  return counts;
+}
+
+Status PgStore::CompleteFetch(int64_t fetch_id, const CallRecord& record,
+                              const StoreCounts& counts) {
+  if (fetch_id == 0) return {};
+  auto done = pg_->Exec(
+      "UPDATE fetches SET outcome = $2, http_status = $3, bytes = $4, bars_new = $5, "
+      "bars_changed = $6, bars_unchanged = $7, error = $8 WHERE id = $1",
+      {std::to_string(fetch_id), record.outcome, std::to_string(record.http_status),
+       std::to_string(record.bytes), std::to_string(counts.added), std::to_string(counts.changed),
+       std::to_string(counts.unchanged), record.error});
+  if (!done) return std::unexpected(done.error());
+  return {};
+}
+
+Result<StoreCounts> PgStore::StoreAnswer(int64_t fetch_id, const SeriesKey& key,
+                                         const SeriesMeta& meta, std::span<const Bar> bars,
+                                         bool history_limited, const CallRecord& record,
+                                         WallTime at, StoreScope scope, NewestBar newest) {
+  auto stored = pg_->InTransaction([&]() -> Result<StoreCounts> {
+    Result<int64_t> series_id = EnsureSeries(key);
+    if (!series_id) return std::unexpected(series_id.error());
+    Result<StoreCounts> counts = UpsertBars(*series_id, key.function, bars);
+    if (!counts) return counts;
+    const std::string id = std::to_string(*series_id);
+    Result<PgRows> series;
+    if (scope == StoreScope::kBackfill) {
+      series = pg_->Exec(
+          "UPDATE series SET time_zone = CASE WHEN time_zone = '' THEN $2 ELSE time_zone END, "
+          "last_attempt_at = " +
+              PgTimeParam(3) +
+              ", last_outcome = 'stored', last_error = '', bar_count = bar_count + $4 "
+              "WHERE id = $1",
+          {id, meta.time_zone, MillisText(at), std::to_string(counts->added)});
+    } else {
+      PgParam provisional;
+      if (newest == NewestBar::kProvisional && !bars.empty()) provisional = bars.back().ts;
+      series = pg_->Exec(
+          "UPDATE series SET time_zone = $2, last_refreshed = $3, history_limited = $4, "
+          "needs_full = false, deferred = false, last_attempt_at = " +
+              PgTimeParam(5) + ", last_success_at = " + PgTimeParam(5) +
+              ", last_outcome = 'stored', last_error = '', bar_count = bar_count + $6, "
+              "provisional_ts = $7::timestamp WHERE id = $1",
+          {id, meta.time_zone, meta.last_refreshed, history_limited ? "true" : "false",
+           MillisText(at), std::to_string(counts->added), provisional});
+    }
+    if (!series) return std::unexpected(series.error());
+    CallRecord fetch = record;
+    if (fetch.outcome.empty()) fetch.outcome = "stored";
+    if (Status done = CompleteFetch(fetch_id, fetch, *counts); !done) {
+      return std::unexpected(done.error());
+    }
+    return counts;
+  });
+  return PgInContext(std::move(stored), "storing " + Describe(key));
+}
+
+Result<int64_t> PgStore::BeginCall(const SeriesKey& key, OutputSize outputsize, WallTime at,
+                                   std::string_view month) {
+  auto logged = pg_->InTransaction([&]() -> Result<int64_t> {
+    Result<int64_t> series_id = EnsureSeries(key);
+    if (!series_id) return series_id;
+    auto row = pg_->Exec("INSERT INTO fetches(at, series_id, outputsize, month, outcome) VALUES (" +
+                             PgTimeParam(1) + ", $2, $3, $4, 'sent') RETURNING id",
+                         {MillisText(at), std::to_string(*series_id),
+                          std::string(OutputSizeName(outputsize)), std::string(month)});
+    if (!row) return std::unexpected(row.error());
+    return row->Int(0, 0);
+  });
+  return PgInContext(std::move(logged), "logging a call for " + Describe(key));
+}
+
+Status PgStore::FinishCall(int64_t fetch_id, const SeriesKey& key, const CallRecord& record) {
+  Status finished = pg_->InTransaction([&]() -> Status {
+    Result<int64_t> series_id = EnsureSeries(key);
+    if (!series_id) return std::unexpected(series_id.error());
+    if (Status done = CompleteFetch(fetch_id, record, {}); !done) return done;
+    // The attempt's time is the call's, as logged by BeginCall (kept as is without a call).
+    auto updated = pg_->Exec(
+        "UPDATE series SET last_attempt_at = COALESCE((SELECT at FROM fetches WHERE id = $2), "
+        "last_attempt_at), last_outcome = $3, last_error = $4 WHERE id = $1",
+        {std::to_string(*series_id), std::to_string(fetch_id), record.outcome, record.error});
+    if (!updated) return std::unexpected(updated.error());
+    return {};
+  });
+  return PgInContext(std::move(finished), "logging a call for " + Describe(key));
+}
+
+Status PgStore::ForgetCall(int64_t fetch_id, const SeriesKey& key) {
+  auto done = pg_->Exec("DELETE FROM fetches WHERE id = $1", {std::to_string(fetch_id)});
+  if (!done) {
+    return Fail(done.error().code,
+                fmt::format("unlogging a call for {}: {}", Describe(key), done.error().message));
+  }
+  return {};
+}
+
+Status PgStore::SetDeferred(const SeriesKey& key, bool deferred, std::string_view reason) {
+  Status marked = pg_->InTransaction([&]() -> Status {
+    Result<int64_t> series_id = EnsureSeries(key);
+    if (!series_id) return std::unexpected(series_id.error());
+    auto done = pg_->Exec(
+        "UPDATE series SET deferred = $2, "
+        "last_outcome = CASE WHEN $2 THEN 'deferred' ELSE last_outcome END, "
+        "last_error = CASE WHEN $2 THEN $3 ELSE last_error END WHERE id = $1",
+        {std::to_string(*series_id), deferred ? "true" : "false", std::string(reason)});
+    if (!done) return std::unexpected(done.error());
+    return {};
+  });
+  return PgInContext(std::move(marked), "marking " + Describe(key) + " deferred");
+}
+
+Status PgStore::SetNeedsFull(const SeriesKey& key, bool needs_full) {
+  Status marked = pg_->InTransaction([&]() -> Status {
+    Result<int64_t> series_id = EnsureSeries(key);
+    if (!series_id) return std::unexpected(series_id.error());
+    auto done = pg_->Exec("UPDATE series SET needs_full = $2 WHERE id = $1",
+                          {std::to_string(*series_id), needs_full ? "true" : "false"});
+    if (!done) return std::unexpected(done.error());
+    return {};
+  });
+  return PgInContext(std::move(marked), "marking " + Describe(key) + " for a full fetch");
+}
+
+}  // namespace mdfetch
