@@ -14,10 +14,16 @@
 
 #include "cli_commands.h"
 #include "cli_doc.h"
+#include "mdfetch/redact.h"
 #include "mdfetch/store.h"
 
 namespace mdfetch {
 namespace {
+
+// The --db help of the commands that take it.
+constexpr const char* kDbHelpTail =
+    "; a SQLite file, or a PostgreSQL URI postgresql://[USER@]HOST[:PORT]/DB[?PARAMS] (libpq's "
+    "PGHOST, PGUSER, PGPASSFILE, ... fill in the rest; a password is shown as ***)";
 
 constexpr const char* kExitCodes =
     "Exit status: 0 every due series stored or up to date; 1 some series failed or some "
@@ -45,8 +51,9 @@ void AddSwitchOptions(CLI::App& cmd, std::string& adjusted, std::string& extende
 
 void AddFetchOptions(CLI::App& cmd, RefreshArgs& a) {
   cmd.add_option("--db", a.db,
-                 "SQLite database (default $MDFETCH_DB, else data/market.db; "
-                 "data/demo.db with --sim)");
+                 std::string("database (default $MDFETCH_DB, else data/market.db; data/demo.db "
+                             "with --sim)") +
+                     kDbHelpTail);
   cmd.add_option("--api-key", a.api_key,
                  "Alpha Vantage key (visible to other users in `ps`: prefer --api-key-file or "
                  "$ALPHAVANTAGE_API_KEY)");
@@ -110,7 +117,8 @@ Outcome RefreshOrPlan(const RefreshArgs& a, CliEnv& env) {
 }
 
 void AddReadOptions(CLI::App& cmd, ReadArgs& a, bool range) {
-  cmd.add_option("--db", a.db, "SQLite database (default $MDFETCH_DB, else data/market.db)");
+  cmd.add_option("--db", a.db,
+                 std::string("database (default $MDFETCH_DB, else data/market.db)") + kDbHelpTail);
   cmd.add_option("--function", a.function,
                  "which of a symbol's series, written as in the symbol list, any case (daily, "
                  "weekly, intraday:5min, ...); a pair such as BTC/EUR finds its FX or crypto "
@@ -133,6 +141,10 @@ void AddReadOptions(CLI::App& cmd, ReadArgs& a, bool range) {
   }
 }
 
+std::string DbHelp() {
+  return std::string("database (default $MDFETCH_DB, else data/market.db)") + kDbHelpTail;
+}
+
 }  // namespace
 
 std::string ResolveDb(const std::string& flag, CliEnv& env, const char* fallback) {
@@ -144,14 +156,18 @@ std::string ResolveDb(const std::string& flag, CliEnv& env, const char* fallback
 }
 
 Result<std::unique_ptr<Store>> OpenReadDb(const std::string& flag, CliEnv& env, std::string& db) {
-  db = ResolveDb(flag, env, kDefaultDb);
-  auto store = OpenStoreForReading(db, env);
+  const std::string location = ResolveDb(flag, env, kDefaultDb);
+  db = RedactDb(location);
+  auto store = OpenStoreForReading(location, env);
+  if (store) {
+    db = (*store)->Location();
+    return store;
+  }
   // After the demo (`refresh --sim` without a real key) only data/demo.db exists. A database
-  // the user named (--db, $MDFETCH_DB) is the one meant: no hint.
+  // the user named (--db, $MDFETCH_DB) is the one meant: no hint. (The default is a file.)
   const bool defaulted = ResolveDb(flag, env, "").empty();
   std::error_code ec;
-  if (!store && defaulted && !std::filesystem::exists(db, ec) &&
-      std::filesystem::exists(kDemoDb, ec)) {
+  if (defaulted && !std::filesystem::exists(location, ec) && std::filesystem::exists(kDemoDb, ec)) {
     return Fail(fmt::format("{} (the demo stored into {}: add --db {})", store.error().message,
                             kDemoDb, kDemoDb));
   }
@@ -361,7 +377,7 @@ std::vector<Command> Commands() {
        }});
   commands.push_back({"list", "list every stored series", [](CLI::App& cmd) {
                         auto a = Make<ReadArgs>();
-                        cmd.add_option("--db", a->db, "SQLite database");
+                        cmd.add_option("--db", a->db, DbHelp());
                         cmd.add_option("--format", a->format,
                                        "table (100 columns), or every field as json or csv")
                             ->check(CLI::IsMember({"table", "json", "csv"}))
@@ -371,7 +387,7 @@ std::vector<Command> Commands() {
   commands.push_back({"quota", "show the daily quota: calls spent and next", [](CLI::App& cmd) {
                         auto a = Make<ReadArgs>();
                         auto rate = std::make_shared<std::string>();
-                        cmd.add_option("--db", a->db, "SQLite database");
+                        cmd.add_option("--db", a->db, DbHelp());
                         cmd.add_option(
                             "--rate", *rate,
                             "the --rate the refreshes use (default: the one the last refresh "
@@ -381,7 +397,7 @@ std::vector<Command> Commands() {
   commands.push_back(
       {"info", "describe the store: size, schema, series and bars, quota", [](CLI::App& cmd) {
          auto a = Make<ReadArgs>();
-         cmd.add_option("--db", a->db, "SQLite database");
+         cmd.add_option("--db", a->db, DbHelp());
          cmd.add_option("--format", a->format, "output format")
              ->check(CLI::IsMember({"table", "json"}))
              ->capture_default_str();
@@ -397,12 +413,13 @@ std::vector<Command> Commands() {
          cmd.add_flag("--yes,-y", *yes, "do not ask (asked only when stdin is a terminal)");
          return [a, yes](CliEnv& env) { return RunRemove(*a, *yes, env); };
        }});
-  commands.push_back(
-      {"vacuum", "rebuild the database file to give back free space", [](CLI::App& cmd) {
-         auto a = Make<ReadArgs>();
-         cmd.add_option("--db", a->db, "SQLite database");
-         return [a](CliEnv& env) { return RunVacuum(*a, env); };
-       }});
+  commands.push_back({"vacuum",
+                      "give back free space (SQLite: rebuild the file; PostgreSQL: VACUUM)",
+                      [](CLI::App& cmd) {
+                        auto a = Make<ReadArgs>();
+                        cmd.add_option("--db", a->db, DbHelp());
+                        return [a](CliEnv& env) { return RunVacuum(*a, env); };
+                      }});
   commands.push_back(
       {"copy", "copy a whole store (series, bars, calls, facts) to another database",
        [](CLI::App& cmd) {
@@ -461,8 +478,13 @@ int RunCli(int argc, const char* const* argv, CliEnv& env) {
     runners.emplace_back(cmd, command.setup(*cmd));
     names.push_back(command.name);
   }
+  // The store the command names, once parsed: a password in its URI never reaches stderr,
+  // whatever quoted it (the stores redact their own messages; this is the last guard).
+  std::string db_named;
   auto print_error = [&](const Outcome& outcome) {
-    if (!outcome.error.empty()) fmt::print(env.err, "mdfetch: {}\n", outcome.error);
+    if (!outcome.error.empty()) {
+      fmt::print(env.err, "mdfetch: {}\n", HideDbPassword(outcome.error, db_named));
+    }
     return outcome.code;
   };
 
@@ -507,7 +529,8 @@ int RunCli(int argc, const char* const* argv, CliEnv& env) {
     // Every command's --db (or $MDFETCH_DB) must be in a folder that exists.
     if (const CLI::Option* db = cmd->get_option_no_throw("--db"); db != nullptr) {
       const std::string given = db->count() > 0 ? db->as<std::string>() : std::string();
-      if (Status ok = CheckDbFolder(ResolveDb(given, env, kDefaultDb)); !ok) {
+      db_named = ResolveDb(given, env, kDefaultDb);
+      if (Status ok = CheckDbFolder(db_named); !ok) {
         return print_error(Exit(kExitUsage, "{}", ok.error().message));
       }
     }

@@ -174,6 +174,10 @@ class Store;
 // A --db in a folder that does not exist is an error naming both (only the default folder,
 // data/, is created, by a refresh); ":memory:" and a bare file name always pass.
 Status CheckDbFolder(const std::string& db);
+// `text` with every password of the PostgreSQL URI `db` shown as "***" (as written and
+// percent-decoded), and `db` itself as RedactDb shows it; unchanged for a SQLite path. What
+// reaches the user passes through it, in case a library quoted the URI or its password.
+std::string HideDbPassword(std::string_view text, const std::string& db);
 // Opens `db` read-only; on read-only media says so once on env.err (see Store::Open).
 Result<std::unique_ptr<Store>> OpenStoreForReading(const std::string& db, CliEnv& env);
 // The --rate `quota` and `info` count against: `given` when not empty, else the one the last
@@ -188,7 +192,8 @@ Result<QuotaRateText> QuotaRate(Store& store, const std::string& given);
 std::string ResolveDb(const std::string& flag, CliEnv& env, const char* fallback);
 
 // Opens the database a read command names (--db, else $MDFETCH_DB, else data/market.db)
-// read-only and sets `db` to its path. When the default database is missing but the demo's
+// read-only and sets `db` to its name for messages: the path, or the URI with its password
+// redacted (Store::Location). When the default database is missing but the demo's
 // (data/demo.db) exists, the error says so: "no database at 'data/market.db' (the demo
 // stored into data/demo.db: add --db data/demo.db)".
 Result<std::unique_ptr<Store>> OpenReadDb(const std::string& flag, CliEnv& env, std::string& db);

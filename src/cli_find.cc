@@ -6,6 +6,7 @@
 
 #include "cli_commands.h"
 #include "cli_output.h"
+#include "mdfetch/redact.h"
 #include "mdfetch/store.h"
 #include "mdfetch/symbols.h"
 
@@ -29,7 +30,7 @@ std::string ReadCommand(const SeriesKey& key, std::string_view command, const Re
   if (!key.interval.empty()) out += ":" + key.interval;
   if (!key.adjusted) out += " --adjusted false";
   if (!key.extended_hours) out += " --extended-hours false";
-  if (!args.db.empty()) out += " --db " + ShellQuote(args.db);
+  if (!args.db.empty()) out += " --db " + ShellQuote(RedactDb(args.db));
   return out;
 }
 

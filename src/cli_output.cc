@@ -139,7 +139,7 @@ Result<BarFilter> MakeBarFilter(const std::string& from, const std::string& to, 
   }
   if (bounds[1]) {
     filter.to = bounds[1]->time ? StoredForm(*bounds[1], *bounds[1]->time)
-                                : FormatDate(bounds[1]->date) + " 99";  // after every time
+                                : FormatDate(bounds[1]->date) + " 23:59:59";  // its last second
   }
   if (bounds[0] && bounds[1]) {
     const auto first =

@@ -15,6 +15,7 @@
 #include "mdfetch/market_calendar.h"
 #include "mdfetch/planner.h"
 #include "mdfetch/rate_limiter.h"
+#include "mdfetch/redact.h"
 #include "mdfetch/store.h"
 
 namespace mdfetch {
@@ -225,12 +226,15 @@ Outcome RunPlan(const RefreshArgs& args, CliEnv& env) {
   auto months = ExpandMonths(args.months, now);
   if (!months) return Exit(kExitUsage, "{}", months.error().message);
   for (const auto& problem : target->problems) fmt::print(env.err, "{}\n", problem);
-  const std::string db = ResolveDb(args.db, env, args.sim ? kDemoDb : kDefaultDb);
-  // A store that does not exist yet plans as an empty one: everything is new.
+  const std::string location = ResolveDb(args.db, env, args.sim ? kDemoDb : kDefaultDb);
+  // A store file that does not exist yet plans as an empty one: everything is new. A
+  // PostgreSQL store is asked (a database without mdfetch's schema says so: refresh first).
   std::error_code missing;
-  auto store = std::filesystem::exists(db, missing) ? OpenStoreForReading(db, env)
-                                                    : Store::Open(":memory:", OpenMode::kReadWrite);
+  auto store = IsPostgresUri(location) || std::filesystem::exists(location, missing)
+                   ? OpenStoreForReading(location, env)
+                   : Store::Open(":memory:", OpenMode::kReadWrite);
   if (!store) return Exit(kExitFailed, "{}", store.error().message);
+  const std::string db = RedactDb(location);
   EngineOptions options{.rate = *rate, .force = args.force, .full = args.full, .months = *months};
   Engine engine(*env.clock, TransportFactory{}, **store, options);
   auto dry = engine.Plan(target->series);

@@ -11,6 +11,7 @@
 #include "cli_output.h"
 #include "mdfetch/market_calendar.h"
 #include "mdfetch/rate_limiter.h"
+#include "mdfetch/redact.h"
 #include "mdfetch/store.h"
 #include "mdfetch/symbols.h"
 #include "output_file.h"
@@ -98,7 +99,7 @@ std::string OutputFor(const SeriesKey& kind, const std::string& output) {
 std::string ExportCommand(const SeriesKey& kind, const ReadArgs& args, const OutputFile& file) {
   const bool intraday = kind.function == Function::kIntraday;
   std::string command = "mdfetch export --all";
-  if (!args.db.empty()) command += " --db " + ShellQuote(args.db);
+  if (!args.db.empty()) command += " --db " + ShellQuote(RedactDb(args.db));
   command += fmt::format(" --function {}", ShortName(kind.function));
   if (intraday) {
     command += fmt::format(" --interval {} --adjusted {} --extended-hours {}", kind.interval,

@@ -72,8 +72,10 @@ class SignalWatcher {
   Engine* engine_ = nullptr;
 };
 
-// Creates the database's folder if needed; the error names the path.
+// Creates the database's folder if needed; the error names the path. A PostgreSQL URI names
+// no file.
 Status PrepareDbPath(const std::string& db) {
+  if (IsPostgresUri(db)) return {};
   std::filesystem::path parent = std::filesystem::path(db).parent_path();
   if (parent.empty() || db == ":memory:") return {};
   std::error_code ec;
@@ -283,10 +285,14 @@ Outcome RunRefresh(const RefreshArgs& args, CliEnv& env) {
   if (auto ok = PrepareDbPath(db); !ok) {
     return Exit(kExitUsage, "{}", ok.error().message);
   }
+  // kWriter holds the store's writer lock until the store dies (SQLite: <db>.lock; PostgreSQL:
+  // the server's own), so a second refresh of the same store is refused naming the holder.
   auto store = Store::Open(db, OpenMode::kWriter);
   if (!store) {
     return Exit(kExitUsage, "{}", store.error().message);
   }
+  // From here on the store is named as messages show it: a URI's password is never printed.
+  db = (*store)->Location();
   if (auto ok = CheckOrigin(**store, db, args.sim); !ok) {
     return Exit(kExitUsage, "{}", ok.error().message);
   }

@@ -13,6 +13,7 @@
 #include "cli_output.h"
 #include "mdfetch/market_calendar.h"
 #include "mdfetch/rate_limiter.h"
+#include "mdfetch/redact.h"
 #include "mdfetch/store.h"
 
 namespace mdfetch {
@@ -45,10 +46,11 @@ std::string HumanSize(uintmax_t bytes) {
   return fmt::format("{:.1f} {}", value, kUnits[unit]);
 }
 
-// remove and vacuum write an existing store under the writer lock, like a refresh.
+// remove and vacuum write an existing store under the writer lock, like a refresh. A
+// PostgreSQL store is checked by the server, when Store::Open connects.
 Result<std::unique_ptr<Store>> OpenForHousekeeping(const std::string& db) {
   std::error_code ec;
-  if (db != ":memory:" && !std::filesystem::exists(db, ec)) {
+  if (!IsPostgresUri(db) && db != ":memory:" && !std::filesystem::exists(db, ec)) {
     return Fail(fmt::format("no database at '{}'", db));
   }
   return Store::Open(db, OpenMode::kWriter);
@@ -92,7 +94,7 @@ std::string Dash(const std::string& text) { return text.empty() ? "-" : text; }
 }  // namespace
 
 Status CheckDbFolder(const std::string& db) {
-  if (db == ":memory:") return {};
+  if (db == ":memory:" || IsPostgresUri(db)) return {};
   const std::filesystem::path folder = std::filesystem::path(db).parent_path();
   if (folder.empty() || folder == std::filesystem::path(kDefaultDb).parent_path()) return {};
   std::error_code ec;
@@ -106,13 +108,94 @@ Result<std::unique_ptr<Store>> OpenStoreForReading(const std::string& db, CliEnv
   auto store = Store::Open(db, OpenMode::kReadOnly);
   if (store && (*store)->ReadOnlyMedia()) {
     const uintmax_t wal = SizesOf(db).wal;
-    fmt::print(env.err, "mdfetch: '{}' is read-only here: reading it as it is on disk{}\n", db,
+    fmt::print(env.err, "mdfetch: '{}' is read-only here: reading it as it is on disk{}\n",
+               (*store)->Location(),
                wal == 0 ? std::string()
                         : fmt::format(" (its -wal file, {} bytes, is not read: a write not yet "
                                       "checkpointed into the database, if any, is missing)",
                                       wal));
   }
   return store;
+}
+
+namespace {
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// "s3cr%40t" -> "s3cr@t", as libpq reads a URI.
+std::string PercentDecoded(std::string_view text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size() && HexValue(text[i + 1]) >= 0 &&
+        HexValue(text[i + 2]) >= 0) {
+      out += static_cast<char>(HexValue(text[i + 1]) * 16 + HexValue(text[i + 2]));
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
+bool StartsWithNoCase(std::string_view text, std::string_view prefix) {
+  return text.size() >= prefix.size() &&
+         std::equal(prefix.begin(), prefix.end(), text.begin(), [](char a, char b) {
+           return std::tolower(static_cast<unsigned char>(a)) ==
+                  std::tolower(static_cast<unsigned char>(b));
+         });
+}
+
+// The passwords a URI holds (those RedactDb shows as "***"), as written and percent-decoded
+// (libpq may quote either). Parsed as RedactDb parses it.
+std::vector<std::string> DbPasswords(std::string_view db) {
+  std::vector<std::string> found;
+  const size_t scheme_end = db.find("://") + 3;
+  size_t authority_end = db.find_first_of("/?#", scheme_end);
+  if (authority_end == std::string_view::npos) authority_end = db.size();
+  const size_t at = db.rfind('@', authority_end);
+  if (at != std::string_view::npos && at >= scheme_end) {
+    const size_t colon = db.find(':', scheme_end);
+    if (colon != std::string_view::npos && colon < at) {
+      found.emplace_back(db.substr(colon + 1, at - colon - 1));
+    }
+  }
+  const size_t query = db.find('?', authority_end);
+  for (size_t pos = query == std::string_view::npos ? db.size() : query + 1; pos < db.size();) {
+    size_t end = db.find_first_of("&#", pos);
+    if (end == std::string_view::npos) end = db.size();
+    if (std::string_view param = db.substr(pos, end - pos); StartsWithNoCase(param, "password=")) {
+      found.emplace_back(param.substr(9));
+    }
+    if (end >= db.size() || db[end] == '#') break;
+    pos = end + 1;
+  }
+  std::vector<std::string> all;
+  for (const std::string& p : found) {
+    if (p.empty()) continue;
+    all.push_back(p);
+    if (std::string decoded = PercentDecoded(p); decoded != p) all.push_back(decoded);
+  }
+  return all;
+}
+
+}  // namespace
+
+std::string HideDbPassword(std::string_view text, const std::string& db) {
+  std::string out(text);
+  if (!IsPostgresUri(db)) return out;
+  // The URI as a whole first, so that it reads as the redacted URI.
+  if (const std::string shown = RedactDb(db); shown != db) {
+    for (size_t at = out.find(db); at != std::string::npos; at = out.find(db, at + shown.size())) {
+      out.replace(at, db.size(), shown);
+    }
+  }
+  for (const std::string& password : DbPasswords(db)) out = Redact(out, password);
+  return out;
 }
 
 Outcome RunRemove(const ReadArgs& args, bool yes, CliEnv& env) {
@@ -142,7 +225,7 @@ Outcome RunRemove(const ReadArgs& args, bool yes, CliEnv& env) {
   for (size_t i = 0; i < keys.size(); ++i) {
     out += fmt::format("removed {}: {}\n", Describe(keys[i]), Plural(bars[i], "bar"));
   }
-  out += fmt::format("{}: removed {} series, {} and {}", db, removed->series,
+  out += fmt::format("{}: removed {} series, {} and {}", store.Location(), removed->series,
                      Plural(removed->bars, "bar"), Plural(removed->calls, "logged call"));
   if (removed->calls_kept > 0) {
     out += fmt::format("; {} of the last 24 h {} logged: the daily quota counts them",
@@ -156,15 +239,33 @@ Outcome RunRemove(const ReadArgs& args, bool yes, CliEnv& env) {
 
 Outcome RunVacuum(const ReadArgs& args, CliEnv& env) {
   const std::string db = ResolveDb(args.db, env, kDefaultDb);
-  const FileSizes before = SizesOf(db);
+  const FileSizes before = IsPostgresUri(db) ? FileSizes{} : SizesOf(db);
   auto writable = OpenForHousekeeping(db);
   if (!writable) return Exit(kExitUsage, "{}", writable.error().message);
-  if (Status done = (*writable)->Vacuum(); !done) {
+  Store& store = **writable;
+  auto info_before = store.FileInfo();
+  if (!info_before) return Exit(kExitFailed, "{}", info_before.error().message);
+  if (Status done = store.Vacuum(); !done) {
     return Exit(kExitFailed, "{}", done.error().message);
   }
-  const FileSizes after = SizesOf(db);
-  fmt::print(env.out, "{}: {} bytes before ({}), {} bytes after ({}), database and -wal\n", db,
-             before.Total(), HumanSize(before.Total()), after.Total(), HumanSize(after.Total()));
+  if (info_before->backend == "sqlite") {
+    const FileSizes after = SizesOf(db);
+    fmt::print(env.out, "{}: {} bytes before ({}), {} bytes after ({}), database and -wal\n",
+               store.Location(), before.Total(), HumanSize(before.Total()), after.Total(),
+               HumanSize(after.Total()));
+    return kExitOk;
+  }
+  // PostgreSQL keeps the space VACUUM frees for new rows of the same tables; VACUUM FULL would
+  // give it back but locks the tables while it rewrites them, which is the DBA's call.
+  auto info_after = store.FileInfo();
+  if (!info_after) return Exit(kExitFailed, "{}", info_after.error().message);
+  fmt::print(env.out,
+             "{}: VACUUM (ANALYZE) of mdfetch's tables: {} bytes before ({}), {} bytes after "
+             "({}); freed space is reused by new rows, not given back (VACUUM FULL does that, "
+             "locking the tables)\n",
+             store.Location(), info_before->bytes,
+             HumanSize(static_cast<uintmax_t>(info_before->bytes)), info_after->bytes,
+             HumanSize(static_cast<uintmax_t>(info_after->bytes)));
   return kExitOk;
 }
 
@@ -208,23 +309,31 @@ Outcome RunInfo(const ReadArgs& args, CliEnv& env) {
     Widen(groups[FunctionGroup(s.key)], s);
     Widen(all, s);
   }
-  const FileSizes sizes = SizesOf(db);
-  const int64_t per_bar = all.bars > 0 ? static_cast<int64_t>(sizes.db) / all.bars : 0;
+  // SQLite: the files on disk; PostgreSQL: what the server says mdfetch's tables take.
+  const bool sqlite = file->backend == "sqlite";
+  const FileSizes sizes = sqlite ? SizesOf(db) : FileSizes{};
+  const int64_t bytes = sqlite ? static_cast<int64_t>(sizes.db) : file->bytes;
+  const int64_t per_bar = all.bars > 0 ? bytes / all.bars : 0;
   const std::string recorded =
       rate_at ? fmt::format("recorded by the refresh of {}", FormatUtc(*rate_at))
               : "the default: no refresh recorded one";
   // 0: no daily quota in the rate (or a recorded rate that no longer parses).
   const int64_t per_day = rate && rate->per_day ? *rate->per_day : 0;
   if (args.format == "json") {
+    // The SQLite-only figures are null on another backend.
+    auto sqlite_only = [sqlite](auto value) {
+      return sqlite ? nlohmann::ordered_json(value) : nlohmann::ordered_json(nullptr);
+    };
     nlohmann::ordered_json doc{{"version", 1},
                                {"database", db},
+                               {"backend", file->backend},
                                {"read_only", (*store)->ReadOnlyMedia()},
-                               {"bytes", sizes.db},
-                               {"wal_bytes", sizes.wal},
+                               {"bytes", bytes},
+                               {"wal_bytes", sqlite_only(sizes.wal)},
                                {"schema_version", file->schema_version},
-                               {"application_id", file->application_id},
-                               {"free_pages", file->free_pages},
-                               {"page_size", file->page_size}};
+                               {"application_id", sqlite_only(file->application_id)},
+                               {"free_pages", sqlite_only(file->free_pages)},
+                               {"page_size", sqlite_only(file->page_size)}};
     doc["functions"] = nlohmann::ordered_json::array();
     for (const auto& [name, g] : groups) {
       doc["functions"].push_back({{"function", name},
@@ -245,13 +354,21 @@ Outcome RunInfo(const ReadArgs& args, CliEnv& env) {
     std::fputs((JsonText(doc, 2) + "\n").c_str(), env.out);
     return kExitOk;
   }
-  std::string out =
-      fmt::format("store       {}{}\n", db, (*store)->ReadOnlyMedia() ? " (read-only media)" : "");
-  out +=
-      fmt::format("size        {} bytes + {} bytes -wal ({}); {} free pages of {} bytes\n",
-                  sizes.db, sizes.wal, HumanSize(sizes.Total()), file->free_pages, file->page_size);
-  out += fmt::format("schema      version {}, application_id {:#010x}\n", file->schema_version,
-                     file->application_id);
+  std::string out;
+  if (sqlite) {
+    out += fmt::format("store       {}{}\n", db,
+                       (*store)->ReadOnlyMedia() ? " (read-only media)" : "");
+    out += fmt::format("size        {} bytes + {} bytes -wal ({}); {} free pages of {} bytes\n",
+                       sizes.db, sizes.wal, HumanSize(sizes.Total()), file->free_pages,
+                       file->page_size);
+    out += fmt::format("schema      version {}, application_id {:#010x}\n", file->schema_version,
+                       file->application_id);
+  } else {
+    out += fmt::format("store       {} ({})\n", db, file->backend);
+    out += fmt::format("size        {} bytes ({}): mdfetch's tables and indexes\n", bytes,
+                       HumanSize(static_cast<uintmax_t>(bytes)));
+    out += fmt::format("schema      version {}\n", file->schema_version);
+  }
   size_t width = 14;
   for (const auto& [name, g] : groups) width = std::max(width, name.size());
   out += fmt::format("{:<{}} {:>7} {:>10}  {:<19}  {}\n", "function", width, "series", "bars",

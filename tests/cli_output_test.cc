@@ -296,7 +296,7 @@ TEST(CliOutputFormatTest, BoundsCompareWithStoredTimestamps) {
   auto day = MakeBarFilter("2026-11-20", "2026-11-20", true);
   ASSERT_TRUE(day);
   EXPECT_EQ(day->from, "2026-11-20");
-  EXPECT_EQ(day->to, "2026-11-20 99");
+  EXPECT_EQ(day->to, "2026-11-20 23:59:59");
   auto times = MakeBarFilter("2026-11-20 09:30", "2026-11-20T16:00:30", true);
   ASSERT_TRUE(times);
   EXPECT_EQ(times->from, "2026-11-20 09:30:00");
