@@ -478,12 +478,15 @@ int RunCli(int argc, const char* const* argv, CliEnv& env) {
     runners.emplace_back(cmd, command.setup(*cmd));
     names.push_back(command.name);
   }
-  // The store the command names, once parsed: a password in its URI never reaches stderr,
-  // whatever quoted it (the stores redact their own messages; this is the last guard).
-  std::string db_named;
+  // The stores the command names (--db; copy's --from and --to), once parsed: a password in
+  // their URIs never reaches stderr, whatever quoted it (the stores redact their own
+  // messages; this is the last guard).
+  std::vector<std::string> dbs_named;
   auto print_error = [&](const Outcome& outcome) {
     if (!outcome.error.empty()) {
-      fmt::print(env.err, "mdfetch: {}\n", HideDbPassword(outcome.error, db_named));
+      std::string text = outcome.error;
+      for (const std::string& db : dbs_named) text = HideDbPassword(text, db);
+      fmt::print(env.err, "mdfetch: {}\n", text);
     }
     return outcome.code;
   };
@@ -526,11 +529,15 @@ int RunCli(int argc, const char* const* argv, CliEnv& env) {
   }
   for (auto& [cmd, run] : runners) {
     if (!cmd->parsed()) continue;
+    for (const char* name : {"--from", "--to"}) {
+      const CLI::Option* store = cmd->get_option_no_throw(name);
+      if (store != nullptr && store->count() > 0) dbs_named.push_back(store->as<std::string>());
+    }
     // Every command's --db (or $MDFETCH_DB) must be in a folder that exists.
     if (const CLI::Option* db = cmd->get_option_no_throw("--db"); db != nullptr) {
       const std::string given = db->count() > 0 ? db->as<std::string>() : std::string();
-      db_named = ResolveDb(given, env, kDefaultDb);
-      if (Status ok = CheckDbFolder(db_named); !ok) {
+      dbs_named.push_back(ResolveDb(given, env, kDefaultDb));
+      if (Status ok = CheckDbFolder(dbs_named.back()); !ok) {
         return print_error(Exit(kExitUsage, "{}", ok.error().message));
       }
     }

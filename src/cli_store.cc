@@ -118,83 +118,27 @@ Result<std::unique_ptr<Store>> OpenStoreForReading(const std::string& db, CliEnv
   return store;
 }
 
-namespace {
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// "s3cr%40t" -> "s3cr@t", as libpq reads a URI.
-std::string PercentDecoded(std::string_view text) {
-  std::string out;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size() && HexValue(text[i + 1]) >= 0 &&
-        HexValue(text[i + 2]) >= 0) {
-      out += static_cast<char>(HexValue(text[i + 1]) * 16 + HexValue(text[i + 2]));
-      i += 2;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
-}
-
-bool StartsWithNoCase(std::string_view text, std::string_view prefix) {
-  return text.size() >= prefix.size() &&
-         std::equal(prefix.begin(), prefix.end(), text.begin(), [](char a, char b) {
-           return std::tolower(static_cast<unsigned char>(a)) ==
-                  std::tolower(static_cast<unsigned char>(b));
-         });
-}
-
-// The passwords a URI holds (those RedactDb shows as "***"), as written and percent-decoded
-// (libpq may quote either). Parsed as RedactDb parses it.
-std::vector<std::string> DbPasswords(std::string_view db) {
-  std::vector<std::string> found;
-  const size_t scheme_end = db.find("://") + 3;
-  size_t authority_end = db.find_first_of("/?#", scheme_end);
-  if (authority_end == std::string_view::npos) authority_end = db.size();
-  const size_t at = db.rfind('@', authority_end);
-  if (at != std::string_view::npos && at >= scheme_end) {
-    const size_t colon = db.find(':', scheme_end);
-    if (colon != std::string_view::npos && colon < at) {
-      found.emplace_back(db.substr(colon + 1, at - colon - 1));
-    }
-  }
-  const size_t query = db.find('?', authority_end);
-  for (size_t pos = query == std::string_view::npos ? db.size() : query + 1; pos < db.size();) {
-    size_t end = db.find_first_of("&#", pos);
-    if (end == std::string_view::npos) end = db.size();
-    if (std::string_view param = db.substr(pos, end - pos); StartsWithNoCase(param, "password=")) {
-      found.emplace_back(param.substr(9));
-    }
-    if (end >= db.size() || db[end] == '#') break;
-    pos = end + 1;
-  }
-  std::vector<std::string> all;
-  for (const std::string& p : found) {
-    if (p.empty()) continue;
-    all.push_back(p);
-    if (std::string decoded = PercentDecoded(p); decoded != p) all.push_back(decoded);
-  }
-  return all;
-}
-
-}  // namespace
-
 std::string HideDbPassword(std::string_view text, const std::string& db) {
-  std::string out(text);
-  if (!IsPostgresUri(db)) return out;
-  // The URI as a whole first, so that it reads as the redacted URI.
-  if (const std::string shown = RedactDb(db); shown != db) {
-    for (size_t at = out.find(db); at != std::string::npos; at = out.find(db, at + shown.size())) {
-      out.replace(at, db.size(), shown);
-    }
+  if (!IsPostgresUri(db)) return std::string(text);
+  const std::string shown = RedactDb(db);
+  const std::vector<std::string> secrets = DbPasswords(db);
+  // The URI as a whole becomes the redacted URI, which is kept as it is; the passwords are
+  // masked in the text between (a common password such as "postgres" would otherwise turn
+  // the scheme of every shown URI into "***ql://").
+  std::string out;
+  size_t from = 0;
+  while (from <= text.size()) {
+    size_t whole = text.find(db, from);
+    size_t redacted = text.find(shown, from);
+    size_t next = std::min(whole, redacted);
+    std::string between(
+        text.substr(from, next == std::string_view::npos ? text.npos : next - from));
+    for (const std::string& secret : secrets) between = Redact(between, secret);
+    out += between;
+    if (next == std::string_view::npos) break;
+    out += shown;
+    from = next + (next == whole ? db.size() : shown.size());
   }
-  for (const std::string& password : DbPasswords(db)) out = Redact(out, password);
   return out;
 }
 

@@ -64,9 +64,14 @@ Result<std::unique_ptr<PgConn>> PgConn::Connect(const std::string& uri,
   const char* keys[] = {"dbname", "application_name", nullptr};
   const char* values[] = {uri.c_str(), application_name.c_str(), nullptr};
   PGconn* conn = PQconnectdbParams(keys, values, 1);
-  std::string password = PasswordOf(uri);
-  if (conn != nullptr && PQpass(conn) != nullptr && password.empty()) password = PQpass(conn);
-  std::unique_ptr<PgConn> pg(new PgConn(conn, RedactDb(uri), password));
+  // What the URI holds as written and decoded (libpq quotes a token it cannot parse as it
+  // is), and what libpq took, from the URI or from PGPASSWORD / PGPASSFILE.
+  std::vector<std::string> secrets = DbPasswords(uri);
+  if (std::string password = PasswordOf(uri); !password.empty()) secrets.push_back(password);
+  if (conn != nullptr && PQpass(conn) != nullptr && *PQpass(conn) != '\0') {
+    secrets.emplace_back(PQpass(conn));
+  }
+  std::unique_ptr<PgConn> pg(new PgConn(conn, RedactDb(uri), std::move(secrets)));
   if (conn == nullptr)
     return Fail(fmt::format("cannot open database '{}': out of memory", pg->name_));
   if (PQstatus(conn) != CONNECTION_OK) {
@@ -78,7 +83,11 @@ Result<std::unique_ptr<PgConn>> PgConn::Connect(const std::string& uri,
 
 PgConn::~PgConn() { PQfinish(conn_); }
 
-std::string PgConn::Redacted(std::string_view text) const { return Redact(text, password_); }
+std::string PgConn::Redacted(std::string_view text) const {
+  std::string out(text);
+  for (const std::string& secret : secrets_) out = Redact(out, secret);
+  return out;
+}
 
 Error PgConn::ErrorOf(const PGresult* result) const {
   if (PQstatus(conn_) != CONNECTION_OK) {

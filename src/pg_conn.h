@@ -92,14 +92,14 @@ class PgConn {
   std::string Redacted(std::string_view text) const;
 
  private:
-  PgConn(PGconn* conn, std::string name, std::string password)
-      : conn_(conn), name_(std::move(name)), password_(std::move(password)) {}
+  PgConn(PGconn* conn, std::string name, std::vector<std::string> secrets)
+      : conn_(conn), name_(std::move(name)), secrets_(std::move(secrets)) {}
   // The error of a failed result (its primary message), or of the connection.
   Error ErrorOf(const PGresult* result) const;
 
   PGconn* conn_;
   std::string name_;
-  std::string password_;
+  std::vector<std::string> secrets_;  // every form of the password, hidden in every message
 };
 
 // Escapes text for a field of COPY's text format (backslash, tab, newline, carriage return).

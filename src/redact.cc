@@ -1,6 +1,7 @@
 #include "mdfetch/redact.h"
 
 #include <cctype>
+#include <vector>
 
 namespace mdfetch {
 
@@ -44,39 +45,90 @@ bool IsPostgresUri(std::string_view db) {
   return StartsWithNoCase(db, "postgresql://") || StartsWithNoCase(db, "postgres://");
 }
 
-std::string RedactDb(std::string_view db) {
-  if (!IsPostgresUri(db)) return std::string(db);
-  std::string out(db);
-  // The authority ends at the first '/', '?' or '#' after the scheme; its user part at the
-  // last '@' within it (a password may hold '@' only percent-encoded, but be safe).
-  const size_t scheme_end = out.find("://") + 3;
-  size_t authority_end = out.find_first_of("/?#", scheme_end);
-  if (authority_end == std::string::npos) authority_end = out.size();
-  const size_t at = out.rfind('@', authority_end);
-  if (at != std::string::npos && at >= scheme_end) {
-    const size_t colon = out.find(':', scheme_end);
-    if (colon != std::string::npos && colon < at) {
-      out.replace(colon + 1, at - colon - 1, "***");
-      authority_end = out.find_first_of("/?#", scheme_end);
-      if (authority_end == std::string::npos) authority_end = out.size();
-    }
+namespace {
+
+// Where the secrets of a PostgreSQL URI are, found the way libpq's URI parser finds them
+// (conninfo_uri_parse_options): the user part runs from after "://" to the first '@' met
+// before any '/', and its password from the first ':' in it; the parameters follow the first
+// '?' after that and split on '&' alone ('#' means nothing to libpq). Every parameter whose
+// name ends in "password" (password, sslpassword) is a secret.
+struct Span {
+  size_t begin;
+  size_t end;
+};
+
+std::vector<Span> SecretSpans(std::string_view db) {
+  std::vector<Span> spans;
+  if (!IsPostgresUri(db)) return spans;
+  const size_t start = db.find("://") + 3;
+  size_t pos = start;
+  while (pos < db.size() && db[pos] != '@' && db[pos] != '/') ++pos;
+  size_t after_user = start;
+  if (pos < db.size() && db[pos] == '@') {
+    const size_t colon = db.find(':', start);
+    if (colon < pos) spans.push_back({colon + 1, pos});
+    after_user = pos + 1;
   }
-  // Query parameters: ?password=... or &password=... (the name in any case).
-  const size_t query = out.find('?', authority_end);
-  if (query == std::string::npos) return out;
-  for (size_t pos = query + 1; pos < out.size();) {
-    size_t end = out.find_first_of("&#", pos);
-    if (end == std::string::npos) end = out.size();
-    std::string_view param(out.data() + pos, end - pos);
-    if (StartsWithNoCase(param, "password=")) {
-      const size_t value = pos + 9;
-      out.replace(value, end - value, "***");
-      end = value + 3;
+  const size_t query = db.find('?', after_user);
+  if (query == std::string_view::npos) return spans;
+  for (size_t begin = query + 1; begin <= db.size();) {
+    size_t end = db.find('&', begin);
+    if (end == std::string_view::npos) end = db.size();
+    const std::string_view param = db.substr(begin, end - begin);
+    const size_t eq = param.find('=');
+    if (eq != std::string_view::npos) {
+      std::string name(param.substr(0, eq));
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (name.ends_with("password")) spans.push_back({begin + eq + 1, end});
     }
-    if (end >= out.size() || out[end] == '#') break;
-    pos = end + 1;
+    begin = end + 1;
+  }
+  return spans;
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// "s3cr%40t" -> "s3cr@t", as libpq reads a URI.
+std::string PercentDecoded(std::string_view text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size() && HexValue(text[i + 1]) >= 0 &&
+        HexValue(text[i + 2]) >= 0) {
+      out += static_cast<char>(HexValue(text[i + 1]) * 16 + HexValue(text[i + 2]));
+      i += 2;
+    } else {
+      out += text[i];
+    }
   }
   return out;
+}
+
+}  // namespace
+
+std::string RedactDb(std::string_view db) {
+  std::string out(db);
+  const std::vector<Span> spans = SecretSpans(db);
+  // From the last to the first, so that the earlier positions stay where they are.
+  for (auto it = spans.rbegin(); it != spans.rend(); ++it) {
+    out.replace(it->begin, it->end - it->begin, "***");
+  }
+  return out;
+}
+
+std::vector<std::string> DbPasswords(std::string_view db) {
+  std::vector<std::string> all;
+  for (const Span& span : SecretSpans(db)) {
+    const std::string_view raw = db.substr(span.begin, span.end - span.begin);
+    if (raw.empty()) continue;
+    all.emplace_back(raw);
+    if (std::string decoded = PercentDecoded(raw); decoded != raw) all.push_back(decoded);
+  }
+  return all;
 }
 
 }  // namespace mdfetch

@@ -22,8 +22,8 @@ constexpr std::array<const char*, kPgSchemaVersion> kPgMigrations{{
 CREATE TABLE IF NOT EXISTS mdfetch.meta(key text PRIMARY KEY, value text NOT NULL);
 CREATE TABLE mdfetch.series(
   id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  symbol text NOT NULL, function text NOT NULL,
-  interval text NOT NULL DEFAULT '', options text NOT NULL DEFAULT '',
+  symbol text COLLATE "C" NOT NULL, function text COLLATE "C" NOT NULL,
+  interval text COLLATE "C" NOT NULL DEFAULT '', options text COLLATE "C" NOT NULL DEFAULT '',
   time_zone text NOT NULL DEFAULT '',
   last_refreshed text NOT NULL DEFAULT '',
   history_limited boolean NOT NULL DEFAULT false,
@@ -66,8 +66,8 @@ CREATE TABLE mdfetch.fetches(
   holder text NOT NULL DEFAULT '');
 CREATE INDEX fetches_at ON mdfetch.fetches(at);
 CREATE INDEX fetches_series_month ON mdfetch.fetches(series_id, month) WHERE month <> '';
-CREATE TABLE mdfetch.facts(key text PRIMARY KEY, value text NOT NULL);
-CREATE TABLE mdfetch.settings(key text PRIMARY KEY, value text NOT NULL,
+CREATE TABLE mdfetch.facts(key text COLLATE "C" PRIMARY KEY, value text NOT NULL);
+CREATE TABLE mdfetch.settings(key text COLLATE "C" PRIMARY KEY, value text NOT NULL,
                               set_at timestamptz NOT NULL);
 )sql",
 }};
@@ -142,6 +142,7 @@ Status Migrate(PgConn& pg) {
 Status Setup(PgConn& pg, OpenMode mode) {
   std::string session =
       "SET search_path = mdfetch; SET DateStyle = ISO; SET TimeZone = 'UTC'; "
+      "SET client_encoding = 'UTF8'; "
       "SET extra_float_digits = 1; SET client_min_messages = warning";
   if (mode == OpenMode::kReadOnly) session += "; SET default_transaction_read_only = on";
   if (auto set = pg.Exec(session); !set) return std::unexpected(set.error());

@@ -107,6 +107,29 @@ TEST(HideDbPasswordTest, HidesThePasswordAsWrittenAndDecodedAndTheUriAsRedacted)
   EXPECT_EQ(HideDbPassword("nothing secret", "postgresql://ana@db/market"), "nothing secret");
   // A SQLite path is no URI: the text is left as it is.
   EXPECT_EQ(HideDbPassword("'a:b@c' is locked", "a:b@c"), "'a:b@c' is locked");
+  // A password that is also a word of the URI ("postgres") is masked around the shown URI,
+  // never inside it.
+  const std::string common = "postgresql://postgres:postgres@db/market";
+  EXPECT_EQ(HideDbPassword("'" + common + "': password postgres refused", common),
+            "'postgresql://postgres:***@db/market': password *** refused");
+}
+
+// libpq quotes a token of the URI it cannot parse; the password in it stays hidden, also in
+// copy's messages (its --from and --to are stores too).
+TEST(HideDbPasswordTest, ABadlyEncodedPasswordNeverReachesStderr) {
+  FakeClock clock;
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"list", "--db", "postgresql://ann:50%off@db/m"},
+        std::vector<std::string>{"copy", "--from", "postgresql://ann:50%off@db/m", "--to",
+                                 ::testing::TempDir() + "never-made.db"},
+        std::vector<std::string>{"copy", "--from", "/nonexistent/x.db", "--to",
+                                 "postgresql://ann:50%off@db/m?sslpassword=7k3y"}}) {
+    auto run = RunCliCaptured(clock, args);
+    EXPECT_NE(run.code, 0) << args[0];
+    EXPECT_EQ(run.err.find("50%off"), std::string::npos) << run.err;
+    EXPECT_EQ(run.err.find("7k3y"), std::string::npos) << run.err;
+    EXPECT_EQ(run.out.find("50%off"), std::string::npos) << run.out;
+  }
 }
 
 TEST_F(PgIntegrationTest, EveryCommandAnswersAsOnSqlite) {

@@ -45,7 +45,33 @@ TEST(RedactDbTest, EveryPasswordParameterIsMasked) {
   EXPECT_EQ(RedactDb("postgresql:///m?PASSWORD=x&password=y"),
             "postgresql:///m?PASSWORD=***&password=***");
   EXPECT_EQ(RedactDb("postgresql://a:b@db/m?password=c#frag"),
-            "postgresql://a:***@db/m?password=***#frag");
+            "postgresql://a:***@db/m?password=***");  // "#frag" is part of the value to libpq
+}
+
+}  // namespace
+}  // namespace mdfetch
+
+namespace mdfetch {
+namespace {
+
+// libpq's URI parser decides what the password is: the user part ends at the first '@'
+// before a '/', so '#' and '?' there belong to the password; parameters split on '&' only.
+TEST(RedactDbTest, ThePasswordIsFoundWhereLibpqFindsIt) {
+  EXPECT_EQ(RedactDb("postgresql://ann:pa#ss@db/market"), "postgresql://ann:***@db/market");
+  EXPECT_EQ(RedactDb("postgresql://ann:pa?ss@db/market"), "postgresql://ann:***@db/market");
+  EXPECT_EQ(RedactDb("postgresql://db/m?password=a#b&sslmode=require"),
+            "postgresql://db/m?password=***&sslmode=require");
+  EXPECT_EQ(RedactDb("postgresql://db/m?sslpassword=k3y&sslkey=/k"),
+            "postgresql://db/m?sslpassword=***&sslkey=/k");
+  EXPECT_EQ(RedactDb("postgresql://ann:x@y@db/m"), "postgresql://ann:***@y@db/m");
+}
+
+TEST(DbPasswordsTest, EverySecretAsWrittenAndDecoded) {
+  EXPECT_EQ(DbPasswords("postgresql://ann:50%25off@db/m?sslpassword=k%40y"),
+            (std::vector<std::string>{"50%25off", "50%off", "k%40y", "k@y"}));
+  EXPECT_EQ(DbPasswords("postgresql://ann:50%off@db/m"), (std::vector<std::string>{"50%off"}));
+  EXPECT_TRUE(DbPasswords("postgresql://ann@db/m").empty());
+  EXPECT_TRUE(DbPasswords("data/ann:pw@x.db").empty());
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace mdfetch {
 
@@ -20,8 +21,14 @@ namespace mdfetch {
 bool IsPostgresUri(std::string_view db);
 
 // A --db value as it may be shown: in a PostgreSQL URI the password of the user part
-// ("postgresql://ann:PASSWORD@host/db") and any "password=" parameter ("?password=PASSWORD")
-// become "***"; a SQLite path is returned as it is.
+// ("postgresql://ann:PASSWORD@host/db") and the value of every parameter whose name ends in
+// "password" ("?password=PASSWORD", "&sslpassword=KEY") become "***", found where libpq finds
+// them (a '#' or '?' inside the user part is part of the password); a SQLite path is
+// returned as it is.
 std::string RedactDb(std::string_view db);
+
+// The secrets RedactDb hides in `db`, each as written and, when it differs, percent-decoded
+// (libpq's messages may quote either); none for a SQLite path.
+std::vector<std::string> DbPasswords(std::string_view db);
 
 }  // namespace mdfetch
