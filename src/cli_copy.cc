@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,10 @@ constexpr size_t kBarsPerBatch = 100'000;
 constexpr int64_t kCallsPerPage = 10'000;
 // The settings key prefix of the call log's high-water mark: the last SRC call id copied.
 constexpr std::string_view kCallsFromPrefix = "copy.calls_from:";
+// Settings a copy keeps for itself in DST (its marks, its probe): never copied from SRC.
+constexpr std::string_view kCopyPrefix = "copy.";
+// The settings key of the probe that tells whether SRC and DST are one store.
+constexpr std::string_view kProbeKey = "copy.probe";
 constexpr std::string_view kOriginFact = "origin";
 
 // "1,120,000".
@@ -170,28 +175,40 @@ Status CopyBars(Store& src, Store& dst, const SeriesState& state, const std::str
   return {};
 }
 
-// Series, then the bars of each. A series whose DST bars end where SRC's do, as many, is
-// skipped; one whose DST bars stop earlier continues from DST's newest bar; one that still
-// differs after that (bars missing in the middle) is copied whole (upserts: no duplicates).
+// Whether DST's state of a series says it holds the bars SRC's state says SRC holds: the same
+// answers stored (when, what they said is the newest) and the same bars (how many, first, last).
+bool SameBars(const SeriesState& a, const SeriesState& b) {
+  return a.last_success_at == b.last_success_at && a.last_attempt_at == b.last_attempt_at &&
+         a.last_refreshed == b.last_refreshed && a.provisional_ts == b.provisional_ts &&
+         a.bar_count == b.bar_count && a.first_ts == b.first_ts && a.last_ts == b.last_ts;
+}
+
+bool SameState(const SeriesState& a, const SeriesState& b) {
+  return SameBars(a, b) && a.time_zone == b.time_zone && a.history_limited == b.history_limited &&
+         a.needs_full == b.needs_full && a.deferred == b.deferred &&
+         a.last_outcome == b.last_outcome && a.last_error == b.last_error;
+}
+
+// Series, then the bars of each. A series whose DST state equals SRC's is skipped. Any other is
+// copied whole (upserts: an unchanged bar is left as it is), SRC's bars can have changed
+// anywhere (a full refresh rewrites adjusted closes). DST's state is a bare key while the bars
+// go in and SRC's state only once they all are: a copy killed midway never leaves DST claiming
+// bars it lacks, and its state differs from SRC's, so the next run copies the series again.
 Status CopySeries(Store& src, Store& dst, const std::vector<SeriesState>& series, CopyTally& tally,
                   CopyProgress& progress) {
   for (const SeriesState& state : series) {
     auto before = dst.Find(state.key);
     if (!before) return std::unexpected(before.error());
-    if (Status done = dst.ImportSeries(state); !done) return done;
-    const bool same =
-        *before && (*before)->bar_count == state.bar_count && (*before)->last_ts == state.last_ts;
-    if (state.bar_count > 0 && !same) {
-      std::string from_ts;
-      if (*before && (*before)->bar_count > 0 && (*before)->last_ts <= state.last_ts) {
-        from_ts = (*before)->last_ts;
-      }
-      if (Status done = CopyBars(src, dst, state, from_ts, tally, progress); !done) return done;
-      auto after = dst.Find(state.key);
-      if (!after) return std::unexpected(after.error());
-      if (!from_ts.empty() && *after && (*after)->bar_count != state.bar_count) {
+    if (!*before || !SameBars(**before, state)) {
+      SeriesState bare;
+      bare.key = state.key;
+      if (Status done = dst.ImportSeries(bare); !done) return done;
+      if (state.bar_count > 0) {
         if (Status done = CopyBars(src, dst, state, "", tally, progress); !done) return done;
       }
+      if (Status done = dst.ImportSeries(state); !done) return done;
+    } else if (!SameState(**before, state)) {
+      if (Status done = dst.ImportSeries(state); !done) return done;
     }
     tally.series_done += 1;
     tally.bars_done += state.bar_count;
@@ -259,9 +276,21 @@ Status CopyCalls(Store& src, Store& dst, const std::string& mark_key, WallTime n
   if (!before) return std::unexpected(before.error());
   tally.dst_calls_before = *before;
   int64_t count = *before;
+  // SRC's newest call id at the start bounds the copy: calls logged in SRC meanwhile wait for the
+  // next run, and a SRC that is DST after all (ids it gains from each page imported) cannot
+  // keep the loop going for ever.
+  int64_t end = after;
   for (;;) {
+    auto page = src.ListCalls(end, kCallsPerPage);
+    if (!page) return std::unexpected(page.error());
+    if (page->empty()) break;
+    end = page->back().id;
+  }
+  for (;;) {
+    if (after >= end) return dst.SetSetting(mark_key, std::to_string(after), now);
     auto page = src.ListCalls(after, kCallsPerPage);
     if (!page) return std::unexpected(page.error());
+    std::erase_if(*page, [end](const CallRow& c) { return c.id > end; });
     if (page->empty()) return dst.SetSetting(mark_key, std::to_string(after), now);
     const int64_t next = page->back().id;
     if (Status done = dst.SetSetting(mark_key, fmt::format("{} {} {}", after, next, count), now);
@@ -286,8 +315,8 @@ Status CopyFactsAndSettings(Store& src, Store& dst) {
   auto settings = src.ListSettings();
   if (!settings) return std::unexpected(settings.error());
   for (const NamedValue& setting : *settings) {
-    // SRC's own marks are about copies into SRC, not into DST.
-    if (setting.key.starts_with(kCallsFromPrefix)) continue;
+    // SRC's own marks and probes are about copies into SRC, not into DST.
+    if (setting.key.starts_with(kCopyPrefix)) continue;
     if (Status done =
             dst.SetSetting(setting.key, setting.value, setting.set_at.value_or(WallTime{}));
         !done) {
@@ -344,6 +373,26 @@ struct Stores {
   std::unique_ptr<Store> dst;
 };
 
+// 128 random bits in hex.
+std::string Nonce() {
+  std::random_device random;
+  std::string out;
+  for (int i = 0; i < 4; ++i) out += fmt::format("{:08x}", random());
+  return out;
+}
+
+// Whether SRC and DST are one store under two names (`db` and `db:5432`, a link to a file):
+// a nonce written to DST, read back through SRC.
+Result<bool> SameStoreProbe(Store& src, Store& dst, WallTime now) {
+  const std::string nonce = Nonce();
+  if (Status done = dst.SetSetting(kProbeKey, nonce, now); !done) {
+    return std::unexpected(done.error());
+  }
+  auto seen = src.GetSetting(kProbeKey);
+  if (!seen) return std::unexpected(seen.error());
+  return *seen && (*seen)->value == nonce;
+}
+
 // Opens SRC read-only and DST as its writer, or says why not (exit 2: nothing copied).
 Result<Stores> OpenStores(const CopyArgs& args, CliEnv& env) {
   if (SameStore(args.from, args.to)) {
@@ -360,6 +409,12 @@ Result<Stores> OpenStores(const CopyArgs& args, CliEnv& env) {
   auto dst = Store::Open(args.to, OpenMode::kWriter);
   if (!dst) return std::unexpected(dst.error());
   stores.dst = std::move(*dst);
+  auto same = SameStoreProbe(*stores.src, *stores.dst, env.clock->WallNow());
+  if (!same) return std::unexpected(same.error());
+  if (*same) {
+    return Fail(fmt::format("--from '{}' and --to '{}' are the same store; nothing copied",
+                            RedactDb(args.from), RedactDb(args.to)));
+  }
   return stores;
 }
 
