@@ -80,7 +80,8 @@ Status SqliteStore::Statements::AppendBars(int64_t series_id, std::span<const Ba
   return {};
 }
 
-Result<StoreCounts> SqliteStore::Statements::MergeBars(int64_t series_id, std::span<const Bar> bars) {
+Result<StoreCounts> SqliteStore::Statements::MergeBars(int64_t series_id,
+                                                       std::span<const Bar> bars) {
   Query insert = Use(Sql::kBarInsert);
   Query update = Use(Sql::kBarUpdate);
   StoreCounts counts;
@@ -109,7 +110,8 @@ Result<StoreCounts> SqliteStore::Statements::MergeBars(int64_t series_id, std::s
 // Bars newer than every stored one (a first import, each day's new bars) are appended; the
 // rest (repeats and corrections) are merged. The two sets share no timestamp, so the order
 // in which they are written changes nothing.
-Result<StoreCounts> SqliteStore::Statements::UpsertBars(int64_t series_id, std::span<const Bar> bars) {
+Result<StoreCounts> SqliteStore::Statements::UpsertBars(int64_t series_id,
+                                                        std::span<const Bar> bars) {
   Result<std::optional<std::string>> newest = NewestTs(series_id);
   if (!newest) return std::unexpected(newest.error());
   const size_t from = AppendFrom(bars, *newest);
@@ -123,7 +125,7 @@ Result<StoreCounts> SqliteStore::Statements::UpsertBars(int64_t series_id, std::
 }
 
 Status SqliteStore::Statements::CompleteFetch(int64_t fetch_id, const CallRecord& record,
-                                        const StoreCounts& counts) {
+                                              const StoreCounts& counts) {
   if (fetch_id == 0) return {};
   Query query = Use(Sql::kFetchFinish);
   query.BindInt(1, fetch_id);
@@ -139,9 +141,9 @@ Status SqliteStore::Statements::CompleteFetch(int64_t fetch_id, const CallRecord
 }
 
 Result<StoreCounts> SqliteStore::StoreAnswer(int64_t fetch_id, const SeriesKey& key,
-                                       const SeriesMeta& meta, std::span<const Bar> bars,
-                                       bool history_limited, const CallRecord& record, WallTime at,
-                                       StoreScope scope, NewestBar newest) {
+                                             const SeriesMeta& meta, std::span<const Bar> bars,
+                                             bool history_limited, const CallRecord& record,
+                                             WallTime at, StoreScope scope, NewestBar newest) {
   auto stored = stmts_->InTransaction([&]() -> Result<StoreCounts> {
     Result<int64_t> series_id = stmts_->EnsureSeries(key);
     if (!series_id) return std::unexpected(series_id.error());
@@ -178,7 +180,7 @@ Result<StoreCounts> SqliteStore::StoreAnswer(int64_t fetch_id, const SeriesKey& 
 }
 
 Result<int64_t> SqliteStore::BeginCall(const SeriesKey& key, OutputSize outputsize, WallTime at,
-                                 std::string_view month) {
+                                       std::string_view month) {
   auto logged = stmts_->InTransaction([&]() -> Result<int64_t> {
     Result<int64_t> series_id = stmts_->EnsureSeries(key);
     if (!series_id) return series_id;
