@@ -6,10 +6,15 @@
 #include <libpq-fe.h>
 #include <sqlite3.h>
 
+#include <chrono>
+#include <cstdint>
+#include <optional>
 #include <ostream>
 #include <string>
 
+#include "mdfetch/clock.h"
 #include "mdfetch/result.h"
+#include "mdfetch/series.h"
 #include "pg_cluster.h"
 
 namespace mdfetch {
@@ -59,6 +64,21 @@ inline std::string RawText(Backend backend, const std::string& location, const s
   PQclear(result);
   PQfinish(conn);
   return out;
+}
+
+// A time as the store keeps it: Unix milliseconds.
+inline WallTime At(int64_t millis) { return WallTime(std::chrono::milliseconds(millis)); }
+
+// A bar whose prices follow from its close (open close-1, high close+1, low close-2).
+inline Bar MakeBar(std::string ts, double close, std::optional<double> volume = 1000) {
+  Bar bar;
+  bar.ts = std::move(ts);
+  bar.open = close - 1;
+  bar.high = close + 1;
+  bar.low = close - 2;
+  bar.close = close;
+  bar.volume = volume;
+  return bar;
 }
 
 }  // namespace mdfetch

@@ -21,8 +21,6 @@ const SeriesKey kAapl5{"AAPL", Function::kIntraday, "5min"};
 const SeriesKey kAapl5Raw{"AAPL", Function::kIntraday, "5min", false, true};
 const SeriesKey kAapl5RawRegular{"AAPL", Function::kIntraday, "5min", false, false};
 
-WallTime At(int64_t millis) { return WallTime(std::chrono::milliseconds(millis)); }
-
 std::vector<Bar> Bars(const std::string& day, double close, int n) {
   std::vector<Bar> bars;
   for (int i = 0; i < n; ++i) {

@@ -23,19 +23,6 @@ using ::testing::Not;
 const SeriesKey kIbm{"IBM", Function::kDaily, ""};
 const SeriesKey kAapl5{"AAPL", Function::kIntraday, "5min"};
 
-WallTime At(int64_t millis) { return WallTime(std::chrono::milliseconds(millis)); }
-
-Bar MakeBar(std::string ts, double close, std::optional<double> volume = 1000) {
-  Bar bar;
-  bar.ts = std::move(ts);
-  bar.open = close - 1;
-  bar.high = close + 1;
-  bar.low = close - 2;
-  bar.close = close;
-  bar.volume = volume;
-  return bar;
-}
-
 std::vector<std::string> Timestamps(const std::vector<Bar>& bars) {
   std::vector<std::string> out;
   for (const Bar& bar : bars) out.push_back(bar.ts);

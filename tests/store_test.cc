@@ -32,19 +32,6 @@ const SeriesKey kMsft{"MSFT", Function::kDaily, ""};
 const SeriesKey kAapl5{"AAPL", Function::kIntraday, "5min"};
 const SeriesKey kEurUsd{"EUR/USD", Function::kFxDaily, ""};
 
-WallTime At(int64_t millis) { return WallTime(std::chrono::milliseconds(millis)); }
-
-Bar MakeBar(std::string ts, double close, std::optional<double> volume = 1000) {
-  Bar bar;
-  bar.ts = std::move(ts);
-  bar.open = close - 1;
-  bar.high = close + 1;
-  bar.low = close - 2;
-  bar.close = close;
-  bar.volume = volume;
-  return bar;
-}
-
 // Days 2024-01-01 .. 2024-01-n, closing at 100, 101, ...
 std::vector<Bar> Days(int n) {
   std::vector<Bar> bars;
