@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -285,9 +286,10 @@ Outcome RunRefresh(const RefreshArgs& args, CliEnv& env) {
   if (auto ok = PrepareDbPath(db); !ok) {
     return Exit(kExitUsage, "{}", ok.error().message);
   }
-  // kWriter holds the store's writer lock until the store dies (SQLite: <db>.lock; PostgreSQL:
-  // the server's own), so a second refresh of the same store is refused naming the holder.
-  auto store = Store::Open(db, OpenMode::kWriter);
+  // On SQLite, kWriter holds the store's writer lock (<db>.lock) until the store dies, so a
+  // second refresh of the same file is refused naming the holder. On PostgreSQL refreshes
+  // share the store: each claims its series and reserves its calls in it (Store::SharedFetching).
+  auto store = Store::Open(db, IsPostgresUri(db) ? OpenMode::kReadWrite : OpenMode::kWriter);
   if (!store) {
     return Exit(kExitUsage, "{}", store.error().message);
   }
@@ -346,6 +348,17 @@ Outcome RunRefresh(const RefreshArgs& args, CliEnv& env) {
                         .months = *months,
                         .api_key = api_key,
                         .simulated = args.sim};
+  // How long a series claimed on a shared store stays this run's without a call; tests shorten
+  // it to see a killed fetcher's series taken over.
+  if (auto lease = env.getenv ? env.getenv("MDFETCH_LEASE_SECONDS") : std::nullopt; lease) {
+    char* end = nullptr;
+    const long seconds = std::strtol(lease->c_str(), &end, 10);
+    if (end == lease->c_str() || *end != '\0' || seconds < 1) {
+      return Exit(kExitUsage,
+                  "MDFETCH_LEASE_SECONDS must be a whole number of seconds >= 1, not '{}'", *lease);
+    }
+    options.lease = std::chrono::seconds(seconds);
+  }
   if (verbosity == Verbosity::kVerbose) {
     options.on_call = [&env](const CallEvent& call) { PrintCall(env.err, call); };
   }

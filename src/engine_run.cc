@@ -4,6 +4,7 @@
 #include "engine_run.h"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <asio/post.hpp>
@@ -26,6 +27,23 @@ constexpr auto kQuotaWindow = hours(24);
 constexpr auto kQuotaWaitAtMost = std::chrono::seconds(60);
 
 constexpr auto kLongestWindow = hours(1);  // the longest --rate window a bucket holds
+
+std::string QuotaSpent(int64_t per_day, WallTime next_free) {
+  return fmt::format("daily quota of {} call{} spent; next call allowed at {}", per_day,
+                     per_day == 1 ? "" : "s", FormatUtc(next_free));
+}
+
+// A series another fetcher holds is asked for again after this long at most (sooner when
+// its lease ends): the other fetcher may store it, or die.
+constexpr auto kClaimRetry = std::chrono::seconds(2);
+
+// "host:pid:start-millis": who holds a lease or sent a call, for people reading the store.
+std::string DefaultHolder(WallTime started) {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  return fmt::format("{}:{}:{}", host[0] != '\0' ? host : "localhost", getpid(),
+                     std::chrono::duration_cast<milliseconds>(started.time_since_epoch()).count());
+}
 }  // namespace
 
 EngineRun::EngineRun(Clock& clock, const TransportFactory& transports, Store& store,
@@ -37,6 +55,7 @@ EngineRun::EngineRun(Clock& clock, const TransportFactory& transports, Store& st
       stop_(stop),
       on_progress_(on_progress),
       transport_factory_(transports),
+      shared_(store.SharedFetching()),
       limiter_(options.rate.windows),
       rng_(options.jitter_seed != 0
                ? options.jitter_seed
@@ -93,6 +112,10 @@ Status EngineRun::Plan(const std::vector<SeriesKey>& series) {
     return Fail(fmt::format("cannot read the store: {}", snapshot.error().message));
   }
   const mdfetch::Plan plan = MakePlan(series, *snapshot, now, PlanOptionsOf(options_));
+  started_ = now;
+  holder_ = options_.holder.empty() ? DefaultHolder(now) : options_.holder;
+  learnt_.premium_since = snapshot->premium_since;
+  learnt_.full_refused_since = snapshot->full_refused_since;
   for (const auto& [key, month] : plan.items) {
     SeriesResult& result = summary_.results.emplace_back();
     result.key = key;
@@ -156,6 +179,8 @@ RefreshSummary EngineRun::Execute(const std::vector<SeriesKey>& series) {
       pool.join();
       pool_ = nullptr;
     }
+    // What this run still holds (series it claimed and left, backfill months) is free again.
+    if (shared_) writer_->Post([this](Store& store) { return store.ReleaseLeases(holder_); });
     writer_->Close();
     for (const Error& error : writer_->TakeErrors()) {
       Halt(fmt::format("cannot write the store: {}", error.message), StopCause::kError);
@@ -204,13 +229,93 @@ void EngineRun::DispatchOne() {
     return;
   }
   if (!QuotaAllows()) return;  // slept towards the next free slot, or halted
+  if (shared_ && now < reserve_after_) {
+    SleepTowards(reserve_after_);  // the shared windows are full: other fetchers' calls
+    return;
+  }
   if (auto wait = limiter_.TryAcquire(now)) {
     SleepTowards(*wait);
     return;
   }
   Job job = std::move(*ready);
   queue_.erase(ready);
+  if (shared_ && !job.claimed && !Claim(job)) {
+    limiter_.Refund();  // no call goes now: the token is given back
+    return;
+  }
   Send(std::move(job));
+}
+
+// A shared store: the series is this run's before its call is sent, and is planned again on
+// what the store holds now (another fetcher may have stored it since the run began). True when
+// the call is to go now; otherwise the job is settled, or back in the queue: a series another
+// fetcher holds goes to the back and is asked for again later.
+bool EngineRun::Claim(Job& job) {
+  const WallTime wall = clock_.WallNow();
+  auto claim = writer_->Call(
+      [&](Store& store) { return store.ClaimSeries(job.key, holder_, wall, options_.lease); });
+  if (!claim) {
+    Settle(job, SeriesStatus::kFailed, claim.error().message);
+    Halt(fmt::format("cannot claim a series: {}", claim.error().message), StopCause::kError);
+    return false;
+  }
+  if (!claim->granted) {
+    const Nanos until_free = std::max(
+        Nanos(0), std::chrono::duration_cast<Nanos>(claim->expires - wall + milliseconds(1)));
+    job.not_before = clock_.Now() + std::min(until_free, Nanos(kClaimRetry));
+    queue_.push_back(std::move(job));
+    return false;
+  }
+  job.claimed = true;
+  StoreSnapshot now_stored = learnt_;
+  std::optional<WallTime> stored_at;
+  if (claim->state) {
+    stored_at = claim->state->last_success_at;
+    now_stored.series.emplace(job.key, *claim->state);
+  }
+  PlanOptions plan_options = PlanOptionsOf(options_);
+  if (!job.month.empty()) {
+    plan_options.months = {job.month};
+    auto month =
+        writer_->Call([&](Store& store) { return store.MonthStoredAt(job.key, job.month); });
+    if (!month) {
+      Settle(job, SeriesStatus::kFailed, month.error().message);
+      Halt(fmt::format("cannot read the store: {}", month.error().message), StopCause::kError);
+      return false;
+    }
+    stored_at = *month;
+    if (*month) now_stored.months_stored.emplace(std::pair(job.key, job.month), **month);
+  }
+  // Stored during this run (by another fetcher, even under --force): not fetched twice.
+  if (stored_at && *stored_at >= started_ && summary_.results[job.item].calls == 0) {
+    Settle(job, SeriesStatus::kUpToDate, "stored by another mdfetch during this run");
+    return false;
+  }
+  const mdfetch::Plan plan = MakePlan({job.key}, now_stored, wall, plan_options);
+  if (!plan.settled.empty()) {
+    const Settled& settled = plan.settled.front();
+    Settle(job.item,
+           settled.verdict == Verdict::kUpToDate ? SeriesStatus::kUpToDate : SeriesStatus::kFailed,
+           settled.reason, settled.history_limited);
+    writer_->Post(
+        [this, key = job.key](Store& store) { return store.ReleaseSeries(key, holder_); });
+    return false;
+  }
+  if (!job.Repeat() && !job.restated && !plan.calls.empty()) {
+    PlannedCall call = plan.calls.front();
+    call.item = job.item;
+    if (full_refused_.contains(call.key.function) && !FallBackFromFull(call)) {
+      Settle(job, SeriesStatus::kFailed, std::string(kMonthNeedsFull));
+      return false;
+    }
+    static_cast<PlannedCall&>(job) = std::move(call);
+  }
+  // Planned again as a `full` call while one is in flight unproven: it waits for the answer.
+  if (Blocked(job)) {
+    queue_.push_front(std::move(job));
+    return false;
+  }
+  return true;
 }
 
 // Until a `full` call of a function has been answered with data, a second one waits for the
@@ -236,22 +341,61 @@ bool EngineRun::QuotaAllows() {
     SleepTowards(clock_.Now() + std::chrono::duration_cast<Nanos>(next_free - wall));
     return false;
   }
-  Halt(
-      fmt::format("daily quota of {} call{} spent; next call allowed at {}", *options_.rate.per_day,
-                  *options_.rate.per_day == 1 ? "" : "s", FormatUtc(next_free)),
-      StopCause::kQuota);
+  Halt(QuotaSpent(*options_.rate.per_day, next_free), StopCause::kQuota);
+  return false;
+}
+
+// Logs the call before it is sent; on a shared store, reserves it against the calls of every
+// fetcher. False when it is not to be sent now: the job is back in the queue (the shared
+// windows are full, or the series' lease was lost and is claimed again), the daily quota is
+// spent, or the store failed.
+bool EngineRun::Reserve(Job& job, WallTime wall, int64_t& fetch_id) {
+  if (!shared_) {
+    auto id = writer_->Call(
+        [&](Store& store) { return store.BeginCall(job.key, job.outputsize, wall, job.month); });
+    if (!id) {
+      Settle(job, SeriesStatus::kFailed, id.error().message);
+      Halt(fmt::format("cannot log the call: {}", id.error().message), StopCause::kError);
+      return false;
+    }
+    fetch_id = *id;
+    return true;
+  }
+  auto reserved = writer_->Call([&](Store& store) {
+    return store.ReserveCall(job.key, job.outputsize, wall, job.month, options_.rate, holder_,
+                             options_.lease);
+  });
+  if (!reserved) {
+    Settle(job, SeriesStatus::kFailed, reserved.error().message);
+    Halt(fmt::format("cannot log the call: {}", reserved.error().message), StopCause::kError);
+    return false;
+  }
+  if (reserved->kind == Reservation::Kind::kReserved) {
+    fetch_id = reserved->fetch_id;
+    return true;
+  }
+  limiter_.Refund();  // the token paid for a call that is not sent
+  switch (reserved->kind) {
+    case Reservation::Kind::kWait:
+      reserve_after_ = clock_.Now() + std::chrono::duration_cast<Nanos>(reserved->retry_at - wall);
+      break;
+    case Reservation::Kind::kDaySpent:
+      Halt(QuotaSpent(options_.rate.per_day.value_or(0), reserved->retry_at), StopCause::kQuota);
+      break;
+    case Reservation::Kind::kLeaseLost:
+      job.claimed = false;
+      break;
+    case Reservation::Kind::kReserved:
+      break;
+  }
+  queue_.push_front(std::move(job));
   return false;
 }
 
 void EngineRun::Send(Job job) {
   WallTime wall = clock_.WallNow();
-  auto fetch_id = writer_->Call(
-      [&](Store& store) { return store.BeginCall(job.key, job.outputsize, wall, job.month); });
-  if (!fetch_id) {
-    Settle(job, SeriesStatus::kFailed, fetch_id.error().message);
-    Halt(fmt::format("cannot log the call: {}", fetch_id.error().message), StopCause::kError);
-    return;
-  }
+  int64_t fetch_id = 0;
+  if (!Reserve(job, wall, fetch_id)) return;
   const Function f = job.key.function;
   job.probe = job.outputsize == OutputSize::kFull && !full_proven_.contains(f);
   if (job.probe) full_probing_.insert(f);
@@ -264,7 +408,7 @@ void EngineRun::Send(Job job) {
   if (options_.rate.per_day) quota_window_.push_back(wall);
   Report(Describe(summary_.results[job.item]));
   asio::post(*pool_,
-             [this, job = std::move(job), id = *fetch_id]() mutable { Work(std::move(job), id); });
+             [this, job = std::move(job), id = fetch_id]() mutable { Work(std::move(job), id); });
 }
 
 // A call that never left this machine is no call: what Send() counted is given back. A
@@ -342,6 +486,10 @@ void EngineRun::Report(const std::string& last) {
 
 void EngineRun::Settle(const Job& job, SeriesStatus status, std::string reason) {
   Settle(job.item, status, std::move(reason), job.history_limited);
+  if (job.claimed) {
+    writer_->Post(
+        [this, key = job.key](Store& store) { return store.ReleaseSeries(key, holder_); });
+  }
 }
 
 void EngineRun::Settle(size_t item, SeriesStatus status, std::string reason, bool history_limited) {
@@ -361,6 +509,24 @@ void EngineRun::Halt(std::string reason, StopCause cause, std::string detail) {
   halt_detail_ = std::move(detail);
 }
 
+// A shared store: whether `job`, left by a halt, is this run's to mark deferred. A series
+// another fetcher holds is its business (it is settled deferred here, the store untouched); one
+// stored by another fetcher during this run is up to date. Settles the job unless it is kept.
+bool EngineRun::KeepForNextRun(Job& job) {
+  const WallTime wall = clock_.WallNow();
+  auto claim = writer_->Call(
+      [&](Store& store) { return store.ClaimSeries(job.key, holder_, wall, options_.lease); });
+  if (!claim || claim->granted) {
+    if (claim) job.claimed = true;
+    const auto& state = claim ? claim->state : std::nullopt;
+    if (!state || !state->last_success_at || *state->last_success_at < started_) return true;
+    Settle(job, SeriesStatus::kUpToDate, "stored by another mdfetch during this run");
+    return false;
+  }
+  Settle(job, SeriesStatus::kDeferred, std::string(StopCauseText(halt_cause_)));
+  return false;
+}
+
 // After a halt nothing more is sent: what is queued is deferred (first next run), or failed
 // when the halt means no call with this key can succeed. The cause is in the summary once;
 // each series only says it was left.
@@ -371,6 +537,7 @@ void EngineRun::DeferOrFailQueued() {
   while (!queue_.empty()) {
     Job job = std::move(queue_.front());
     queue_.pop_front();
+    if (defer && shared_ && job.month.empty() && !KeepForNextRun(job)) continue;
     if (defer) {
       // A series queued only by --force was up to date: it does not jump the next run's
       // queue ahead of series that are really behind. A backfill month is not the series'

@@ -52,6 +52,7 @@ class EngineRun {
     int permanent_failures = 0;  // retried once
     bool restated = false;       // already refetched in full after a corporate action
     bool probe = false;          // the one `full` call of an unproven function in flight
+    bool claimed = false;        // a shared store: this run holds the series' lease
     SteadyTime not_before = SteadyTime::min();  // due at once
     WallTime sent_at{};
     bool Repeat() const { return transient_failures + permanent_failures > 0; }
@@ -105,10 +106,13 @@ class EngineRun {
   void Halt(std::string reason, StopCause cause, std::string detail = {});
   void TellCall(const Completion& completion);
   void DeferOrFailQueued();
+  bool KeepForNextRun(Job& job);
   void DrainCompletions();
   void WaitForCompletion();
   void SleepTowards(SteadyTime deadline);
   bool QuotaAllows();
+  bool Claim(Job& job);
+  bool Reserve(Job& job, WallTime wall, int64_t& fetch_id);
   void Report(const std::string& last);
   void SeedLimiter(WallTime now);
   void Remember(std::string fact);
@@ -122,6 +126,14 @@ class EngineRun {
   const TransportFactory& transport_factory_;
 
   RefreshSummary summary_;
+  // A shared store (Store::SharedFetching): series are claimed before their call, calls
+  // reserved in the store; the facts learnt before the run, for planning a claimed series
+  // again; no reservation is tried before reserve_after_ (the shared windows are full).
+  bool shared_ = false;
+  std::string holder_;
+  WallTime started_{};
+  StoreSnapshot learnt_;
+  SteadyTime reserve_after_ = SteadyTime::min();
   RateLimiter limiter_;
   std::deque<Job> queue_;
   std::deque<WallTime> quota_window_;  // our calls in the last 24 h, oldest first

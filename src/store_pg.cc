@@ -70,6 +70,11 @@ CREATE TABLE mdfetch.facts(key text COLLATE "C" PRIMARY KEY, value text NOT NULL
 CREATE TABLE mdfetch.settings(key text COLLATE "C" PRIMARY KEY, value text NOT NULL,
                               set_at timestamptz NOT NULL);
 )sql",
+    // 2: the server process of the connection that holds a series' lease: a lease whose
+    // holder's connection is gone (its fetcher was killed) is free before it expires.
+    R"sql(
+ALTER TABLE mdfetch.series ADD COLUMN lease_backend integer;
+)sql",
 }};
 
 std::string NotOurs(const std::string& name, const std::string& why) {

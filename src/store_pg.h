@@ -20,7 +20,7 @@ namespace mdfetch {
 class PgConn;  // pg_conn.h: libpq stays inside the PostgreSQL store
 
 // The PostgreSQL schema's own version (meta.schema_version), not SQLite's kSchemaVersion.
-inline constexpr int kPgSchemaVersion = 1;
+inline constexpr int kPgSchemaVersion = 2;
 
 class PgStore final : public Store {
  public:
@@ -76,6 +76,15 @@ class PgStore final : public Store {
   Result<std::vector<NamedValue>> ListFacts() override;
   Result<std::vector<NamedValue>> ListSettings() override;
   Result<int64_t> CountCalls() override;
+  // Several fetchers (store_pg_lease.cc).
+  bool SharedFetching() const override { return true; }
+  Result<Claim> ClaimSeries(const SeriesKey& key, std::string_view holder, WallTime now,
+                            Nanos lease) override;
+  Status ReleaseSeries(const SeriesKey& key, std::string_view holder) override;
+  Status ReleaseLeases(std::string_view holder) override;
+  Result<Reservation> ReserveCall(const SeriesKey& key, OutputSize outputsize, WallTime at,
+                                  std::string_view month, const RateSpec& rate,
+                                  std::string_view holder, Nanos lease) override;
 
  private:
   explicit PgStore(std::unique_ptr<PgConn> pg);

@@ -1,6 +1,8 @@
 // What is the PostgreSQL store's alone: its schema in native types, the identity check, the
 // writer lock, redacted errors, bar text round trips and the copy methods. What both backends
 // share is tested by store_test.cc's parameterised suite.
+#include "store_pg.h"
+
 #include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -59,7 +61,8 @@ TEST_F(StorePgTest, NewStoreGetsTheSchemaInItsOwnNamespace) {
   auto store = Open();
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(Raw("SELECT value FROM mdfetch.meta WHERE key = 'application'"), "mdft");
-  EXPECT_EQ(Raw("SELECT value FROM mdfetch.meta WHERE key = 'schema_version'"), "1");
+  EXPECT_EQ(Raw("SELECT value FROM mdfetch.meta WHERE key = 'schema_version'"),
+            std::to_string(kPgSchemaVersion));
   EXPECT_EQ(Raw("SELECT string_agg(tablename, ' ' ORDER BY tablename) FROM pg_tables "
                 "WHERE schemaname = 'mdfetch'"),
             "bars facts fetches meta series settings");
@@ -67,7 +70,7 @@ TEST_F(StorePgTest, NewStoreGetsTheSchemaInItsOwnNamespace) {
   auto info = store->FileInfo();
   ASSERT_TRUE(info) << info.error().message;
   EXPECT_EQ(info->backend, "postgresql");
-  EXPECT_EQ(info->schema_version, 1);
+  EXPECT_EQ(info->schema_version, kPgSchemaVersion);
   EXPECT_EQ(info->application_id, kApplicationId);
   EXPECT_GT(info->bytes, 0);
   EXPECT_EQ(info->page_size, 0);
@@ -167,15 +170,38 @@ TEST_F(StorePgTest, ForeignMdfetchSchemaIsRefusedAndLeftUntouched) {
 
 TEST_F(StorePgTest, NewerSchemaIsRefused) {
   ASSERT_NE(Open(), nullptr);
-  ASSERT_EQ(Raw("UPDATE mdfetch.meta SET value = '2' WHERE key = 'schema_version'"), "");
+  const int newer = kPgSchemaVersion + 1;
+  ASSERT_EQ(
+      Raw(fmt::format("UPDATE mdfetch.meta SET value = '{}' WHERE key = 'schema_version'", newer)),
+      "");
   for (OpenMode mode : {OpenMode::kReadWrite, OpenMode::kReadOnly}) {
     auto store = Store::Open(uri_, mode);
     ASSERT_FALSE(store);
     EXPECT_EQ(store.error().message,
-              fmt::format("database '{}' has schema version 2, newer than this mdfetch "
-                          "understands (1)",
-                          uri_));
+              fmt::format("database '{}' has schema version {}, newer than this mdfetch "
+                          "understands ({})",
+                          uri_, newer, kPgSchemaVersion));
   }
+}
+
+TEST_F(StorePgTest, SchemaOneGainsTheLeasesBackendColumn) {
+  {
+    auto store = Open();
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->BeginCall(SeriesKey{"IBM", Function::kDaily, ""}, OutputSize::kCompact,
+                                 WallTime{} + std::chrono::hours(500000)));
+  }
+  // What a store of schema 1 looked like.
+  ASSERT_EQ(Raw("ALTER TABLE mdfetch.series DROP COLUMN lease_backend"), "");
+  ASSERT_EQ(Raw("UPDATE mdfetch.meta SET value = '1' WHERE key = 'schema_version'"), "");
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(Raw("SELECT value FROM mdfetch.meta WHERE key = 'schema_version'"),
+            std::to_string(kPgSchemaVersion));
+  EXPECT_EQ(Raw("SELECT count(*) || ' ' || count(lease_backend) FROM mdfetch.series"), "1 0");
+  auto calls = store->CountCalls();
+  ASSERT_TRUE(calls);
+  EXPECT_EQ(*calls, 1);
 }
 
 TEST_F(StorePgTest, SecondWriterIsRefusedNamingTheHolderUntilTheFirstCloses) {

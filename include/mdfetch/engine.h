@@ -83,6 +83,12 @@ struct EngineOptions {
   Nanos reach_retry_first = std::chrono::seconds(2);
   Nanos unreachable_give_up = std::chrono::seconds(60);
   uint64_t jitter_seed = 0;  // 0: seeded from the clock
+  // Several fetchers on one store (Store::SharedFetching, PostgreSQL): this run's name in the
+  // store's leases and call log ("": "host:pid:start"), and how long a series it claimed
+  // stays its own (each call renews the lease). A fetcher that dies keeps its series until
+  // their leases end; another fetcher, or the next run, then takes them over.
+  std::string holder;
+  Nanos lease = std::chrono::minutes(10);
   // Told of every call as its answer (or transport error) is handled, on Run()'s thread, one
   // at a time (for `--verbose`). Unset: nothing is measured for it.
   std::function<void(const CallEvent&)> on_call;

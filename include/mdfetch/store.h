@@ -47,6 +47,7 @@
 #include <vector>
 
 #include "mdfetch/clock.h"
+#include "mdfetch/rate_limiter.h"
 #include "mdfetch/result.h"
 #include "mdfetch/series.h"
 
@@ -138,6 +139,27 @@ struct NamedValue {
   std::string key;
   std::string value;
   std::optional<WallTime> set_at;  // settings only
+};
+
+// A fetcher's claim on a series of a shared store (Store::ClaimSeries).
+struct Claim {
+  bool granted = false;
+  std::optional<SeriesState> state;  // granted: the series as stored now (nullopt: not stored)
+  std::string holder;                // not granted: the fetcher holding the series' lease
+  WallTime expires{};                // not granted: when that lease ends
+};
+
+// What Store::ReserveCall made of a call.
+struct Reservation {
+  enum class Kind {
+    kReserved,   // logged: send the call (fetch_id)
+    kWait,       // a --rate window of the shared store is full until retry_at
+    kDaySpent,   // the daily quota is spent until retry_at
+    kLeaseLost,  // the series' lease is no longer this fetcher's: claim it again
+  };
+  Kind kind = Kind::kReserved;
+  int64_t fetch_id = 0;
+  WallTime retry_at{};
 };
 
 // The store as its backend sees it (`mdfetch info`).
@@ -257,6 +279,46 @@ class Store {
   virtual Result<std::vector<NamedValue>> ListSettings() = 0;
   // Rows in the call log (for the check at the end of a copy).
   virtual Result<int64_t> CountCalls() = 0;
+
+  // ---- several fetchers on one store (PostgreSQL; docs/postgresql.md, section 5) ----
+  // True when refreshes share the store instead of excluding each other: each opens it
+  // kReadWrite, claims a series before calling for it and reserves every call here, so that
+  // together they keep --rate and never fetch one series twice in a run. False (SQLite): one
+  // refresh at a time holds the writer lock, and the methods below are the single writer's.
+  virtual bool SharedFetching() const { return false; }
+  // Gives `holder` the series' lease until now + lease (creating the series' row when it is
+  // not stored), unless another holder's lease runs past `now`. Renews a lease `holder`
+  // already has. A granted claim carries the series' current state, read under the lease.
+  virtual Result<Claim> ClaimSeries(const SeriesKey& key, std::string_view holder, WallTime now,
+                                    Nanos lease) {
+    (void)holder, (void)now, (void)lease;
+    Result<std::optional<SeriesState>> state = Find(key);
+    if (!state) return std::unexpected(state.error());
+    return Claim{.granted = true, .state = std::move(*state)};
+  }
+  // Ends `holder`'s lease of the series (when the series is settled).
+  virtual Status ReleaseSeries(const SeriesKey& key, std::string_view holder) {
+    (void)key, (void)holder;
+    return {};
+  }
+  // Ends every lease `holder` has (at the end of a run). A killed run's leases end when they
+  // expire, or as soon as the store sees that the run's connection is gone.
+  virtual Status ReleaseLeases(std::string_view holder) {
+    (void)holder;
+    return {};
+  }
+  // BeginCall for a shared store: in one transaction, checks that `holder` still has the
+  // series' lease (and renews it to at + lease), that every window of `rate` and its daily
+  // quota have room at `at` counting every fetcher's calls (and that the newest call is at
+  // least period/N old, so that calls stay evenly spaced), and logs the call only then.
+  virtual Result<Reservation> ReserveCall(const SeriesKey& key, OutputSize outputsize, WallTime at,
+                                          std::string_view month, const RateSpec& rate,
+                                          std::string_view holder, Nanos lease) {
+    (void)rate, (void)holder, (void)lease;
+    Result<int64_t> id = BeginCall(key, outputsize, at, month);
+    if (!id) return std::unexpected(id.error());
+    return Reservation{.fetch_id = *id};
+  }
 
   // True when Open fell back to reading the file immutable (read-only media).
   virtual bool ReadOnlyMedia() const { return false; }
