@@ -227,12 +227,12 @@ Outcome RunPlan(const RefreshArgs& args, CliEnv& env) {
   if (!months) return Exit(kExitUsage, "{}", months.error().message);
   for (const auto& problem : target->problems) fmt::print(env.err, "{}\n", problem);
   const std::string location = ResolveDb(args.db, env, args.sim ? kDemoDb : kDefaultDb);
-  // A store file that does not exist yet plans as an empty one: everything is new. A
-  // PostgreSQL store is asked (a database without mdfetch's schema says so: refresh first).
-  std::error_code missing;
-  auto store = IsPostgresUri(location) || std::filesystem::exists(location, missing)
-                   ? OpenStoreForReading(location, env)
-                   : Store::Open(":memory:", OpenMode::kReadWrite);
+  // A store that holds nothing yet (no SQLite file, a database without mdfetch's schema)
+  // plans as an empty one: everything is new.
+  auto store = OpenStoreForReading(location, env);
+  if (!store && store.error().code == ErrorCode::kNoStore) {
+    store = Store::Open(":memory:", OpenMode::kReadWrite);
+  }
   if (!store) return Exit(kExitFailed, "{}", store.error().message);
   const std::string db = RedactDb(location);
   EngineOptions options{.rate = *rate, .force = args.force, .full = args.full, .months = *months};

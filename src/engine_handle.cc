@@ -80,11 +80,12 @@ void EngineRun::Work(Job job, int64_t fetch_id) {
   CallRecord record;
   if (!response) {
     static constexpr auto kKinds = [] {
-      std::array<Kind, 4> kinds{};
+      std::array<Kind, 5> kinds{};
       kinds[static_cast<size_t>(ErrorCode::kPermanent)] = Kind::kPermanent;
       kinds[static_cast<size_t>(ErrorCode::kTransient)] = Kind::kTransient;
       kinds[static_cast<size_t>(ErrorCode::kNotSent)] = Kind::kNotSent;
       kinds[static_cast<size_t>(ErrorCode::kCancelled)] = Kind::kCancelled;
+      kinds[static_cast<size_t>(ErrorCode::kNoStore)] = Kind::kPermanent;  // not a transport's
       return kinds;
     }();
     c.kind = kKinds[static_cast<size_t>(response.error().code)];

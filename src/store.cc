@@ -355,7 +355,9 @@ Status Setup(sqlite3* db, const std::string& path, OpenMode mode) {
   if (!version) return Fail(CannotOpen(path, db));
   if (*version > kSchemaVersion) return Fail(TooNew(path, *version));
   if (mode == OpenMode::kReadOnly) {
-    if (*version == 0) return Fail(fmt::format("no mdfetch data in '{}'", path));
+    if (*version == 0) {
+      return Fail(ErrorCode::kNoStore, fmt::format("no mdfetch data in '{}'", path));
+    }
     if (*version < kSchemaVersion) {
       return Fail(fmt::format(
           "database '{}' has schema version {}, older than this mdfetch needs ({}); open it "
@@ -544,7 +546,7 @@ Result<std::unique_ptr<Store>> SqliteStore::Open(const std::string& path, OpenMo
   std::call_once(configured, [] { (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
   struct stat info {};
   if (mode == OpenMode::kReadOnly && ::stat(path.c_str(), &info) != 0) {
-    return Fail(fmt::format("no database at '{}'", path));
+    return Fail(ErrorCode::kNoStore, fmt::format("no database at '{}'", path));
   }
   if (mode == OpenMode::kWriter) {
     auto lock = WriterLock::Acquire(path);

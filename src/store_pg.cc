@@ -163,7 +163,9 @@ Status Setup(PgConn& pg, OpenMode mode) {
   }
   Result<int> version = StoredVersion(pg);
   if (!version) return std::unexpected(version.error());
-  if (*version <= 0) return Fail(fmt::format("no mdfetch data in '{}'", pg.Name()));
+  if (*version <= 0) {
+    return Fail(ErrorCode::kNoStore, fmt::format("no mdfetch data in '{}'", pg.Name()));
+  }
   if (*version > kPgSchemaVersion) return Fail(TooNew(pg.Name(), *version));
   if (*version < kPgSchemaVersion) {
     return Fail(fmt::format(

@@ -356,6 +356,19 @@ TEST_F(PgIntegrationTest, MdfetchDbTakesAUri) {
   EXPECT_NE(query.out.find("\"ts\":\"2026-11-20\""), std::string::npos) << query.out;
 }
 
+TEST_F(PgIntegrationTest, PlanOnADatabaseWithoutTheSchemaPlansEverythingAsNewAndWritesNothing) {
+  WriteSymbols("IBM\nMSFT weekly\n");
+  auto plan = Cli(pg_clock_, {"plan", "--symbols", symbols_, "--format", "json"}, uri_);
+  ASSERT_EQ(plan.code, kExitOk) << plan.err;
+  auto doc = Json::parse(plan.out);
+  EXPECT_EQ(doc["calls"], 2);
+  EXPECT_EQ(doc["series"].size(), 2u);
+  // The read commands still ask for a refresh first.
+  auto list = Cli(pg_clock_, {"list"}, uri_);
+  EXPECT_EQ(list.code, kExitUsage);
+  EXPECT_NE(list.err.find("no mdfetch data in"), std::string::npos) << list.err;
+}
+
 TEST_F(PgIntegrationTest, VacuumSaysWhatItDid) {
   StartSim();
   WriteSymbols("IBM\nMSFT\n");

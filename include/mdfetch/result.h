@@ -27,6 +27,9 @@ enum class ErrorCode {
   kNotSent,
   // Abandoned on request (SIGINT/SIGTERM).
   kCancelled,
+  // A store opened for reading holds no mdfetch data yet: no SQLite file, or a file or
+  // database that no refresh has written to (Store::Open with OpenMode::kReadOnly).
+  kNoStore,
 };
 
 std::string_view ErrorCodeName(ErrorCode code);
@@ -65,6 +68,8 @@ inline std::string_view ErrorCodeName(ErrorCode code) {
       return "not sent";
     case ErrorCode::kCancelled:
       return "cancelled";
+    case ErrorCode::kNoStore:
+      return "no store";
   }
   return "?";
 }
