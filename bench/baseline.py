@@ -29,9 +29,10 @@ UPSERT = (
 )
 SERIES = (
     "INSERT INTO series(symbol, function, interval) VALUES (?, 'daily', '') "
-    "ON CONFLICT(symbol, function, interval) DO NOTHING"
+    "ON CONFLICT(symbol, function, interval, options) DO NOTHING"
 )
-SERIES_ID = "SELECT id FROM series WHERE symbol = ? AND function = 'daily' AND interval = ''"
+SERIES_ID = ("SELECT id FROM series "
+             "WHERE symbol = ? AND function = 'daily' AND interval = '' AND options = ''")
 PHASES = {"json": 0.0, "rows": 0.0, "sqlite": 0.0}  # timing only: the work is the seeds'
 
 

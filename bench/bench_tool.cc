@@ -9,13 +9,21 @@
 //                      object.
 //   fetch URL N C      GETs the N full answers from URL on C kept-alive connections, without
 //                      decoding them: what the network and the server cost alone. Prints JSON.
+//   schema DB          creates mdfetch's schema in a new store DB, nothing else (the Python
+//                      baseline's database: `refresh` refuses an empty symbol list)
+//   store DB S B       fills DB (a new SQLite file or an empty PostgreSQL database) through
+//                      Store::StoreAnswer with S daily series SYM0.. of B bars each: every
+//                      weekday back from kBenchLastSession, a deterministic random walk. The
+//                      large store of the query and export benchmark. Prints JSON.
 //
 // Exit status: 0 done, 1 failed (the reason on stderr), 2 usage.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -181,6 +189,65 @@ Status Fetch(const std::string& url, int64_t n, int concurrency) {
   return {};
 }
 
+// B weekdays ending at kBenchLastSession (holidays are not left out: the readers do not care),
+// oldest first, prices a random walk seeded by `seed`.
+std::vector<Bar> SyntheticBars(int64_t seed, int64_t count) {
+  std::vector<Date> days;
+  days.reserve(static_cast<size_t>(count));
+  std::chrono::sys_days day{kBenchLastSession};
+  while (std::ssize(days) < count) {
+    if (std::chrono::weekday(day).iso_encoding() <= 5) days.push_back(Date(day));
+    day -= std::chrono::days(1);
+  }
+  uint64_t state = 0x9E3779B97F4A7C15ull * static_cast<uint64_t>(seed + 1);
+  auto next = [&state] {  // xorshift64*, in [0, 1)
+    state ^= state >> 12;
+    state ^= state << 25;
+    state ^= state >> 27;
+    return static_cast<double>((state * 0x2545F4914F6CDD1Dull) >> 11) * 0x1.0p-53;
+  };
+  std::vector<Bar> bars;
+  bars.reserve(days.size());
+  double close = 20 + 200 * next();
+  for (auto it = days.rbegin(); it != days.rend(); ++it) {
+    const double open = close;
+    close = std::max(1.0, std::round(open * (0.98 + 0.04 * next()) * 100) / 100);
+    Bar bar{.ts = FormatDate(*it), .open = open, .close = close};
+    bar.high = std::round((std::max(open, close) + next()) * 100) / 100;
+    bar.low = std::max(0.5, std::round((std::min(open, close) - next()) * 100) / 100);
+    bar.volume = std::round(1e5 + 1e7 * next());
+    bars.push_back(std::move(bar));
+  }
+  return bars;
+}
+
+Status FillStore(const std::string& location, int64_t series, int64_t per_series) {
+  auto store = Store::Open(location, OpenMode::kReadWrite);
+  if (!store) return std::unexpected(store.error());
+  const WallTime at = std::chrono::system_clock::now();
+  const SeriesMeta meta{.last_refreshed = FormatDate(kBenchLastSession),
+                        .time_zone = "US/Eastern",
+                        .output_size = "Full size"};
+  int64_t rows = 0;
+  const auto start = Steady::now();
+  for (int64_t i = 0; i < series; ++i) {
+    const SeriesKey key{Symbol(i), Function::kDaily, ""};
+    const std::vector<Bar> bars = SyntheticBars(i, per_series);
+    SeriesMeta named = meta;
+    named.symbol = key.symbol;
+    auto fetch_id = (*store)->BeginCall(key, OutputSize::kFull, at);
+    if (!fetch_id) return std::unexpected(fetch_id.error());
+    auto counts = (*store)->StoreAnswer(*fetch_id, key, named, bars, false,
+                                        CallRecord{.outcome = "stored", .http_status = 200}, at);
+    if (!counts) return std::unexpected(counts.error());
+    rows += counts->added;
+  }
+  store->reset();
+  const double seconds = Seconds(Steady::now() - start).count();
+  fmt::print("{{\"series\": {}, \"rows\": {}, \"seconds\": {:.3f}}}\n", series, rows, seconds);
+  return {};
+}
+
 std::optional<int64_t> Count(const char* text) {
   int64_t value = 0;
   const std::string_view s(text);
@@ -198,11 +265,17 @@ int Main(int argc, char** argv) {
     done = Corpus(argv[2], n);
   } else if (command == "breakdown" && argc == 5 && n > 0) {
     done = Breakdown(argv[2], n, argv[4]);
+  } else if (command == "schema" && argc == 3) {
+    auto store = Store::Open(argv[2], OpenMode::kReadWrite);
+    if (!store) done = std::unexpected(store.error());
+  } else if (command == "store" && argc == 5 && n > 0 && c > 0) {
+    done = FillStore(argv[2], n, c);
   } else if (command == "fetch" && argc == 5 && n > 0 && c > 0) {
     done = Fetch(argv[2], n, static_cast<int>(c));
   } else {
     std::fputs(
-        "usage: mdfetch_bench_tool corpus DIR N | breakdown DIR N DB | fetch URL N CONCURRENCY\n",
+        "usage: mdfetch_bench_tool corpus DIR N | breakdown DIR N DB | fetch URL N CONCURRENCY | "
+        "schema DB | store DB SERIES BARS\n",
         stderr);
     return 2;
   }
