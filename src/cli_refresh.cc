@@ -353,9 +353,11 @@ Outcome RunRefresh(const RefreshArgs& args, CliEnv& env) {
   if (auto lease = env.getenv ? env.getenv("MDFETCH_LEASE_SECONDS") : std::nullopt; lease) {
     char* end = nullptr;
     const long seconds = std::strtol(lease->c_str(), &end, 10);
-    if (end == lease->c_str() || *end != '\0' || seconds < 1) {
-      return Exit(kExitUsage,
-                  "MDFETCH_LEASE_SECONDS must be a whole number of seconds >= 1, not '{}'", *lease);
+    if (end == lease->c_str() || *end != '\0' || seconds < 1 || seconds > 86400) {
+      return Exit(
+          kExitUsage,
+          "MDFETCH_LEASE_SECONDS must be a whole number of seconds from 1 to 86400, not '{}'",
+          *lease);
     }
     options.lease = std::chrono::seconds(seconds);
   }

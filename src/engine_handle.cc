@@ -192,6 +192,7 @@ void EngineRun::Handle(Completion& c) {
     case Kind::kStored: {
       throttle_streak_start_.reset();
       if (c.job.outputsize == OutputSize::kFull) full_proven_.insert(c.job.key.function);
+      stored_items_.insert(c.job.item);
       StoreCounts& counts = summary_.results[c.job.item].counts;
       counts.added += c.counts.added;
       counts.changed += c.counts.changed;

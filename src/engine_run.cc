@@ -36,6 +36,7 @@ std::string QuotaSpent(int64_t per_day, WallTime next_free) {
 // A series another fetcher holds is asked for again after this long at most (sooner when
 // its lease ends): the other fetcher may store it, or die.
 constexpr auto kClaimRetry = std::chrono::seconds(2);
+constexpr auto kClaimPause = milliseconds(200);
 
 // "host:pid:start-millis": who holds a lease or sent a call, for people reading the store.
 std::string DefaultHolder(WallTime started) {
@@ -260,13 +261,16 @@ bool EngineRun::Claim(Job& job) {
     return false;
   }
   if (!claim->granted) {
-    const Nanos until_free = std::max(
-        Nanos(0), std::chrono::duration_cast<Nanos>(claim->expires - wall + milliseconds(1)));
+    // Not before kClaimPause: a row another fetcher is storing is free only when that
+    // transaction commits.
+    const Nanos until_free =
+        std::max(Nanos(kClaimPause),
+                 std::chrono::duration_cast<Nanos>(claim->expires - wall + milliseconds(1)));
     job.not_before = clock_.Now() + std::min(until_free, Nanos(kClaimRetry));
     queue_.push_back(std::move(job));
     return false;
   }
-  job.claimed = true;
+  Hold(job);
   StoreSnapshot now_stored = learnt_;
   std::optional<WallTime> stored_at;
   if (claim->state) {
@@ -287,7 +291,7 @@ bool EngineRun::Claim(Job& job) {
     if (*month) now_stored.months_stored.emplace(std::pair(job.key, job.month), **month);
   }
   // Stored during this run (by another fetcher, even under --force): not fetched twice.
-  if (stored_at && *stored_at >= started_ && summary_.results[job.item].calls == 0) {
+  if (StoredByAnother(job, stored_at)) {
     Settle(job, SeriesStatus::kUpToDate, "stored by another mdfetch during this run");
     return false;
   }
@@ -297,8 +301,7 @@ bool EngineRun::Claim(Job& job) {
     Settle(job.item,
            settled.verdict == Verdict::kUpToDate ? SeriesStatus::kUpToDate : SeriesStatus::kFailed,
            settled.reason, settled.history_limited);
-    writer_->Post(
-        [this, key = job.key](Store& store) { return store.ReleaseSeries(key, holder_); });
+    Unhold(job);
     return false;
   }
   if (!job.Repeat() && !job.restated && !plan.calls.empty()) {
@@ -349,10 +352,14 @@ bool EngineRun::QuotaAllows() {
 // fetcher. False when it is not to be sent now: the job is back in the queue (the shared
 // windows are full, or the series' lease was lost and is claimed again), the daily quota is
 // spent, or the store failed.
-bool EngineRun::Reserve(Job& job, WallTime wall, int64_t& fetch_id) {
+bool EngineRun::Reserve(Job& job, WallTime& wall, int64_t& fetch_id) {
+  // The call's time is read when the store logs it: the writer may be busy storing an answer
+  // before it gets to this, and every fetcher spaces its calls from the logged times.
   if (!shared_) {
-    auto id = writer_->Call(
-        [&](Store& store) { return store.BeginCall(job.key, job.outputsize, wall, job.month); });
+    auto id = writer_->Call([&](Store& store) {
+      wall = clock_.WallNow();
+      return store.BeginCall(job.key, job.outputsize, wall, job.month);
+    });
     if (!id) {
       Settle(job, SeriesStatus::kFailed, id.error().message);
       Halt(fmt::format("cannot log the call: {}", id.error().message), StopCause::kError);
@@ -362,6 +369,7 @@ bool EngineRun::Reserve(Job& job, WallTime wall, int64_t& fetch_id) {
     return true;
   }
   auto reserved = writer_->Call([&](Store& store) {
+    wall = clock_.WallNow();
     return store.ReserveCall(job.key, job.outputsize, wall, job.month, options_.rate, holder_,
                              options_.lease);
   });
@@ -380,9 +388,16 @@ bool EngineRun::Reserve(Job& job, WallTime wall, int64_t& fetch_id) {
       reserve_after_ = clock_.Now() + std::chrono::duration_cast<Nanos>(reserved->retry_at - wall);
       break;
     case Reservation::Kind::kDaySpent:
-      Halt(QuotaSpent(options_.rate.per_day.value_or(0), reserved->retry_at), StopCause::kQuota);
+      // As QuotaAllows: a slot that frees within a minute is waited for.
+      if (reserved->retry_at - wall <= kQuotaWaitAtMost) {
+        reserve_after_ =
+            clock_.Now() + std::chrono::duration_cast<Nanos>(reserved->retry_at - wall);
+      } else {
+        Halt(QuotaSpent(options_.rate.per_day.value_or(0), reserved->retry_at), StopCause::kQuota);
+      }
       break;
     case Reservation::Kind::kLeaseLost:
+      Unhold(job);  // the lease is another's now: nothing of this run's to end
       job.claimed = false;
       break;
     case Reservation::Kind::kReserved:
@@ -486,10 +501,30 @@ void EngineRun::Report(const std::string& last) {
 
 void EngineRun::Settle(const Job& job, SeriesStatus status, std::string reason) {
   Settle(job.item, status, std::move(reason), job.history_limited);
-  if (job.claimed) {
-    writer_->Post(
-        [this, key = job.key](Store& store) { return store.ReleaseSeries(key, holder_); });
-  }
+  Unhold(job);
+}
+
+// A shared store: the job holds its series' lease (with the other claimed jobs of the series).
+void EngineRun::Hold(Job& job) {
+  if (job.claimed) return;
+  job.claimed = true;
+  ++holds_[job.key];
+}
+
+// The job (settled, or told its lease was lost) holds the lease no more; the lease ends with
+// the series' last claimed job.
+void EngineRun::Unhold(const Job& job) {
+  if (!job.claimed) return;
+  auto it = holds_.find(job.key);
+  if (it == holds_.end() || --it->second > 0) return;
+  holds_.erase(it);
+  writer_->Post([this, key = job.key](Store& store) { return store.ReleaseSeries(key, holder_); });
+}
+
+// Stored since this run began, and not by this run: another fetcher's work, not to repeat
+// (even under --force, even after a failed attempt of this run's own).
+bool EngineRun::StoredByAnother(const Job& job, const std::optional<WallTime>& stored_at) const {
+  return stored_at && *stored_at >= started_ && !stored_items_.contains(job.item);
 }
 
 void EngineRun::Settle(size_t item, SeriesStatus status, std::string reason, bool history_limited) {
@@ -517,9 +552,9 @@ bool EngineRun::KeepForNextRun(Job& job) {
   auto claim = writer_->Call(
       [&](Store& store) { return store.ClaimSeries(job.key, holder_, wall, options_.lease); });
   if (!claim || claim->granted) {
-    if (claim) job.claimed = true;
-    const auto& state = claim ? claim->state : std::nullopt;
-    if (!state || !state->last_success_at || *state->last_success_at < started_) return true;
+    if (!claim) return true;
+    Hold(job);
+    if (!claim->state || !StoredByAnother(job, claim->state->last_success_at)) return true;
     Settle(job, SeriesStatus::kUpToDate, "stored by another mdfetch during this run");
     return false;
   }

@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -107,12 +108,15 @@ class EngineRun {
   void TellCall(const Completion& completion);
   void DeferOrFailQueued();
   bool KeepForNextRun(Job& job);
+  void Hold(Job& job);
+  void Unhold(const Job& job);
+  bool StoredByAnother(const Job& job, const std::optional<WallTime>& stored_at) const;
   void DrainCompletions();
   void WaitForCompletion();
   void SleepTowards(SteadyTime deadline);
   bool QuotaAllows();
   bool Claim(Job& job);
-  bool Reserve(Job& job, WallTime wall, int64_t& fetch_id);
+  bool Reserve(Job& job, WallTime& wall, int64_t& fetch_id);
   void Report(const std::string& last);
   void SeedLimiter(WallTime now);
   void Remember(std::string fact);
@@ -134,6 +138,10 @@ class EngineRun {
   WallTime started_{};
   StoreSnapshot learnt_;
   SteadyTime reserve_after_ = SteadyTime::min();
+  // Claimed jobs per series (the months of a backfill share the series' lease, which ends
+  // when the last of them is settled), and the items this run stored.
+  std::map<SeriesKey, int> holds_;
+  std::set<size_t> stored_items_;
   RateLimiter limiter_;
   std::deque<Job> queue_;
   std::deque<WallTime> quota_window_;  // our calls in the last 24 h, oldest first

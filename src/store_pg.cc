@@ -71,9 +71,13 @@ CREATE TABLE mdfetch.settings(key text COLLATE "C" PRIMARY KEY, value text NOT N
                               set_at timestamptz NOT NULL);
 )sql",
     // 2: the server process of the connection that holds a series' lease: a lease whose
-    // holder's connection is gone (its fetcher was killed) is free before it expires.
+    // holder's connection is gone (its fetcher was killed) is free before it expires. And no
+    // foreign key from bars to series: checking it was 38% of the server's time per stored
+    // bar (docs/performance.md), and every bar is written after its series row is found or
+    // created in the same transaction, and `remove` deletes the bars itself.
     R"sql(
 ALTER TABLE mdfetch.series ADD COLUMN lease_backend integer;
+ALTER TABLE mdfetch.bars DROP CONSTRAINT IF EXISTS bars_series_id_fkey;
 )sql",
 }};
 

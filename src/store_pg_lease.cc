@@ -15,8 +15,10 @@ using std::chrono::milliseconds;
 constexpr int kReserveLockSub = 2;
 
 int64_t MillisOf(Nanos d) { return std::chrono::ceil<milliseconds>(d).count(); }
+// Calls are logged to the millisecond, rounded up: a call is never counted earlier than it
+// was made, so no fetcher spaces its next call from too early a time.
 int64_t MillisOf(WallTime t) {
-  return std::chrono::duration_cast<milliseconds>(t.time_since_epoch()).count();
+  return std::chrono::ceil<milliseconds>(t.time_since_epoch()).count();
 }
 
 // Of the calls logged after `since_ms`, the time of the `n`th newest (n >= 1), if there are
@@ -35,11 +37,20 @@ Result<std::optional<int64_t>> NthNewestCall(PgConn& pg, int64_t since_ms, int64
 Result<Claim> PgStore::ClaimSeries(const SeriesKey& key, std::string_view holder, WallTime now,
                                    Nanos lease) {
   auto claimed = pg_->InTransaction([&]() -> Result<Claim> {
-    auto inserted = pg_->Exec(
-        "INSERT INTO series(symbol, function, interval, options) VALUES ($1, $2, $3, $4) "
-        "ON CONFLICT DO NOTHING",
+    // The row is made only when there is none (an INSERT ... ON CONFLICT would spend an
+    // identity value on every claim).
+    auto exists = pg_->Exec(
+        "SELECT 1 FROM series WHERE symbol = $1 AND function = $2 AND interval = $3 "
+        "AND options = $4",
         KeyParams(key));
-    if (!inserted) return std::unexpected(inserted.error());
+    if (!exists) return std::unexpected(exists.error());
+    if (exists->Rows() == 0) {
+      auto inserted = pg_->Exec(
+          "INSERT INTO series(symbol, function, interval, options) VALUES ($1, $2, $3, $4) "
+          "ON CONFLICT DO NOTHING",
+          KeyParams(key));
+      if (!inserted) return std::unexpected(inserted.error());
+    }
     // SKIP LOCKED: a row another fetcher is claiming or storing right now is not waited for;
     // the series is asked for again a moment later.
     // A lease is free when it has ended, or when the connection that took it is gone (the

@@ -184,7 +184,7 @@ TEST_F(StorePgTest, NewerSchemaIsRefused) {
   }
 }
 
-TEST_F(StorePgTest, SchemaOneGainsTheLeasesBackendColumn) {
+TEST_F(StorePgTest, SchemaOneGainsTheLeasesBackendAndLosesTheBarsForeignKey) {
   {
     auto store = Open();
     ASSERT_NE(store, nullptr);
@@ -193,12 +193,18 @@ TEST_F(StorePgTest, SchemaOneGainsTheLeasesBackendColumn) {
   }
   // What a store of schema 1 looked like.
   ASSERT_EQ(Raw("ALTER TABLE mdfetch.series DROP COLUMN lease_backend"), "");
+  ASSERT_EQ(Raw("ALTER TABLE mdfetch.bars ADD CONSTRAINT bars_series_id_fkey FOREIGN KEY "
+                "(series_id) REFERENCES mdfetch.series(id) ON DELETE CASCADE"),
+            "");
   ASSERT_EQ(Raw("UPDATE mdfetch.meta SET value = '1' WHERE key = 'schema_version'"), "");
   auto store = Open();
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(Raw("SELECT value FROM mdfetch.meta WHERE key = 'schema_version'"),
             std::to_string(kPgSchemaVersion));
   EXPECT_EQ(Raw("SELECT count(*) || ' ' || count(lease_backend) FROM mdfetch.series"), "1 0");
+  EXPECT_EQ(Raw("SELECT count(*) FROM pg_constraint WHERE conrelid = 'mdfetch.bars'::regclass "
+                "AND contype = 'f'"),
+            "0");
   auto calls = store->CountCalls();
   ASSERT_TRUE(calls);
   EXPECT_EQ(*calls, 1);
