@@ -97,7 +97,8 @@ class PgFetchersTest : public SimStoreTest {
   // Runs one engine per holder, each on its own connection and thread, on `clock`.
   std::vector<RefreshSummary> RunFetchers(SharedClock& clock, const std::vector<SeriesKey>& series,
                                           const std::vector<std::string>& holders,
-                                          const std::string& rate, Nanos lease = 10min) {
+                                          const std::string& rate, Nanos lease = 10min,
+                                          const std::vector<std::string>& months = {}) {
     auto spec = ParseRateSpec(rate);
     EXPECT_TRUE(spec);
     auto transports = MakeHttpTransportFactory(sim_->BaseUrl(), {});
@@ -111,6 +112,7 @@ class PgFetchersTest : public SimStoreTest {
         if (store) {
           EngineOptions options{.rate = *spec,
                                 .concurrency = 2,
+                                .months = months,
                                 .api_key = "TESTKEY",
                                 .simulated = true,
                                 .jitter_seed = i + 1,
@@ -186,6 +188,31 @@ TEST_F(PgFetchersTest, TwoFetchersKeepOneQuotaAndOneWindowAndStoreEachSeriesOnce
       EXPECT_EQ(*bars, Served(key)) << Describe(key);
     }
   }
+}
+
+TEST_F(PgFetchersTest, BackfillMonthsOfOneSeriesAreEachFetchedOnceByTwoFetchers) {
+  // The months of one series share its lease: it ends with the last of them, so the other
+  // fetcher cannot take the series (and fetch a month again) while one month is in flight.
+  SharedClock clock(FridayEvening(), 2);
+  StartSim(SimOptions{.clock = &clock});
+  const SeriesKey aapl{"AAPL", Function::kIntraday, "5min"};
+  const std::vector<std::string> months = {"2026-07", "2026-08", "2026-09"};
+  auto summaries =
+      RunFetchers(clock, {aapl}, {"fetcher-a", "fetcher-b"}, "unlimited", 10min, months);
+  EXPECT_EQ(sim_->Stats().calls, 3);
+  for (size_t m = 0; m < months.size(); ++m) {
+    int stored = 0;
+    for (const RefreshSummary& summary : summaries) {
+      ASSERT_EQ(summary.results.size(), months.size());
+      stored += summary.results[m].status == SeriesStatus::kStored;
+      EXPECT_NE(summary.results[m].status, SeriesStatus::kFailed) << summary.results[m].reason;
+    }
+    EXPECT_EQ(stored, 1) << months[m];
+  }
+  EXPECT_EQ(Raw("SELECT count(*) || ' ' || count(DISTINCT month) FROM mdfetch.fetches WHERE "
+                "outcome = 'stored'"),
+            "3 3");
+  EXPECT_EQ(Raw("SELECT count(*) FROM mdfetch.series WHERE lease_holder IS NOT NULL"), "0");
 }
 
 TEST_F(PgFetchersTest, ASeriesStoredByAnotherFetcherIsNotFetchedAgainEvenWhenForced) {
