@@ -6,7 +6,6 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 
 #include <condition_variable>
@@ -15,13 +14,12 @@
 #include <set>
 #include <thread>
 
+#include "child_process.h"
 #include "mdfetch/engine.h"
 #include "mdfetch/transport.h"
 #include "pg_cluster.h"
 #include "sim_fixture.h"
 #include "store_backends.h"
-
-extern char** environ;
 
 namespace mdfetch {
 namespace {
@@ -336,21 +334,10 @@ TEST_F(PgFetchersTest, WhenOneOfTwoFetchersIsKilledTheOtherFinishesTheJob) {
     for (const SeriesKey& key : series) out << key.symbol << "\n";
   }
   auto spawn = [&](const std::string& log) {
-    const std::vector<std::string> args = {
-        MDFETCH_BINARY, "refresh",       "--symbols", symbols_, "--db",          uri_,
-        "--base-url",   sim_->BaseUrl(), "--api-key", "K",      "--concurrency", "1",
-        "--rate",       "unlimited",     "--sim"};
-    std::vector<char*> argv;
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    pid_t pid = -1;
-    int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    return rc == 0 ? pid : -1;
+    return SpawnChild(
+        {MDFETCH_BINARY, "refresh", "--symbols", symbols_, "--db", uri_, "--base-url",
+         sim_->BaseUrl(), "--api-key", "K", "--concurrency", "1", "--rate", "unlimited", "--sim"},
+        log, "");
   };
   const std::string log_b = (dir_ / "b.log").string();
   pid_t a = spawn((dir_ / "a.log").string());
