@@ -118,6 +118,33 @@ ALTER TABLE series ADD COLUMN provisional_ts TEXT NOT NULL DEFAULT '';
     R"sql(
 CREATE TABLE settings(key TEXT PRIMARY KEY, value TEXT NOT NULL, set_at INTEGER NOT NULL);
 )sql",
+    // 5: call ids are never used twice (AUTOINCREMENT). Without it SQLite gave the id of the
+    // newest call, once deleted (a call that was never sent, `remove`), to the next call, and
+    // `mdfetch copy`, which copies the calls after the highest id it copied before, skipped
+    // that call. The ids and rows are kept as they are.
+    R"sql(
+CREATE TABLE fetches_v5(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at INTEGER NOT NULL,
+  series_id INTEGER REFERENCES series(id),
+  outputsize TEXT NOT NULL DEFAULT '',
+  outcome TEXT NOT NULL,
+  http_status INTEGER NOT NULL DEFAULT 0,
+  bytes INTEGER NOT NULL DEFAULT 0,
+  bars_new INTEGER NOT NULL DEFAULT 0,
+  bars_changed INTEGER NOT NULL DEFAULT 0,
+  bars_unchanged INTEGER NOT NULL DEFAULT 0,
+  error TEXT NOT NULL DEFAULT '',
+  month TEXT NOT NULL DEFAULT '');
+INSERT INTO fetches_v5(id, at, series_id, outputsize, outcome, http_status, bytes, bars_new,
+                       bars_changed, bars_unchanged, error, month)
+  SELECT id, at, series_id, outputsize, outcome, http_status, bytes, bars_new, bars_changed,
+         bars_unchanged, error, month FROM fetches;
+DROP TABLE fetches;
+ALTER TABLE fetches_v5 RENAME TO fetches;
+CREATE INDEX fetches_at ON fetches(at);
+CREATE INDEX fetches_series_month ON fetches(series_id, month) WHERE month != '';
+)sql",
 }};
 
 #define MDFETCH_SERIES_COLUMNS                                                         \

@@ -1,4 +1,4 @@
-// The store's housekeeping (issue 10): application_id and foreign files, schema 4 and its
+// The store's housekeeping (issue 10): application_id and foreign files, schemas 4 and 5 and their
 // migration, settings (the recorded --rate), RemoveSeries, Vacuum, read-only media; and the
 // commands on top: remove, info, vacuum, quota, and --db in a missing folder.
 #include <fmt/format.h>
@@ -145,7 +145,39 @@ TEST_F(StoreAdminTest, ANewStoreCarriesTheApplicationId) {
   ASSERT_NE(Open(), nullptr);
   EXPECT_EQ(SqlText(db_, "PRAGMA application_id"),
             std::to_string(static_cast<int32_t>(kApplicationId)));
-  EXPECT_EQ(SqlText(db_, "PRAGMA user_version"), "4");
+  EXPECT_EQ(SqlText(db_, "PRAGMA user_version"), std::to_string(kSchemaVersion));
+}
+
+TEST_F(StoreAdminTest, AVersion4StoreKeepsItsCallsAndNeverGivesAnIdTwice) {
+  int64_t newest = 0;
+  {
+    auto store = Open();
+    ASSERT_NE(store, nullptr);
+    Put(*store, kIbm, Days(5), clock_.WallNow());
+    auto id = store->BeginCall(kIbm, OutputSize::kCompact, clock_.WallNow());
+    ASSERT_TRUE(id);
+    newest = *id;
+  }
+  // What schema 4 looked like: fetches without AUTOINCREMENT.
+  Sql(db_,
+      "CREATE TABLE f4(id INTEGER PRIMARY KEY, at INTEGER NOT NULL, series_id INTEGER "
+      "REFERENCES series(id), outputsize TEXT NOT NULL DEFAULT '', outcome TEXT NOT NULL, "
+      "http_status INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0, bars_new "
+      "INTEGER NOT NULL DEFAULT 0, bars_changed INTEGER NOT NULL DEFAULT 0, bars_unchanged "
+      "INTEGER NOT NULL DEFAULT 0, error TEXT NOT NULL DEFAULT '', month TEXT NOT NULL DEFAULT "
+      "''); INSERT INTO f4 SELECT * FROM fetches; DROP TABLE fetches; ALTER TABLE f4 RENAME TO "
+      "fetches; CREATE INDEX fetches_at ON fetches(at); CREATE INDEX fetches_series_month ON "
+      "fetches(series_id, month) WHERE month != ''; DELETE FROM sqlite_sequence; "
+      "PRAGMA user_version = 4");
+  const std::string before = SqlText(db_, "SELECT group_concat(id || ':' || outcome) FROM fetches");
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(SqlText(db_, "PRAGMA user_version"), std::to_string(kSchemaVersion));
+  EXPECT_EQ(SqlText(db_, "SELECT group_concat(id || ':' || outcome) FROM fetches"), before);
+  ASSERT_TRUE(store->ForgetCall(newest, kIbm));
+  auto next = store->BeginCall(kIbm, OutputSize::kCompact, clock_.WallNow());
+  ASSERT_TRUE(next);
+  EXPECT_GT(*next, newest);
 }
 
 TEST_F(StoreAdminTest, AFileOfAnotherApplicationIsRefusedAndLeftUntouched) {
@@ -208,12 +240,12 @@ TEST_F(StoreAdminTest, AVersion3StoreMigratesToSettingsAndTheApplicationId) {
   auto old = Store::Open(db_, OpenMode::kReadOnly);
   ASSERT_FALSE(old);
   EXPECT_EQ(old.error().message,
-            fmt::format("database '{}' has schema version 3, older than this mdfetch needs (4); "
+            fmt::format("database '{}' has schema version 3, older than this mdfetch needs ({}); "
                         "open it once for writing (e.g. refresh) to upgrade it",
-                        db_));
+                        db_, kSchemaVersion));
   auto store = Open();
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(SqlText(db_, "PRAGMA user_version"), "4");
+  EXPECT_EQ(SqlText(db_, "PRAGMA user_version"), std::to_string(kSchemaVersion));
   EXPECT_EQ(SqlText(db_, "PRAGMA application_id"),
             std::to_string(static_cast<int32_t>(kApplicationId)));
   auto bars = store->ReadBars(kIbm, {});
@@ -607,7 +639,7 @@ TEST_F(StoreAdminTest, InfoDescribesTheStore) {
   EXPECT_EQ(doc["read_only"], false);
   EXPECT_EQ(doc["bytes"], std::filesystem::file_size(db_));
   EXPECT_EQ(doc["wal_bytes"], std::filesystem::file_size(db_ + "-wal"));
-  EXPECT_EQ(doc["schema_version"], 4);
+  EXPECT_EQ(doc["schema_version"], kSchemaVersion);
   EXPECT_EQ(doc["application_id"], kApplicationId);
   EXPECT_EQ(
       doc["functions"].dump(),
@@ -629,7 +661,7 @@ TEST_F(StoreAdminTest, InfoDescribesTheStore) {
   const auto size = std::filesystem::file_size(db_);
   const auto wal = std::filesystem::file_size(db_ + "-wal");
   const std::string tail = fmt::format(
-      "schema      version 4, application_id 0x6d646674\n"
+      "schema      version 5, application_id 0x6d646674\n"
       "function        series       bars  oldest bar           newest bar\n"
       "daily                2         50  2024-01-01           2024-01-30\n"
       "intraday:5min        1          2  2024-01-02 09:30:00  2024-01-02 09:35:00\n"

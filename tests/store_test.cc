@@ -831,6 +831,11 @@ TEST_P(StoreBackendTest, ACallThatNeverLeftIsForgotten) {
   Result<std::vector<WallTime>> times = store->CallTimesSince(At(0));
   ASSERT_TRUE(times);
   EXPECT_THAT(*times, ElementsAre(At(1'000)));
+  // Its id is not given to the next call: `copy` copies the calls after the highest id it
+  // copied, and would skip a call that took an id again.
+  Result<int64_t> next = store->BeginCall(kIbm, OutputSize::kFull, At(3'000));
+  ASSERT_TRUE(next);
+  EXPECT_GT(*next, *forgotten);
 }
 
 TEST_P(StoreBackendTest, AProvisionalNewestBarIsRecordedUntilAFinalAnswer) {

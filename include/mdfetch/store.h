@@ -14,8 +14,8 @@
 //   bars(series_id, ts, open, high, low, close, volume, adjusted_close, dividend,
 //        split_coefficient, PRIMARY KEY(series_id, ts)) WITHOUT ROWID
 //        + trigger bars_deleted: a deleted bar lowers its series' bar_count
-//   fetches(id, at, series_id, outputsize, outcome, http_status, bytes, bars_new,
-//           bars_changed, bars_unchanged, error, month)
+//   fetches(id AUTOINCREMENT (schema 5: never reused), at, series_id, outputsize, outcome,
+//           http_status, bytes, bars_new, bars_changed, bars_unchanged, error, month)
 //           -- one row per call sent to the service; month: "YYYY-MM" of an intraday
 //              backfill call, else ""
 //   facts(key PRIMARY KEY, value)                  -- what was learnt about the key
@@ -55,7 +55,7 @@ struct sqlite3;
 
 namespace mdfetch {
 
-inline constexpr int kSchemaVersion = 4;
+inline constexpr int kSchemaVersion = 5;
 
 // PRAGMA application_id of every mdfetch store: "mdft" in ASCII. A file with another id, or
 // with tables of its own and no mdfetch schema, is refused and never written to.
