@@ -282,6 +282,21 @@ Outcome RunRefresh(const RefreshArgs& args, CliEnv& env) {
                 "no API key: set ALPHAVANTAGE_API_KEY or pass --api-key-file (or --sim to run "
                 "against the built-in simulator)");
   }
+  // How long a series claimed on a shared store stays this run's without a call; tests shorten
+  // it to see a killed fetcher's series taken over. Checked before the store is opened.
+  Nanos lease = EngineOptions{}.lease;
+  if (auto text = env.getenv ? env.getenv("MDFETCH_LEASE_SECONDS") : std::nullopt;
+      text && !text->empty()) {
+    char* end = nullptr;
+    const long seconds = std::strtol(text->c_str(), &end, 10);
+    if (end == text->c_str() || *end != '\0' || seconds < 1 || seconds > 86400) {
+      return Exit(
+          kExitUsage,
+          "MDFETCH_LEASE_SECONDS must be a whole number of seconds from 1 to 86400, not '{}'",
+          *text);
+    }
+    lease = std::chrono::seconds(seconds);
+  }
   std::string db = ResolveDb(args.db, env, args.sim ? kDemoDb : kDefaultDb);
   if (auto ok = PrepareDbPath(db); !ok) {
     return Exit(kExitUsage, "{}", ok.error().message);
@@ -348,19 +363,7 @@ Outcome RunRefresh(const RefreshArgs& args, CliEnv& env) {
                         .months = *months,
                         .api_key = api_key,
                         .simulated = args.sim};
-  // How long a series claimed on a shared store stays this run's without a call; tests shorten
-  // it to see a killed fetcher's series taken over.
-  if (auto lease = env.getenv ? env.getenv("MDFETCH_LEASE_SECONDS") : std::nullopt; lease) {
-    char* end = nullptr;
-    const long seconds = std::strtol(lease->c_str(), &end, 10);
-    if (end == lease->c_str() || *end != '\0' || seconds < 1 || seconds > 86400) {
-      return Exit(
-          kExitUsage,
-          "MDFETCH_LEASE_SECONDS must be a whole number of seconds from 1 to 86400, not '{}'",
-          *lease);
-    }
-    options.lease = std::chrono::seconds(seconds);
-  }
+  options.lease = lease;
   if (verbosity == Verbosity::kVerbose) {
     options.on_call = [&env](const CallEvent& call) { PrintCall(env.err, call); };
   }

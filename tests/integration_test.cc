@@ -50,6 +50,28 @@ TEST_F(IntegrationTest, RefreshStoresEveryValidSeriesBarForBar) {
   EXPECT_EQ(sim_->Stats().calls_by_symbol.count("BAD$"), 0u);
 }
 
+TEST_F(IntegrationTest, ABadLeaseTimeIsAUsageErrorBeforeTheStoreIsTouched) {
+  StartSim();
+  WriteSymbols("IBM\n");
+  for (const char* bad : {"0", "-5", "ten", "90000", "5s"}) {
+    auto run = RunCliCaptured(
+        clock_,
+        {"refresh", "--symbols", symbols_, "--db", db_, "--base-url", sim_->BaseUrl(), "--sim"},
+        {{"ALPHAVANTAGE_API_KEY", "K"}, {"MDFETCH_LEASE_SECONDS", bad}});
+    EXPECT_EQ(run.code, kExitUsage) << bad;
+    EXPECT_EQ(run.err, fmt::format("mdfetch: MDFETCH_LEASE_SECONDS must be a whole number of "
+                                   "seconds from 1 to 86400, not '{}'\n",
+                                   bad));
+    EXPECT_FALSE(std::filesystem::exists(db_)) << bad;
+  }
+  EXPECT_EQ(sim_->Stats().calls, 0);
+  auto run = RunCliCaptured(
+      clock_,
+      {"refresh", "--symbols", symbols_, "--db", db_, "--base-url", sim_->BaseUrl(), "--sim"},
+      {{"ALPHAVANTAGE_API_KEY", "K"}, {"MDFETCH_LEASE_SECONDS", "30"}});
+  EXPECT_EQ(run.code, kExitOk) << run.err;
+}
+
 TEST_F(IntegrationTest, SecondRefreshTheSameDayMakesNoCallAndChangesNothing) {
   StartSim();
   WriteSymbols("IBM\nMSFT\n");
