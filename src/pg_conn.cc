@@ -1,10 +1,12 @@
 // The libpq wrapper of the PostgreSQL store (pg_conn.h).
 #include "pg_conn.h"
 
+#include <dlfcn.h>
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <charconv>
+#include <mutex>
 
 #include "mdfetch/redact.h"
 
@@ -14,14 +16,14 @@ namespace {
 // The password libpq would use for `uri`, as far as the URI itself says.
 std::string PasswordOf(const std::string& uri) {
   char* error = nullptr;
-  PQconninfoOption* options = PQconninfoParse(uri.c_str(), &error);
-  if (error != nullptr) PQfreemem(error);
+  PQconninfoOption* options = Pq().conninfo_parse(uri.c_str(), &error);
+  if (error != nullptr) Pq().freemem(error);
   std::string password;
   if (options == nullptr) return password;
   for (PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
     if (std::string_view(o->keyword) == "password" && o->val != nullptr) password = o->val;
   }
-  PQconninfoFree(options);
+  Pq().conninfo_free(options);
   return password;
 }
 
@@ -33,7 +35,79 @@ std::string OneLine(std::string_view text) {
   return out;
 }
 
+// libpq and the error of loading it, loaded once.
+struct Loaded {
+  Libpq api{};
+  std::string error;
+};
+
+// Takes `name` from `handle` into `slot`, or says which is missing.
+template <typename Fn>
+bool Take(void* handle, const char* name, Fn& slot, std::string& error) {
+  void* symbol = dlsym(handle, name);
+  if (symbol == nullptr) {
+    if (error.empty()) error = fmt::format("it has no {}", name);
+    return false;
+  }
+  slot = reinterpret_cast<Fn>(symbol);
+  return true;
+}
+
+Loaded Load() {
+  Loaded loaded;
+  // RTLD_LOCAL: libpq's own dependencies stay out of the way of ours.
+  void* handle = dlopen("libpq.so.5", RTLD_NOW | RTLD_LOCAL);
+  if (handle == nullptr) {
+    const char* why = dlerror();
+    loaded.error = why != nullptr ? why : "dlopen failed";
+    return loaded;
+  }
+  Libpq& a = loaded.api;
+  std::string& e = loaded.error;
+  bool ok = Take(handle, "PQconnectdbParams", a.connectdb_params, e);
+  ok &= Take(handle, "PQconninfoParse", a.conninfo_parse, e);
+  ok &= Take(handle, "PQconninfoFree", a.conninfo_free, e);
+  ok &= Take(handle, "PQfreemem", a.freemem, e);
+  ok &= Take(handle, "PQpass", a.pass, e);
+  ok &= Take(handle, "PQstatus", a.status, e);
+  ok &= Take(handle, "PQerrorMessage", a.error_message, e);
+  ok &= Take(handle, "PQfinish", a.finish, e);
+  ok &= Take(handle, "PQexec", a.exec, e);
+  ok &= Take(handle, "PQexecParams", a.exec_params, e);
+  ok &= Take(handle, "PQresultStatus", a.result_status, e);
+  ok &= Take(handle, "PQresultErrorField", a.result_error_field, e);
+  ok &= Take(handle, "PQclear", a.clear, e);
+  ok &= Take(handle, "PQntuples", a.ntuples, e);
+  ok &= Take(handle, "PQgetisnull", a.getisnull, e);
+  ok &= Take(handle, "PQgetvalue", a.getvalue, e);
+  ok &= Take(handle, "PQgetlength", a.getlength, e);
+  ok &= Take(handle, "PQcmdTuples", a.cmd_tuples, e);
+  ok &= Take(handle, "PQputCopyData", a.put_copy_data, e);
+  ok &= Take(handle, "PQputCopyEnd", a.put_copy_end, e);
+  ok &= Take(handle, "PQgetResult", a.get_result, e);
+  ok &= Take(handle, "PQtransactionStatus", a.transaction_status, e);
+  // The handle stays open for the life of the process: PgConns may outlive any scope here.
+  if (!ok) loaded.api = Libpq{};
+  return loaded;
+}
+
+const Loaded& Once() {
+  static const Loaded loaded = Load();  // thread-safe initialisation
+  return loaded;
+}
+
 }  // namespace
+
+Result<const Libpq*> LoadLibpq() {
+  const Loaded& loaded = Once();
+  if (!loaded.error.empty()) {
+    return Fail(fmt::format(
+        "PostgreSQL needs libpq (libpq.so.5): {}; install the package libpq5", loaded.error));
+  }
+  return &loaded.api;
+}
+
+const Libpq& Pq() { return Once().api; }
 
 int64_t PgRows::Int(int row, int column) const {
   std::string_view text = Text(row, column);
@@ -51,7 +125,7 @@ double PgRows::Double(int row, int column) const {
 }
 
 int64_t PgRows::Affected() const {
-  const char* text = result_ ? PQcmdTuples(result_.get()) : "";
+  const char* text = result_ ? Pq().cmd_tuples(result_.get()) : "";
   int64_t value = 0;
   std::from_chars(text, text + std::char_traits<char>::length(text), value);
   return value;
@@ -61,27 +135,28 @@ Result<std::unique_ptr<PgConn>> PgConn::Connect(const std::string& uri,
                                                 const std::string& application_name) {
   // dbname expands the URI; the application_name after it overrides one in the URI, so that
   // another mdfetch can tell who holds the writer lock.
+  if (auto loaded = LoadLibpq(); !loaded) return std::unexpected(loaded.error());
   const char* keys[] = {"dbname", "application_name", nullptr};
   const char* values[] = {uri.c_str(), application_name.c_str(), nullptr};
-  PGconn* conn = PQconnectdbParams(keys, values, 1);
+  PGconn* conn = Pq().connectdb_params(keys, values, 1);
   // What the URI holds as written and decoded (libpq quotes a token it cannot parse as it
   // is), and what libpq took, from the URI or from PGPASSWORD / PGPASSFILE.
   std::vector<std::string> secrets = DbPasswords(uri);
   if (std::string password = PasswordOf(uri); !password.empty()) secrets.push_back(password);
-  if (conn != nullptr && PQpass(conn) != nullptr && *PQpass(conn) != '\0') {
-    secrets.emplace_back(PQpass(conn));
+  if (conn != nullptr && Pq().pass(conn) != nullptr && *Pq().pass(conn) != '\0') {
+    secrets.emplace_back(Pq().pass(conn));
   }
   std::unique_ptr<PgConn> pg(new PgConn(conn, RedactDb(uri), std::move(secrets)));
   if (conn == nullptr)
     return Fail(fmt::format("cannot open database '{}': out of memory", pg->name_));
-  if (PQstatus(conn) != CONNECTION_OK) {
+  if (Pq().status(conn) != CONNECTION_OK) {
     return Fail(fmt::format("cannot open database '{}': {}", pg->name_,
-                            pg->Redacted(OneLine(PQerrorMessage(conn)))));
+                            pg->Redacted(OneLine(Pq().error_message(conn)))));
   }
   return pg;
 }
 
-PgConn::~PgConn() { PQfinish(conn_); }
+PgConn::~PgConn() { Pq().finish(conn_); }
 
 std::string PgConn::Redacted(std::string_view text) const {
   std::string out(text);
@@ -90,20 +165,20 @@ std::string PgConn::Redacted(std::string_view text) const {
 }
 
 Error PgConn::ErrorOf(const PGresult* result) const {
-  if (PQstatus(conn_) != CONNECTION_OK) {
+  if (Pq().status(conn_) != CONNECTION_OK) {
     return Error{ErrorCode::kTransient, fmt::format("lost the connection to '{}': {}", name_,
-                                                    Redacted(OneLine(PQerrorMessage(conn_))))};
+                                                    Redacted(OneLine(Pq().error_message(conn_))))};
   }
   const char* primary =
-      result != nullptr ? PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
-  std::string text = primary != nullptr ? primary : OneLine(PQerrorMessage(conn_));
+      result != nullptr ? Pq().result_error_field(result, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
+  std::string text = primary != nullptr ? primary : OneLine(Pq().error_message(conn_));
   return Error{ErrorCode::kPermanent, Redacted(text)};
 }
 
 Result<PgRows> PgConn::Exec(const std::string& sql) {
-  PGresult* result = PQexec(conn_, sql.c_str());
+  PGresult* result = Pq().exec(conn_, sql.c_str());
   PgRows rows(result);
-  const ExecStatusType status = PQresultStatus(result);
+  const ExecStatusType status = Pq().result_status(result);
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
     return std::unexpected(ErrorOf(result));
   }
@@ -114,10 +189,10 @@ Result<PgRows> PgConn::Exec(const std::string& sql, const std::vector<PgParam>& 
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const PgParam& p : params) values.push_back(p ? p->c_str() : nullptr);
-  PGresult* result = PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,
+  PGresult* result = Pq().exec_params(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,
                                   values.data(), nullptr, nullptr, 0);
   PgRows rows(result);
-  const ExecStatusType status = PQresultStatus(result);
+  const ExecStatusType status = Pq().result_status(result);
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
     return std::unexpected(ErrorOf(result));
   }
@@ -126,28 +201,28 @@ Result<PgRows> PgConn::Exec(const std::string& sql, const std::vector<PgParam>& 
 
 Result<int64_t> PgConn::CopyIn(const std::string& copy_sql, std::string_view data) {
   {
-    PGresult* started = PQexec(conn_, copy_sql.c_str());
+    PGresult* started = Pq().exec(conn_, copy_sql.c_str());
     PgRows hold(started);
-    if (PQresultStatus(started) != PGRES_COPY_IN) return std::unexpected(ErrorOf(started));
+    if (Pq().result_status(started) != PGRES_COPY_IN) return std::unexpected(ErrorOf(started));
   }
   constexpr size_t kChunk = 1 << 20;
   bool sent = true;
   for (size_t at = 0; at < data.size() && sent; at += kChunk) {
     const size_t n = std::min(kChunk, data.size() - at);
-    sent = PQputCopyData(conn_, data.data() + at, static_cast<int>(n)) == 1;
+    sent = Pq().put_copy_data(conn_, data.data() + at, static_cast<int>(n)) == 1;
   }
-  const bool ended = PQputCopyEnd(conn_, sent ? nullptr : "client failed to send") == 1;
-  PGresult* result = PQgetResult(conn_);
+  const bool ended = Pq().put_copy_end(conn_, sent ? nullptr : "client failed to send") == 1;
+  PGresult* result = Pq().get_result(conn_);
   PgRows rows(result);
-  const bool ok = ended && sent && PQresultStatus(result) == PGRES_COMMAND_OK;
+  const bool ok = ended && sent && Pq().result_status(result) == PGRES_COMMAND_OK;
   Error error = ok ? Error{} : ErrorOf(result);
-  while (PGresult* more = PQgetResult(conn_)) PQclear(more);
+  while (PGresult* more = Pq().get_result(conn_)) Pq().clear(more);
   if (!ok) return std::unexpected(error);
   return rows.Affected();
 }
 
 bool PgConn::InTransaction() const {
-  const PGTransactionStatusType status = PQtransactionStatus(conn_);
+  const PGTransactionStatusType status = Pq().transaction_status(conn_);
   return status == PQTRANS_INTRANS || status == PQTRANS_INERROR;
 }
 

@@ -5,6 +5,11 @@
 // connection's password (from the URI, or the one libpq found in PGPASSFILE), so no password
 // is ever shown. Errors about the connection itself name the store by its redacted URI.
 // Not thread-safe: one connection belongs to one thread at a time.
+//
+// libpq is not linked: it is loaded with dlopen when the first PostgreSQL store is opened
+// (LoadLibpq), so that a command on a SQLite store does not pay for loading libpq and the
+// ~20 libraries it pulls in (Kerberos, LDAP, GnuTLS: about 20 ms of every start, measured in
+// docs/performance.md). Its functions are called through Pq().
 #pragma once
 
 #include <libpq-fe.h>
@@ -20,8 +25,40 @@
 
 namespace mdfetch {
 
+// The libpq functions the store uses, taken from libpq.so.5 by LoadLibpq.
+struct Libpq {
+  decltype(&::PQconnectdbParams) connectdb_params;
+  decltype(&::PQconninfoParse) conninfo_parse;
+  decltype(&::PQconninfoFree) conninfo_free;
+  decltype(&::PQfreemem) freemem;
+  decltype(&::PQpass) pass;
+  decltype(&::PQstatus) status;
+  decltype(&::PQerrorMessage) error_message;
+  decltype(&::PQfinish) finish;
+  decltype(&::PQexec) exec;
+  decltype(&::PQexecParams) exec_params;
+  decltype(&::PQresultStatus) result_status;
+  decltype(&::PQresultErrorField) result_error_field;
+  decltype(&::PQclear) clear;
+  decltype(&::PQntuples) ntuples;
+  decltype(&::PQgetisnull) getisnull;
+  decltype(&::PQgetvalue) getvalue;
+  decltype(&::PQgetlength) getlength;
+  decltype(&::PQcmdTuples) cmd_tuples;
+  decltype(&::PQputCopyData) put_copy_data;
+  decltype(&::PQputCopyEnd) put_copy_end;
+  decltype(&::PQgetResult) get_result;
+  decltype(&::PQtransactionStatus) transaction_status;
+};
+
+// Loads libpq once (thread-safe). Fails with "PostgreSQL needs libpq (libpq.so.5): WHY;
+// install the package libpq5" when it cannot be loaded or lacks a function.
+Result<const Libpq*> LoadLibpq();
+// The loaded functions: only once LoadLibpq() succeeded (a PgConn exists).
+const Libpq& Pq();
+
 struct PgResultClear {
-  void operator()(PGresult* result) const { PQclear(result); }
+  void operator()(PGresult* result) const { Pq().clear(result); }
 };
 
 // One answer of the server: rows and columns as text (NULL as nullopt).
@@ -29,11 +66,13 @@ class PgRows {
  public:
   PgRows() = default;
   explicit PgRows(PGresult* result) : result_(result) {}
-  int Rows() const { return result_ ? PQntuples(result_.get()) : 0; }
-  bool IsNull(int row, int column) const { return PQgetisnull(result_.get(), row, column) != 0; }
+  int Rows() const { return result_ ? Pq().ntuples(result_.get()) : 0; }
+  bool IsNull(int row, int column) const {
+    return Pq().getisnull(result_.get(), row, column) != 0;
+  }
   std::string_view Text(int row, int column) const {
-    return {PQgetvalue(result_.get(), row, column),
-            static_cast<size_t>(PQgetlength(result_.get(), row, column))};
+    return {Pq().getvalue(result_.get(), row, column),
+            static_cast<size_t>(Pq().getlength(result_.get(), row, column))};
   }
   int64_t Int(int row, int column) const;
   double Double(int row, int column) const;

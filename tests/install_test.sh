@@ -103,7 +103,13 @@ check_deb() {
   local depends library path package
   depends=", $(dpkg-deb -f "$deb" Depends)"
   [[ $depends == *", ca-certificates"* ]] || fail "$deb: Depends lacks ca-certificates: $depends"
+  # libpq is loaded with dlopen for a PostgreSQL store (src/pg_conn.cc): recommended, and
+  # not needed by the binary, so that a command on SQLite does not load it at every start.
+  expect_eq "$deb: Recommends" "$(dpkg-deb -f "$deb" Recommends)" "libpq5"
   rm -rf "$tmp/deb" && dpkg-deb -x "$deb" "$tmp/deb"
+  if readelf -d "$tmp/deb/usr/bin/mdfetch" | grep -q 'NEEDED.*libpq'; then
+    fail "$deb: mdfetch needs libpq at start (it should load it only for a PostgreSQL store)"
+  fi
   # Every shared library the binary needs comes from a package the .deb depends on.
   for library in $(readelf -d "$tmp/deb/usr/bin/mdfetch" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
     # awk reads to the end: an early exit would kill ldconfig with SIGPIPE (status 141).
