@@ -20,7 +20,7 @@
 #include "mdfetch/planner.h"
 #include "mdfetch/proxy.h"
 #include "mdfetch/redact.h"
-#include "mdfetch/simulator.h"
+#include "mdfetch/net.h"
 #include "mdfetch/store.h"
 #include "mdfetch/symbols.h"
 
@@ -318,12 +318,14 @@ Outcome RunRefresh(const RefreshArgs& args, CliEnv& env) {
     return Exit(kExitFailed, "{}", ok.error().message);
   }
 
-  std::unique_ptr<Simulator> simulator;
+  auto net = LoadNet();
+  if (!net) return Exit(kExitFailed, "{}", net.error().message);
+  std::unique_ptr<SimServer> simulator;
   std::string base_url = args.base_url;
   if (args.sim && !args.base_url_given) {
     SimOptions sim_options;
     sim_options.clock = env.clock;  // the simulator's "today" is the refresh's
-    simulator = std::make_unique<Simulator>(sim_options);
+    simulator = (*net)->make_simulator(sim_options);
     if (auto port = simulator->Start(0); !port) {
       return Exit(kExitUsage, "{}", port.error().message);
     }
@@ -342,7 +344,7 @@ Outcome RunRefresh(const RefreshArgs& args, CliEnv& env) {
     if (!proxy) return Exit(kExitUsage, "{}", proxy.error().message);
     transport_options.proxy = std::move(*proxy);
   }
-  auto transports = MakeHttpTransportFactory(base_url, transport_options);
+  auto transports = (*net)->make_transport_factory(base_url, transport_options);
   if (!transports) {
     return Exit(kExitUsage, "{}", transports.error().message);
   }

@@ -6,7 +6,7 @@
 #include <memory>
 
 #include "cli_commands.h"
-#include "mdfetch/simulator.h"
+#include "mdfetch/net.h"
 
 namespace mdfetch {
 namespace {
@@ -37,24 +37,27 @@ Outcome RunSim(const SimArgs& args, CliEnv& env) {
   options.clock = env.clock;
   options.log = log.get();
 
+  auto net = LoadNet();
+  if (!net) return Exit(kExitFailed, "{}", net.error().message);
+
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);  // before the server's threads start
 
-  Simulator simulator(options);
-  auto port = simulator.Start(args.port);
+  std::unique_ptr<SimServer> simulator = (*net)->make_simulator(options);
+  auto port = simulator->Start(args.port);
   if (!port) {
     return Exit(kExitUsage, "{}", port.error().message);
   }
   fmt::print(env.out, "simulator listening on {} (GET /query?function=...); Ctrl-C stops it\n",
-             simulator.BaseUrl());
+             simulator->BaseUrl());
   std::fflush(env.out);
   int sig = 0;
   sigwait(&set, &sig);
-  simulator.Stop();
-  SimStats stats = simulator.Stats();
+  simulator->Stop();
+  SimStats stats = simulator->Stats();
   fmt::print(env.out, "simulator stopped: {} calls, {} served, {} throttled, {} faults\n",
              stats.calls, stats.served, stats.throttled, stats.faults);
   return kExitOk;

@@ -26,9 +26,23 @@ check_installed_files() {
   local prefix=$1 version=$2
   expect_eq "installed files" "$(cd "$prefix" && find . -type f -o -type l | sort)" \
     "./bin/mdfetch
+./lib/mdfetch/mdfetch-net.so
 ./share/bash-completion/completions/mdfetch
 ./share/man/man1/mdfetch.1"
   expect_eq "installed mdfetch --version" "$("$prefix/bin/mdfetch" --version)" "mdfetch $version"
+  check_http_module "$prefix/bin/mdfetch"
+}
+
+# The binary finds its HTTP module (lib/mdfetch/mdfetch-net.so, loaded by the commands that
+# speak HTTP) where it was installed: a refresh against the built-in simulator stores a series.
+check_http_module() {
+  local mdfetch=$1 work
+  work=$(mktemp -d -p "$tmp")
+  echo IBM >"$work/symbols.txt"
+  (cd "$work" && "$mdfetch" refresh --sim --quiet --symbols symbols.txt --db "$work/m.db") ||
+    fail "$mdfetch refresh --sim failed"
+  expect_eq "$mdfetch list after refresh --sim" \
+    "$("$mdfetch" list --db "$work/m.db" --format csv | cut -d, -f1,2 | sed -n 2p)" "IBM,daily"
 }
 
 check_man_page() {
@@ -95,6 +109,7 @@ check_deb() {
   expect_eq "package file name" "$(basename "$deb")" "mdfetch_${version}_${arch}.deb"
   expect_eq "$deb: files" "$(dpkg-deb -c "$deb" | awk '$1 !~ /^d/ {print $6}' | sort)" \
     "./usr/bin/mdfetch
+./usr/lib/mdfetch/mdfetch-net.so
 ./usr/share/bash-completion/completions/mdfetch
 ./usr/share/man/man1/mdfetch.1"
   expect_eq "$deb: Package" "$(dpkg-deb -f "$deb" Package)" "mdfetch"
@@ -104,14 +119,17 @@ check_deb() {
   depends=", $(dpkg-deb -f "$deb" Depends)"
   [[ $depends == *", ca-certificates"* ]] || fail "$deb: Depends lacks ca-certificates: $depends"
   # libpq is loaded with dlopen for a PostgreSQL store (src/pg_conn.cc): recommended, and
-  # not needed by the binary, so that a command on SQLite does not load it at every start.
+  # not needed by the binary; nor are cpp-httplib and OpenSSL (in mdfetch-net.so, loaded by
+  # the commands that speak HTTP): a read command loads none of them at start.
   expect_eq "$deb: Recommends" "$(dpkg-deb -f "$deb" Recommends)" "libpq5"
   rm -rf "$tmp/deb" && dpkg-deb -x "$deb" "$tmp/deb"
-  if readelf -d "$tmp/deb/usr/bin/mdfetch" | grep -q 'NEEDED.*libpq'; then
-    fail "$deb: mdfetch needs libpq at start (it should load it only for a PostgreSQL store)"
+  if readelf -d "$tmp/deb/usr/bin/mdfetch" | grep -E 'NEEDED.*(libpq|httplib|libssl|libcrypto)'; then
+    fail "$deb: mdfetch needs these at start (they belong to the PostgreSQL store or mdfetch-net.so)"
   fi
-  # Every shared library the binary needs comes from a package the .deb depends on.
-  for library in $(readelf -d "$tmp/deb/usr/bin/mdfetch" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+  # Every shared library the binary and its HTTP module need comes from a package the .deb
+  # depends on.
+  for library in $(readelf -d "$tmp/deb/usr/bin/mdfetch" "$tmp/deb/usr/lib/mdfetch/mdfetch-net.so" |
+    sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | sort -u); do
     # awk reads to the end: an early exit would kill ldconfig with SIGPIPE (status 141).
     path=$(ldconfig -p | awk -v l="$library" '$1 == l && path == "" {path = $NF} END {print path}')
     [[ -n $path ]] || fail "$library: not found by ldconfig"
@@ -127,6 +145,7 @@ check_deb() {
   done
   expect_eq "$deb: packaged mdfetch --version" "$("$tmp/deb/usr/bin/mdfetch" --version)" \
     "mdfetch $version"
+  check_http_module "$tmp/deb/usr/bin/mdfetch"
   check_man_page "$tmp/deb/usr/share/man/man1/mdfetch.1" "$version"
   check_completion "$tmp/deb/usr/share/bash-completion/completions/mdfetch"
 }

@@ -126,21 +126,32 @@ struct SimStats {
   std::map<std::string, int64_t> calls_by_symbol;
 };
 
-class Simulator {
+// The simulator's server as the CLI drives it, through the HTTP module (mdfetch/net.h).
+class SimServer {
+ public:
+  virtual ~SimServer() = default;
+  // Binds 127.0.0.1:port (0 = an ephemeral port) and serves on a background thread.
+  // Returns the bound port, or "cannot listen on 127.0.0.1:PORT".
+  virtual Result<int> Start(int port = 0) = 0;
+  // Serves until Stop() (from another thread or a signal handler's thread).
+  virtual void Wait() = 0;
+  virtual void Stop() = 0;
+  virtual std::string BaseUrl() const = 0;  // "http://127.0.0.1:PORT"
+  virtual SimStats Stats() const = 0;
+};
+
+class Simulator final : public SimServer {
  public:
   explicit Simulator(SimOptions options);
-  ~Simulator();  // stops the server
+  ~Simulator() override;  // stops the server
   Simulator(const Simulator&) = delete;
   Simulator& operator=(const Simulator&) = delete;
 
-  // Binds 127.0.0.1:port (0 = an ephemeral port) and serves on a background thread.
-  // Returns the bound port, or "cannot listen on 127.0.0.1:PORT".
-  Result<int> Start(int port = 0);
-  // Serves until Stop() (from another thread or a signal handler's thread).
-  void Wait();
-  void Stop();
-  std::string BaseUrl() const;  // "http://127.0.0.1:PORT"
-  SimStats Stats() const;
+  Result<int> Start(int port = 0) override;
+  void Wait() override;
+  void Stop() override;
+  std::string BaseUrl() const override;
+  SimStats Stats() const override;
 
   // The bars the simulator serves for `key` in a full answer whose last session is
   // `last_session`, oldest first. A compact answer is the newest 100 of these. For
