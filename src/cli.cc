@@ -106,8 +106,18 @@ void AddRunOptions(CLI::App& cmd, RefreshArgs& a) {
                "print a line per call on stderr: time, series, outputsize, outcome, bytes, ms");
 }
 
+// The plan's --format (plan; refresh and fetch with --dry-run).
+void AddPlanFormat(CLI::App& cmd, RefreshArgs& a, const char* help) {
+  cmd.add_option("--format", a.format, help)
+      ->check(CLI::IsMember({"table", "json"}))
+      ->capture_default_str();
+}
+
 // A refresh or fetch, or with --dry-run its plan (which makes no call to report on).
 Outcome RefreshOrPlan(const RefreshArgs& a, CliEnv& env) {
+  if (!a.dry_run && a.format_given) {
+    return Exit(kExitUsage, "--format is the format of --dry-run's plan; a run prints no table");
+  }
   if (!a.dry_run) return RunRefresh(a, env);
   if (!a.report.empty() || a.quiet || a.verbose) {
     return Exit(kExitUsage,
@@ -294,8 +304,10 @@ std::vector<Command> Commands() {
          cmd.add_option("--symbols", a->symbols_file, kSymbolsHelp)->capture_default_str();
          AddFetchOptions(cmd, *a);
          AddRunOptions(cmd, *a);
+         AddPlanFormat(cmd, *a, "output format of --dry-run's plan");
          return [a, &cmd](CliEnv& env) {
            a->base_url_given = cmd.count("--base-url") > 0;
+           a->format_given = cmd.count("--format") > 0;
            return RefreshOrPlan(*a, env);
          };
        }});
@@ -304,9 +316,7 @@ std::vector<Command> Commands() {
          auto a = Make<RefreshArgs>();
          cmd.add_option("--symbols", a->symbols_file, kSymbolsHelp)->capture_default_str();
          AddFetchOptions(cmd, *a);
-         cmd.add_option("--format", a->format, "output format")
-             ->check(CLI::IsMember({"table", "json"}))
-             ->capture_default_str();
+         AddPlanFormat(cmd, *a, "output format");
          return [a](CliEnv& env) { return RunPlan(*a, env); };
        }});
   commands.push_back({"fetch", "fetch the named symbols only", [](CLI::App& cmd) {
@@ -324,8 +334,10 @@ std::vector<Command> Commands() {
                                        "month, months already stored whole are skipped")
                             ->expected(1)
                             ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+                        AddPlanFormat(cmd, *a, "output format of --dry-run's plan");
                         return [a, &cmd](CliEnv& env) {
                           a->base_url_given = cmd.count("--base-url") > 0;
+                          a->format_given = cmd.count("--format") > 0;
                           return RefreshOrPlan(*a, env);
                         };
                       }});

@@ -36,7 +36,7 @@ Outcome RunCheck(const ReadArgs& args, CliEnv& env) {
   auto series = Chosen(**store, args, db);
   if (!series) return Exit(kExitUsage, "{}", series.error().message);
   const WallTime now = env.clock->WallNow();
-  nlohmann::ordered_json doc{{"version", 1}, {"database", db}, {"at", FormatUtc(now)}};
+  nlohmann::ordered_json doc{{"version", 1}, {"database", db}, {"at", IsoUtc(now)}};
   doc["findings"] = nlohmann::ordered_json::array();
   std::string text;
   size_t found = 0, series_with_findings = 0;

@@ -50,6 +50,7 @@ struct RefreshArgs {
   bool quiet = false;               // only problems (failures, deferrals, the stop line)
   bool verbose = false;             // a line per call
   std::string format = "table";     // of the plan: table or json
+  bool format_given = false;        // refresh/fetch --format: only with --dry-run
 };
 
 struct ReadArgs {

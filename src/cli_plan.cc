@@ -190,11 +190,11 @@ std::string TableText(const std::string& db, const DryRun& dry, const std::vecto
 }
 
 std::string PlanJson(const std::string& db, const DryRun& dry, const std::vector<Row>& rows,
-                     const RateSpec& rate, WallTime now) {
+                     const RateSpec& rate, WallTime now, const std::vector<std::string>& problems) {
   nlohmann::ordered_json doc;
   doc["version"] = 1;
   doc["database"] = db;
-  doc["at"] = FormatUtc(now);
+  doc["at"] = IsoUtc(now);
   doc["series"] = nlohmann::ordered_json::array();
   for (const Row& r : rows) {
     doc["series"].push_back({{"series", r.series},
@@ -211,6 +211,7 @@ std::string PlanJson(const std::string& db, const DryRun& dry, const std::vector
   doc["seconds_this_run"] = std::chrono::duration_cast<std::chrono::seconds>(
                                 Interval(rate) * static_cast<int64_t>(today > 0 ? today - 1 : 0))
                                 .count();
+  doc["invalid_lines"] = problems;  // as the run report says them
   return JsonText(doc, 2) + "\n";
 }
 
@@ -225,7 +226,7 @@ Outcome RunPlan(const RefreshArgs& args, CliEnv& env) {
   const WallTime now = env.clock->WallNow();
   auto months = ExpandMonths(args.months, now);
   if (!months) return Exit(kExitUsage, "{}", months.error().message);
-  for (const auto& problem : target->problems) fmt::print(env.err, "{}\n", problem);
+  for (const auto& problem : target->problems) fmt::print(env.err, "mdfetch: {}\n", problem);
   const std::string location = ResolveDb(args.db, env, args.sim ? kDemoDb : kDefaultDb);
   // A store that holds nothing yet (no SQLite file, a database without mdfetch's schema)
   // plans as an empty one: everything is new.
@@ -242,7 +243,7 @@ Outcome RunPlan(const RefreshArgs& args, CliEnv& env) {
   const std::vector<Row> rows = Rows(*dry, *rate, now);
   const std::string rate_text =
       args.rate.empty() ? (args.sim ? kDefaultSimRate : kDefaultRate) : args.rate;
-  const std::string text = args.format == "json" ? PlanJson(db, *dry, rows, *rate, now)
+  const std::string text = args.format == "json" ? PlanJson(db, *dry, rows, *rate, now, target->problems)
                                                  : TableText(db, *dry, rows, *rate, rate_text);
   std::fputs(text.c_str(), env.out);
   return target->problems.empty() ? kExitOk : kExitFailed;

@@ -136,15 +136,20 @@ Result<std::string> ResolveApiKey(const RefreshArgs& args, CliEnv& env) {
     return Fail(fmt::format("{} '{}' is readable by other users; make it private: chmod 600 {}",
                             name, file, file));
   }
+  if (S_ISDIR(info.st_mode)) {
+    return Fail(fmt::format("cannot read {} '{}': it is a folder", name, file));
+  }
   std::ifstream in(file);
+  if (!in.is_open()) {
+    return Fail(fmt::format("cannot read {} '{}': {}", name, file, std::strerror(errno)));
+  }
   std::string key;
   std::getline(in, key);
+  if (in.bad()) return Fail(fmt::format("cannot read {} '{}': read error", name, file));
   const size_t end = key.find_last_not_of(" \t\r\n");
   key.erase(end == std::string::npos ? 0 : end + 1);
   key.erase(0, std::min(key.size(), key.find_first_not_of(" \t")));
-  if (!in && key.empty()) {
-    return Fail(fmt::format("cannot read {} '{}': {}", name, file, std::strerror(errno)));
-  }
+  // An empty file, or one whose first line is blank.
   if (key.empty()) return Fail(fmt::format("{} '{}' holds no key", name, file));
   return key;
 }

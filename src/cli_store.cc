@@ -292,7 +292,7 @@ Outcome RunInfo(const ReadArgs& args, CliEnv& env) {
     doc["first"] = all.first;
     doc["last"] = all.last;
     doc["rate"] = rate_text;
-    doc["rate_recorded_at"] = rate_at ? nlohmann::ordered_json(FormatUtc(*rate_at)) : nullptr;
+    doc["rate_recorded_at"] = rate_at ? nlohmann::ordered_json(IsoUtc(*rate_at)) : nullptr;
     doc["quota_per_day"] = per_day > 0 ? nlohmann::ordered_json(per_day) : nullptr;
     doc["calls_last_24h"] = calls->size();
     std::fputs((JsonText(doc, 2) + "\n").c_str(), env.out);

@@ -267,6 +267,7 @@ constexpr std::array<SqlText, static_cast<size_t>(Sql::kCount)> kSql{{
     {Sql::kCallsDetach, "UPDATE fetches SET series_id = NULL WHERE series_id = ?1"},
     {Sql::kBarsDelete, "DELETE FROM bars WHERE series_id = ?1"},
     {Sql::kSeriesDelete, "DELETE FROM series WHERE id = ?1"},
+    {Sql::kBarDeleteOne, "DELETE FROM bars WHERE series_id = ?1 AND ts = ?2"},
 }};
 
 constexpr bool ListedInEnumOrder() {

@@ -59,6 +59,7 @@ enum class Sql : size_t {
   kCallsDetach,
   kBarsDelete,
   kSeriesDelete,
+  kBarDeleteOne,
   kCount,
 };
 

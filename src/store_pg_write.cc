@@ -7,23 +7,11 @@
 #include <cstddef>
 #include <unordered_map>
 
+#include "store_bars.h"
 #include "store_pg_internal.h"
 
 namespace mdfetch {
 namespace {
-
-// Like store_write.cc's AppendFrom: the longest strictly ascending tail of `bars` newer than
-// every stored bar (`newest`), provided no bar before it is newer too; bars.size() for none.
-size_t AppendFrom(std::span<const Bar> bars, const std::optional<std::string>& newest) {
-  const auto is_new = [&](const Bar& bar) { return !newest || bar.ts > *newest; };
-  size_t from = bars.size();
-  while (from > 0 && is_new(bars[from - 1]) &&
-         (from == bars.size() || bars[from - 1].ts < bars[from].ts)) {
-    --from;
-  }
-  const bool clash = std::any_of(bars.begin(), bars.begin() + static_cast<ptrdiff_t>(from), is_new);
-  return clash ? bars.size() : from;
-}
 
 // A double as COPY's text format reads it back exactly. NaN becomes NULL, as SQLite binds it,
 // so a NaN price is refused by NOT NULL on both backends.
@@ -146,9 +134,26 @@ Result<StoreCounts> PgStore::StoreAnswer(int64_t fetch_id, const SeriesKey& key,
   auto stored = pg_->InTransaction([&]() -> Result<StoreCounts> {
     Result<int64_t> series_id = EnsureSeries(key);
     if (!series_id) return std::unexpected(series_id.error());
+    const std::string id = std::to_string(*series_id);
+    auto newest_row = pg_->Exec("SELECT max(ts)::text FROM bars WHERE series_id = $1", {id});
+    if (!newest_row) return std::unexpected(newest_row.error());
+    std::optional<std::string> newest_ts;
+    if (!newest_row->IsNull(0, 0)) newest_ts = BarTsText(newest_row->Text(0, 0), key.function);
+    const std::optional<std::string> superseded =
+        SupersededPeriodBar(key.function, newest_ts, bars);
     Result<StoreCounts> counts = UpsertBars(*series_id, key.function, bars);
     if (!counts) return counts;
-    const std::string id = std::to_string(*series_id);
+    // Rows inserted: bar_count grows by these; a deleted bar takes itself off (bars_deleted).
+    const int64_t inserted = counts->added;
+    if (superseded) {
+      // The bar of a week or month taken while it was under way, now keyed by its last
+      // trading day: the new bar is that one corrected, not one more.
+      auto removed = pg_->Exec("DELETE FROM bars WHERE series_id = $1 AND ts = $2::timestamp",
+                               {id, *superseded});
+      if (!removed) return std::unexpected(removed.error());
+      --counts->added;
+      ++counts->changed;
+    }
     Result<PgRows> series;
     if (scope == StoreScope::kBackfill) {
       series = pg_->Exec(
@@ -157,7 +162,7 @@ Result<StoreCounts> PgStore::StoreAnswer(int64_t fetch_id, const SeriesKey& key,
               PgTimeParam(3) +
               ", last_outcome = 'stored', last_error = '', bar_count = bar_count + $4 "
               "WHERE id = $1",
-          {id, meta.time_zone, MillisText(at), std::to_string(counts->added)});
+          {id, meta.time_zone, MillisText(at), std::to_string(inserted)});
     } else {
       PgParam provisional;
       if (newest == NewestBar::kProvisional && !bars.empty()) provisional = bars.back().ts;
@@ -168,7 +173,7 @@ Result<StoreCounts> PgStore::StoreAnswer(int64_t fetch_id, const SeriesKey& key,
               ", last_outcome = 'stored', last_error = '', bar_count = bar_count + $6, "
               "provisional_ts = $7::timestamp WHERE id = $1",
           {id, meta.time_zone, meta.last_refreshed, history_limited ? "true" : "false",
-           MillisText(at), std::to_string(counts->added), provisional});
+           MillisText(at), std::to_string(inserted), provisional});
     }
     if (!series) return std::unexpected(series.error());
     CallRecord fetch = record;

@@ -6,6 +6,7 @@
 #include <cstddef>
 
 #include "mdfetch/store.h"
+#include "store_bars.h"
 #include "store_internal.h"
 
 namespace mdfetch {
@@ -31,23 +32,6 @@ void BindBar(Query& query, int first, int64_t series_id, const Bar& bar) {
   query.BindOptional(first + 7, bar.adjusted_close);
   query.BindOptional(first + 8, bar.dividend);
   query.BindOptional(first + 9, bar.split_coefficient);
-}
-
-// Where the bars that can be appended start: the longest tail of `bars` that is strictly
-// ascending and newer than every stored bar (`newest`), provided no bar before it is newer
-// too. Such bars can neither be stored already nor collide with each other or with the bars
-// before them, so a plain INSERT adds each one; the codec's order (ascending, no duplicates)
-// puts every new bar there. Returns bars.size() when nothing can be appended.
-size_t AppendFrom(std::span<const Bar> bars, const std::optional<std::string>& newest) {
-  // std::string compares bytes like SQLite's BINARY collation, the collation of ts.
-  const auto is_new = [&](const Bar& bar) { return !newest || bar.ts > *newest; };
-  size_t from = bars.size();
-  while (from > 0 && is_new(bars[from - 1]) &&
-         (from == bars.size() || bars[from - 1].ts < bars[from].ts)) {
-    --from;
-  }
-  const bool clash = std::any_of(bars.begin(), bars.begin() + static_cast<ptrdiff_t>(from), is_new);
-  return clash ? bars.size() : from;
 }
 
 }  // namespace
@@ -147,14 +131,30 @@ Result<StoreCounts> SqliteStore::StoreAnswer(int64_t fetch_id, const SeriesKey& 
   auto stored = stmts_->InTransaction([&]() -> Result<StoreCounts> {
     Result<int64_t> series_id = stmts_->EnsureSeries(key);
     if (!series_id) return std::unexpected(series_id.error());
+    Result<std::optional<std::string>> newest_ts = stmts_->NewestTs(*series_id);
+    if (!newest_ts) return std::unexpected(newest_ts.error());
+    const std::optional<std::string> superseded =
+        SupersededPeriodBar(key.function, *newest_ts, bars);
     Result<StoreCounts> counts = stmts_->UpsertBars(*series_id, bars);
     if (!counts) return counts;
+    // Rows inserted: bar_count grows by these; a deleted bar takes itself off (bars_deleted).
+    const int64_t inserted = counts->added;
+    if (superseded) {
+      // The bar of a week or month taken while it was under way, now keyed by its last
+      // trading day: the new bar is that one corrected, not one more.
+      Query remove = stmts_->Use(Sql::kBarDeleteOne);
+      remove.BindInt(1, *series_id);
+      remove.BindText(2, *superseded);
+      if (remove.Step() != SQLITE_DONE) return Fail(stmts_->Message());
+      --counts->added;
+      ++counts->changed;
+    }
     if (scope == StoreScope::kBackfill) {
       Query series = stmts_->Use(Sql::kSeriesBackfilled);
       series.BindInt(1, *series_id);
       series.BindText(2, meta.time_zone);
       series.BindInt(3, ToMillis(at));
-      series.BindInt(4, counts->added);
+      series.BindInt(4, inserted);
       if (series.Step() != SQLITE_DONE) return Fail(stmts_->Message());
     } else {
       Query series = stmts_->Use(Sql::kSeriesStored);
@@ -163,7 +163,7 @@ Result<StoreCounts> SqliteStore::StoreAnswer(int64_t fetch_id, const SeriesKey& 
       series.BindText(3, meta.last_refreshed);
       series.BindInt(4, history_limited ? 1 : 0);
       series.BindInt(5, ToMillis(at));
-      series.BindInt(6, counts->added);
+      series.BindInt(6, inserted);
       series.BindText(7, newest == NewestBar::kProvisional && !bars.empty()
                              ? std::string_view(bars.back().ts)
                              : std::string_view());

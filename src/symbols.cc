@@ -169,8 +169,17 @@ Result<SeriesKey> ParseEntry(std::string_view text, const SeriesDefaults& defaul
   std::set<std::string> given;
   for (; next < tokens.size(); ++next) {
     std::string_view token = tokens[next];
+    // `list` writes the switches that are off short: "raw" (adjusted=false) and
+    // "regular-hours" (extended_hours=false); a name it prints is read back.
+    const std::string word = Lower(token);
+    std::string spelled;
+    if (word == "raw") spelled = "adjusted=false";
+    if (word == "regular-hours") spelled = "extended_hours=false";
+    if (!spelled.empty()) token = spelled;
     if (token.find('=') == std::string_view::npos) {
-      return Fail(fmt::format("unexpected '{}' after the function", Printable(token)));
+      return Fail(fmt::format(
+          "unexpected '{}' after the function (expected OPTION=VALUE, raw or regular-hours)",
+          Printable(token)));
     }
     if (key.function != Function::kIntraday) {
       return Fail(

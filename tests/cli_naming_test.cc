@@ -55,6 +55,28 @@ TEST_F(CliNamingTest, FetchTakesTheFunctionAsTheSymbolListWritesItInAnyCase) {
   EXPECT_EQ(same.code, kExitOk) << same.err;
 }
 
+// The name `list` prints for a series with its switches off is a name every command reads.
+TEST_F(CliNamingTest, TheNameListPrintsForARawRegularHoursSeriesIsReadBack) {
+  StartSimOnTheClock();
+  ASSERT_EQ(FromSim({"fetch", "MSFT", "--function", "intraday:5min", "--adjusted", "false",
+                     "--extended-hours", "false"})
+                .code,
+            kExitOk);
+  auto list = Cli({"list", "--db", db_});
+  EXPECT_NE(list.out.find("\nMSFT intraday:5min raw regular-hours "), std::string::npos)
+      << list.out;
+  const std::string name = "MSFT intraday:5min raw regular-hours";
+  auto typed = Cli({"query", name, "--db", db_, "--last", "3", "--format", "csv"});
+  auto spelled = Cli({"query", "MSFT", "--function", "intraday:5min", "--adjusted", "false",
+                      "--extended-hours", "false", "--db", db_, "--last", "3", "--format", "csv"});
+  ASSERT_EQ(typed.code, kExitOk) << typed.err;
+  EXPECT_EQ(typed.out, spelled.out);
+  EXPECT_EQ(Cli({"check", name, "--db", db_}).code, kExitOk);
+  auto removed = Cli({"remove", name, "--yes", "--db", db_});
+  EXPECT_EQ(removed.code, kExitOk) << removed.err;
+  EXPECT_EQ(Cli({"list", "--db", db_, "--format", "csv"}).out.find("MSFT"), std::string::npos);
+}
+
 // Every option that would choose nothing is named, and nothing is fetched or opened.
 TEST_F(CliNamingTest, AnOptionThatAppliesToNoSeriesIsAUsageError) {
   WriteSymbols("IBM\nIBM monthly\n");
@@ -248,7 +270,7 @@ TEST_F(CliNamingTest, TheSymbolListIsReadFromStdinWithLineNumbers) {
   auto plan = WithStdin("IBM\nIBM$\nIBM monthly\n",
                         {"plan", "--symbols", "-", "--db", db_, "--rate", "5/min"});
   EXPECT_EQ(plan.code, kExitFailed) << plan.err;  // an invalid line, as from a file
-  EXPECT_EQ(plan.err, "stdin:2: 'IBM$' is not a valid symbol (letters, digits, '.', '-' only)\n");
+  EXPECT_EQ(plan.err, "mdfetch: stdin:2: 'IBM$' is not a valid symbol (letters, digits, '.', '-' only)\n");
   EXPECT_NE(plan.out.find("\nIBM monthly "), std::string::npos) << plan.out;
   auto refresh = WithStdin("IBM monthly\n", {"refresh", "--symbols", "-", "--db", db_, "--sim",
                                              "--base-url", sim_->BaseUrl()});

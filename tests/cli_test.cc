@@ -2,6 +2,7 @@
 // suggestion for a mistyped command; `plan` (no call) and `check` on a store filled from the
 // simulator. Exact output, virtual time.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <sqlite3.h>
 
 #include "sim_fixture.h"
@@ -84,6 +85,27 @@ TEST_F(CliTest, PlanAfterARefreshSaysWhatIsUpToDateAndRefreshDryRunIsTheSame) {
   auto dry =
       Cli({"refresh", "--dry-run", "--symbols", symbols_, "--db", db_, "--rate", "5/min,25/day"});
   EXPECT_EQ(dry.out, plan.out);
+  // The JSON plan too, with the symbol lines that name no series, each said with mdfetch:.
+  WriteSymbols("IBM\nbad$\n");
+  auto json_plan = Cli({"plan", "--symbols", symbols_, "--db", db_, "--format", "json"});
+  auto json_dry =
+      Cli({"refresh", "--dry-run", "--symbols", symbols_, "--db", db_, "--format", "json"});
+  EXPECT_EQ(json_plan.code, kExitFailed);
+  EXPECT_EQ(json_dry.code, kExitFailed);
+  EXPECT_EQ(json_dry.out, json_plan.out);
+  EXPECT_EQ(json_dry.err, json_plan.err);
+  EXPECT_TRUE(json_plan.err.starts_with("mdfetch: " + symbols_ + ":2: 'bad$' is not a valid"))
+      << json_plan.err;
+  auto doc = nlohmann::json::parse(json_plan.out);
+  EXPECT_EQ(doc["at"], "2026-11-20T22:00:00Z");
+  ASSERT_EQ(doc["invalid_lines"].size(), 1u);
+  EXPECT_TRUE(doc["invalid_lines"][0].get<std::string>().starts_with(symbols_ + ":2: 'bad$'"));
+  EXPECT_EQ(doc["series"][0]["series"], "IBM");
+  // --format belongs to the plan: a run refuses it rather than ignore it.
+  auto run_format = Cli({"refresh", "--symbols", symbols_, "--db", db_, "--format", "json"});
+  EXPECT_EQ(run_format.code, kExitUsage);
+  EXPECT_EQ(run_format.err,
+            "mdfetch: --format is the format of --dry-run's plan; a run prints no table\n");
   EXPECT_EQ(sim_->Stats().calls, 1);
 }
 
@@ -142,6 +164,28 @@ TEST_F(CliTest, AKeyFileReadableByOthersIsRefusedAndAPrivateOneIsUsed) {
   EXPECT_EQ(run.out.find("FILEKEY123"), std::string::npos);
   EXPECT_EQ(run.err.find("FILEKEY123"), std::string::npos);
   EXPECT_EQ(sim_->Stats().calls, 1);
+}
+
+TEST_F(CliTest, AnEmptyKeyFileOrAFolderIsNamedForWhatItIs) {
+  StartSim();
+  WriteSymbols("IBM monthly\n");
+  const std::string key_file = (dir_ / "key").string();
+  std::ofstream(key_file) << "";
+  std::filesystem::permissions(key_file, std::filesystem::perms(0600));
+  const std::string folder = (dir_ / "keys").string();
+  std::filesystem::create_directory(folder);
+  std::filesystem::permissions(folder, std::filesystem::perms(0700));
+  for (const auto& [file, why] : {std::pair{key_file, "'" + key_file + "' holds no key"},
+                                  std::pair{folder, "cannot read --api-key-file '" + folder +
+                                                        "': it is a folder"}}) {
+    std::string expected = why;
+    if (expected.starts_with("'")) expected = "--api-key-file " + expected;
+    auto run = RunCliCaptured(clock_, {"refresh", "--symbols", symbols_, "--db", db_, "--sim",
+                                       "--base-url", sim_->BaseUrl(), "--api-key-file", file});
+    EXPECT_EQ(run.code, kExitUsage) << file;
+    EXPECT_EQ(run.err, "mdfetch: " + expected + "\n");
+  }
+  EXPECT_EQ(sim_->Stats().calls, 0);
 }
 
 TEST_F(CliTest, ASymbolListWithNoSeriesIsAUsageError) {

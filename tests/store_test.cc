@@ -275,6 +275,42 @@ TEST_P(StoreBackendTest, ChangedBarIsUpdatedAndCounted) {
   EXPECT_EQ(Read(*store, kIbm), again);
 }
 
+// The service keys a week (a month) under way by its latest day, and by its last trading day
+// once it is over: that bar replaces the one taken mid-period, and counts as changed.
+TEST_P(StoreBackendTest, TheBarOfAnUnfinishedWeekOrMonthIsReplacedByItsFinalBar) {
+  auto store = OpenFresh();
+  ASSERT_NE(store, nullptr);
+  const SeriesKey monthly{"IBM", Function::kMonthly, ""};
+  const std::vector<Bar> weeks_then = {MakeBar("2026-11-13", 10), MakeBar("2026-11-20", 11),
+                                       MakeBar("2026-11-25", 12)};  // Wednesday of that week
+  const std::vector<Bar> weeks_now = {MakeBar("2026-11-13", 10), MakeBar("2026-11-20", 11),
+                                      MakeBar("2026-11-27", 13)};  // its last trading day
+  EXPECT_EQ(Str(Put(*store, kIbmWeekly, weeks_then)), "3 added, 0 changed, 0 unchanged");
+  EXPECT_EQ(Str(Put(*store, kIbmWeekly, weeks_now)), "0 added, 1 changed, 2 unchanged");
+  EXPECT_EQ(Read(*store, kIbmWeekly), weeks_now);
+  auto state = store->Find(kIbmWeekly);
+  ASSERT_TRUE(state && *state);
+  EXPECT_EQ((*state)->bar_count, 3);
+
+  const std::vector<Bar> months_then = {MakeBar("2026-10-30", 20), MakeBar("2026-11-27", 21)};
+  const std::vector<Bar> months_now = {MakeBar("2026-10-30", 20), MakeBar("2026-11-30", 22),
+                                       MakeBar("2026-12-01", 23)};
+  Put(*store, monthly, months_then);
+  EXPECT_EQ(Str(Put(*store, monthly, months_now)), "1 added, 1 changed, 1 unchanged");
+  EXPECT_EQ(Read(*store, monthly), months_now);
+
+  // An answer that still holds the stored bar, or nothing later in its period, replaces
+  // nothing; nor does a daily series, whose bars are each their own day.
+  const std::vector<Bar> next_week = {MakeBar("2026-11-27", 13), MakeBar("2026-12-02", 14)};
+  EXPECT_EQ(Str(Put(*store, kIbmWeekly, next_week)), "1 added, 0 changed, 1 unchanged");
+  const std::vector<Bar> overlap = {MakeBar("2026-12-02", 14), MakeBar("2026-12-04", 15)};
+  EXPECT_EQ(Str(Put(*store, kIbmWeekly, overlap)), "1 added, 0 changed, 1 unchanged");
+  EXPECT_EQ(Read(*store, kIbmWeekly).size(), 5u);
+  Put(*store, kIbm, {MakeBar("2026-11-25", 1)});
+  EXPECT_EQ(Str(Put(*store, kIbm, {MakeBar("2026-11-27", 2)})), "1 added, 0 changed, 0 unchanged");
+  EXPECT_EQ(Read(*store, kIbm).size(), 2u);
+}
+
 TEST_P(StoreBackendTest, SeriesAreKeptApart) {
   auto store = OpenFresh();
   ASSERT_NE(store, nullptr);

@@ -77,6 +77,18 @@ TEST(SymbolListTest, IntradaySwitchesArePartOfTheSeries) {
   EXPECT_FALSE(list.series[2].adjusted || list.series[2].extended_hours);
 }
 
+TEST(SymbolListTest, TheShortSwitchesListPrintsAreReadBack) {
+  auto list = Parse(
+      "AAPL intraday:5min raw\n"
+      "AAPL intraday:5min regular-hours\n"
+      "AAPL intraday:5min RAW Regular-Hours\n");
+  EXPECT_TRUE(list.problems.empty()) << list.problems.front();
+  EXPECT_EQ(Symbols(list),
+            (std::vector<std::string>{"AAPL intraday:5min adjusted=false",
+                                      "AAPL intraday:5min extended_hours=false",
+                                      "AAPL intraday:5min adjusted=false extended_hours=false"}));
+}
+
 TEST(SymbolListTest, DefaultSwitchesApplyToIntradayLinesThatSetNone) {
   SeriesDefaults defaults{.function = Function::kIntraday, .interval = "1min", .adjusted = false};
   auto list =
@@ -165,7 +177,13 @@ TEST(SymbolListTest, HostileLinesAreReportedVerbatim) {
        "symbols.txt:2: unknown interval '7min' (expected 1min, 5min, "
        "15min, 30min or 60min)"},
       {"IBM daily:5min", "symbols.txt:2: daily takes no interval"},
-      {"IBM daily extra", "symbols.txt:2: unexpected 'extra' after the function"},
+      {"IBM daily extra",
+       "symbols.txt:2: unexpected 'extra' after the function (expected OPTION=VALUE, raw or "
+       "regular-hours)"},
+      {"IBM daily raw",
+       "symbols.txt:2: daily takes no options ('adjusted=false': adjusted= and extended_hours= "
+       "are for intraday)"},
+      {"AAPL intraday:5min raw adjusted=true", "symbols.txt:2: adjusted is given twice"},
       {"AAPL intraday:5min adjusted=no",
        "symbols.txt:2: bad value 'no' for adjusted (expected true or false)"},
       {"AAPL intraday:5min adjusted=false adjusted=true", "symbols.txt:2: adjusted is given twice"},
@@ -173,7 +191,8 @@ TEST(SymbolListTest, HostileLinesAreReportedVerbatim) {
        "symbols.txt:2: unknown option 'month=2024-01' (expected adjusted=true|false or "
        "extended_hours=true|false)"},
       {"AAPL intraday:5min adjusted=false extra",
-       "symbols.txt:2: unexpected 'extra' after the function"},
+       "symbols.txt:2: unexpected 'extra' after the function (expected OPTION=VALUE, raw or "
+       "regular-hours)"},
       {"AAPL daily adjusted=false",
        "symbols.txt:2: daily takes no options ('adjusted=false': adjusted= and extended_hours= "
        "are for intraday)"},
