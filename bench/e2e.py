@@ -298,6 +298,8 @@ def reads(db, big_db):
     res["export_rows"], res["sqlite_rows"] = line_count(mine) - 1, line_count(theirs) - 1
     os.remove(mine)
     os.remove(theirs)
+    # check reads and judges every bar of the 200 histories (issue 10: well under a second).
+    res["check"] = whole_process("check", [exe, "check", "--db", db], 5)
     target = big_db or db
     res["query_db_bars"] = count_bars(target)
     res["query"] = whole_process("query", [exe, "query", "SYM7", "--db", target, "--last", "100"], 50)

@@ -66,6 +66,9 @@ def print_table(R):
     p(f"export --all, {rd['export_rows']:,} rows: mdfetch {rd['export']['min']:.2f} s, "
       f"sqlite3 -csv {rd['sqlite_csv']['min']:.2f} s ({rd['sqlite_rows']:,} rows)   "
       f"(target: mdfetch <= sqlite3)")
+    if "check" in rd:
+        p(f"check of every stored series (the histories above): {rd['check']['median'] * 1e3:.0f} ms "
+          f"median ({rd['check']['how']}, {rd['check']['runs']} runs)   (target: well under 1 s)")
     q, sq = rd["query"], rd["sqlite_query"]
     p(f"query SYM7 --last 100 in a {rd['query_db_bars']:,}-bar store: {q['mean'] * 1e3:.1f} ms mean "
       f"({q['how']}, {q['runs']} runs); sqlite3 CLI, same rows: {sq['mean'] * 1e3:.1f} ms   "
