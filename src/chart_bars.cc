@@ -118,7 +118,7 @@ void Volume(svg::Writer& w, const Frame& f, std::span<const Bar> bars) {
   w.Text("text",
          {{"class", "volume-label"}, {"x", f.l.right + 6}, {"y", f.l.volume_top}, {"dy", "0.8em"},
           {"fill", "#59636e"}},
-         "vol " + ShortCount(most));
+         ShortCount(most));
 }
 
 // "4:1", "3:2", "1:10" (a reverse split).
@@ -142,7 +142,9 @@ void Events(svg::Writer& w, const Frame& f, std::span<const Bar> bars) {
       w.Close();
     }
     if (b.dividend && *b.dividend > 0) {
-      w.Open("circle", {{"class", "dividend"}, {"cx", x}, {"cy", f.l.price_bottom - 5}, {"r", 3}});
+      // In the strip between prices and volumes (at the plot's foot when there are none).
+      const double y = f.l.volume_top > f.l.bottom ? f.l.bottom - 3 : f.l.price_bottom + 4;
+      w.Open("circle", {{"class", "dividend"}, {"cx", x}, {"cy", y}, {"r", 2}});
       w.Text("title", {}, fmt::format("dividend {:g} on {}", *b.dividend, b.ts));
       w.Close();
     }
