@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <iterator>
 #include <limits>
 #include <optional>
 #include <vector>
@@ -141,7 +142,8 @@ std::string Comparison(std::span<const ChartSeries> series, const ChartOptions& 
   const Layout l = chart::MakeLayout(options, false);
   svg::Writer w(l.width, l.height,
                 {{"class", "mdfetch-chart"}, {"data-mode", "compare"}, {"font-family", "sans-serif"},
-                 {"font-size", 11}});
+                 {"font-size", 11}},
+                options.xml_declaration);
   std::vector<std::string> names, zones;
   for (const ChartSeries& s : series) {
     names.push_back(chart::SeriesName(s.state.key));
@@ -219,9 +221,10 @@ std::string Comparison(std::span<const ChartSeries> series, const ChartOptions& 
     const char* colour = kPalette[k % kPalette.size()];
     w.Element("rect", {{"x", l.left + 12}, {"y", ly - 4}, {"width", 14}, {"height", 3},
                        {"fill", colour}});
-    const std::string last = lines[k].empty() ? "" : " " + svg::Num(lines[k].back().second);
+    std::string entry = names[k];
+    if (!lines[k].empty()) fmt::format_to(std::back_inserter(entry), " {}", svg::Num(lines[k].back().second));
     w.Text("text", {{"class", "legend-entry"}, {"x", l.left + 32}, {"y", ly}, {"fill", "#1f2328"}},
-           names[k] + last);
+           entry);
   }
   w.Close();
   return w.Finish();
@@ -262,7 +265,8 @@ std::string RenderChart(std::span<const ChartSeries> series, const ChartOptions&
   const Layout l = chart::MakeLayout(options, false);
   svg::Writer w(l.width, l.height,
                 {{"class", "mdfetch-chart"}, {"data-mode", "empty"}, {"font-family", "sans-serif"},
-                 {"font-size", 11}});
+                 {"font-size", 11}},
+                options.xml_declaration);
   std::vector<std::string> names;
   for (const ChartSeries& s : series) names.push_back(chart::SeriesName(s.state.key));
   chart::Heading(w, l, options.title.empty() ? Join(names, ", ") : options.title,
@@ -275,7 +279,7 @@ Result<ChartSeries> LoadChartSeries(Store& store, const SeriesKey& key, const Ba
                                     WallTime now) {
   auto state = store.Find(key);
   if (!state) return std::unexpected(state.error());
-  if (!*state) return Fail("not stored: " + Describe(key));
+  if (!*state) return Fail(fmt::format("not stored: {}", Describe(key)));
   auto bars = store.ReadBars(key, filter);
   if (!bars) return std::unexpected(bars.error());
   ChartSeries out{.state = std::move(**state), .bars = std::move(*bars)};

@@ -51,6 +51,8 @@ struct ChartOptions {
   bool adjusted = false;
   std::string source;  // "Alpha Vantage" or "simulator" (ChartSource)
   std::string title;   // optional; default built from the series
+  // false: no XML declaration, the document starts at <svg> (to inline it in an HTML page).
+  bool xml_declaration = true;
 };
 
 // One self-contained SVG document (see above). An empty `series`, or series without bars,

@@ -201,7 +201,8 @@ std::string SingleSeries(const ChartSeries& s, const ChartOptions& options) {
   svg::Writer w(l.width, l.height,
                 {{"class", "mdfetch-chart"}, {"data-mode", line ? "line" : "candles"},
                  {"data-bars", static_cast<int>(bars.size())}, {"font-family", "sans-serif"},
-                 {"font-size", 11}});
+                 {"font-size", 11}},
+                options.xml_declaration);
   Heading(w, l, options.title.empty() ? SeriesName(s.state.key) : options.title,
           Labels(s, options));
   std::vector<double> prices;

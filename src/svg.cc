@@ -100,9 +100,11 @@ PathBuilder& PathBuilder::Close() {
   return *this;
 }
 
-Writer::Writer(int width, int height, Attrs extra) {
-  out_ = R"(<?xml version="1.0" encoding="UTF-8"?>)"
-         "\n";
+Writer::Writer(int width, int height, Attrs extra, bool declaration) {
+  if (declaration) {
+    out_ = R"(<?xml version="1.0" encoding="UTF-8"?>)"
+           "\n";
+  }
   Start("svg", {{"xmlns", "http://www.w3.org/2000/svg"},
                 {"width", width},
                 {"height", height},

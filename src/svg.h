@@ -59,8 +59,9 @@ class PathBuilder {
 
 class Writer {
  public:
-  // Starts the document: <svg xmlns=... width height viewBox="0 0 W H" ...extra>.
-  Writer(int width, int height, Attrs extra = {});
+  // Starts the document: the XML declaration (unless `declaration` is false: an <svg> to
+  // inline in HTML), then <svg xmlns=... width height viewBox="0 0 W H" ...extra>.
+  Writer(int width, int height, Attrs extra = {}, bool declaration = true);
 
   // <tag attrs>, closed by the matching Close().
   void Open(std::string_view tag, Attrs attrs = {});

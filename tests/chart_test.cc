@@ -164,6 +164,8 @@ TEST(ChartRenderTest, DrawsOneCandlePerBarWithExactLabels) {
             std::string::npos);
   EXPECT_EQ(doc.find("<script"), std::string::npos);
   EXPECT_EQ(doc.find(" id="), std::string::npos);
+  EXPECT_TRUE(doc.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg "));
+  EXPECT_TRUE(RenderChart(s, ChartOptions{.xml_declaration = false}).starts_with("<svg "));
 }
 
 TEST(ChartRenderTest, IntradayLabelsNameTheIntervalAndTheSwitches) {

@@ -78,6 +78,13 @@ TEST(SvgWriterTest, WritesTheRootAndClosesEveryOpenElement) {
   EXPECT_TRUE(test::WellFormed(doc));
 }
 
+TEST(SvgWriterTest, LeavesOutTheXmlDeclarationForInlining) {
+  Writer w(10, 20, {}, false);
+  EXPECT_EQ(w.Finish(),
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\" height=\"20\" "
+            "viewBox=\"0 0 10 20\">\n</svg>\n");
+}
+
 TEST(SvgCheckTest, FindsUnbalancedTags) {
   EXPECT_TRUE(test::WellFormed("<svg><g><rect/></g></svg>"));
   EXPECT_FALSE(test::WellFormed("<svg><g></svg>"));
