@@ -100,6 +100,10 @@ TEST(ChartAxesTest, TimeTicksChooseTheFinestCalendarPeriodThatFits) {
   EXPECT_EQ(Labels(TimeTicks(days, 12)),
             (std::vector<std::string>{"Apr 2022", "Jul", "Oct", "Jan 2023", "Apr", "Jul", "Oct",
                                       "Jan 2024", "Apr", "Jul", "Oct"}));
+  // A period may begin at the second bar; the first bar opens none.
+  const std::vector<std::string> two = {"2024-12-31", "2025-01-02"};
+  EXPECT_EQ(TimeTicks(two, 5), (std::vector<TimeTick>{{1, "Jan 2"}}));
+  EXPECT_EQ(TimeTicks(std::vector<std::string>{"2025-01-02"}, 5), std::vector<TimeTick>{});
   const auto weeks = Weekdays(std::chrono::sys_days{year{2024} / March / 4}, 20);
   EXPECT_EQ(TimeTicks(weeks, 5), (std::vector<TimeTick>{{5, "Mar 11"}, {10, "Mar 18"},
                                                         {15, "Mar 25"}}));
