@@ -121,7 +121,7 @@ std::string ShortCount(double v) {
 namespace {
 
 // A timestamp's calendar fields; minute is -1 for a date alone.
-struct Stamp {
+struct TickStamp {
   int year = 0;
   unsigned month = 0;
   unsigned day = 0;
@@ -129,7 +129,7 @@ struct Stamp {
   long days = 0;    // since 1970-01-01
 };
 
-std::optional<int> Digits(std::string_view text, size_t at, size_t n) {
+std::optional<int> DigitsAt(std::string_view text, size_t at, size_t n) {
   if (text.size() < at + n) return std::nullopt;
   int v = 0;
   auto [end, ec] = std::from_chars(text.data() + at, text.data() + at + n, v);
@@ -137,49 +137,49 @@ std::optional<int> Digits(std::string_view text, size_t at, size_t n) {
   return v;
 }
 
-std::optional<Stamp> ParseStamp(std::string_view ts) {
-  auto y = Digits(ts, 0, 4), m = Digits(ts, 5, 2), d = Digits(ts, 8, 2);
+std::optional<TickStamp> ParseStamp(std::string_view ts) {
+  auto y = DigitsAt(ts, 0, 4), m = DigitsAt(ts, 5, 2), d = DigitsAt(ts, 8, 2);
   if (!y || !m || !d) return std::nullopt;
   const std::chrono::year_month_day date{std::chrono::year(*y),
                                          std::chrono::month(static_cast<unsigned>(*m)),
                                          std::chrono::day(static_cast<unsigned>(*d))};
   if (!date.ok()) return std::nullopt;
-  Stamp s{*y, static_cast<unsigned>(*m), static_cast<unsigned>(*d), -1,
+  TickStamp s{*y, static_cast<unsigned>(*m), static_cast<unsigned>(*d), -1,
           std::chrono::sys_days(date).time_since_epoch().count()};
   if (ts.size() >= 16) {
-    auto h = Digits(ts, 11, 2), min = Digits(ts, 14, 2);
+    auto h = DigitsAt(ts, 11, 2), min = DigitsAt(ts, 14, 2);
     if (h && min) s.minute = *h * 60 + *min;
   }
   return s;
 }
 
-enum class Unit { kMinutes, kDay, kWeek, kMonth, kYear };
+enum class PeriodUnit { kMinutes, kDay, kWeek, kMonth, kYear };
 struct Period {
-  Unit unit;
+  PeriodUnit unit;
   int n;
 };
 constexpr std::array kPeriods = {
-    Period{Unit::kMinutes, 5},  Period{Unit::kMinutes, 15}, Period{Unit::kMinutes, 30},
-    Period{Unit::kMinutes, 60}, Period{Unit::kMinutes, 120}, Period{Unit::kMinutes, 240},
-    Period{Unit::kDay, 1},      Period{Unit::kWeek, 1},      Period{Unit::kMonth, 1},
-    Period{Unit::kMonth, 3},    Period{Unit::kMonth, 6},     Period{Unit::kYear, 1},
-    Period{Unit::kYear, 2},     Period{Unit::kYear, 5},      Period{Unit::kYear, 10},
-    Period{Unit::kYear, 20},    Period{Unit::kYear, 50}};
+    Period{PeriodUnit::kMinutes, 5},  Period{PeriodUnit::kMinutes, 15}, Period{PeriodUnit::kMinutes, 30},
+    Period{PeriodUnit::kMinutes, 60}, Period{PeriodUnit::kMinutes, 120}, Period{PeriodUnit::kMinutes, 240},
+    Period{PeriodUnit::kDay, 1},      Period{PeriodUnit::kWeek, 1},      Period{PeriodUnit::kMonth, 1},
+    Period{PeriodUnit::kMonth, 3},    Period{PeriodUnit::kMonth, 6},     Period{PeriodUnit::kYear, 1},
+    Period{PeriodUnit::kYear, 2},     Period{PeriodUnit::kYear, 5},      Period{PeriodUnit::kYear, 10},
+    Period{PeriodUnit::kYear, 20},    Period{PeriodUnit::kYear, 50}};
 
 long FloorDiv(long a, long b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0)) ? 1 : 0); }
 
 // Which period of `p` the stamp falls in; equal keys: the same period.
-long Key(const Stamp& s, Period p) {
+long PeriodKey(const TickStamp& s, Period p) {
   switch (p.unit) {
-    case Unit::kMinutes:
+    case PeriodUnit::kMinutes:
       return s.days * 1440 + std::max(s.minute, 0) / p.n;
-    case Unit::kDay:
+    case PeriodUnit::kDay:
       return s.days;
-    case Unit::kWeek:
+    case PeriodUnit::kWeek:
       return FloorDiv(s.days + 3, 7);  // 1970-01-01 was a Thursday: weeks from Monday
-    case Unit::kMonth:
+    case PeriodUnit::kMonth:
       return FloorDiv(s.year * 12L + static_cast<long>(s.month) - 1, p.n);
-    case Unit::kYear:
+    case PeriodUnit::kYear:
       return FloorDiv(s.year, p.n);
   }
   return 0;
@@ -188,20 +188,20 @@ long Key(const Stamp& s, Period p) {
 constexpr std::array<const char*, 12> kMonths = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
-std::string Label(const Stamp& s, const Stamp& previous, Period p, bool first_tick) {
+std::string TickText(const TickStamp& s, const TickStamp& previous, Period p, bool first_tick) {
   const char* month = kMonths[s.month - 1];
   switch (p.unit) {
-    case Unit::kYear:
+    case PeriodUnit::kYear:
       return fmt::format("{}", s.year);
-    case Unit::kMonth:
+    case PeriodUnit::kMonth:
       return s.month == 1 || first_tick ? fmt::format("{} {}", month, s.year) : month;
-    case Unit::kMinutes:
+    case PeriodUnit::kMinutes:
       if (s.days == previous.days) {
         return fmt::format("{:02}:{:02}", std::max(s.minute, 0) / 60, std::max(s.minute, 0) % 60);
       }
       [[fallthrough]];
-    case Unit::kDay:
-    case Unit::kWeek:
+    case PeriodUnit::kDay:
+    case PeriodUnit::kWeek:
       return fmt::format("{} {}", month, s.day);
   }
   return {};
@@ -210,7 +210,7 @@ std::string Label(const Stamp& s, const Stamp& previous, Period p, bool first_ti
 }  // namespace
 
 std::vector<TimeTick> TimeTicks(std::span<const std::string> timestamps, int max_ticks) {
-  std::vector<std::optional<Stamp>> stamps;
+  std::vector<std::optional<TickStamp>> stamps;
   stamps.reserve(timestamps.size());
   bool timed = false;
   for (const std::string& ts : timestamps) {
@@ -221,7 +221,7 @@ std::vector<TimeTick> TimeTicks(std::span<const std::string> timestamps, int max
   auto starts = [&](Period p) {
     std::vector<size_t> at;
     for (size_t i = 1; i < stamps.size(); ++i) {
-      if (stamps[i] && stamps[i - 1] && Key(*stamps[i], p) != Key(*stamps[i - 1], p)) {
+      if (stamps[i] && stamps[i - 1] && PeriodKey(*stamps[i], p) != PeriodKey(*stamps[i - 1], p)) {
         at.push_back(i);
       }
     }
@@ -230,14 +230,14 @@ std::vector<TimeTick> TimeTicks(std::span<const std::string> timestamps, int max
   std::vector<size_t> chosen;
   Period period = kPeriods.back();
   for (Period p : kPeriods) {
-    if (p.unit == Unit::kMinutes && !timed) continue;
+    if (p.unit == PeriodUnit::kMinutes && !timed) continue;
     chosen = starts(p);
     period = p;
     if (chosen.size() <= static_cast<size_t>(std::max(max_ticks, 0))) break;
   }
   std::vector<TimeTick> ticks;
   for (size_t i : chosen) {
-    ticks.push_back({i, Label(*stamps[i], *stamps[i - 1], period, ticks.empty())});
+    ticks.push_back({i, TickText(*stamps[i], *stamps[i - 1], period, ticks.empty())});
   }
   return ticks;
 }

@@ -17,11 +17,11 @@ constexpr const char* kLine = "#0969da";
 constexpr const char* kEvent = "#9a6700";
 
 // A bar's prices as drawn: adjusted by adjusted_close / close when asked and known.
-struct Prices {
+struct DrawnPrices {
   double open, high, low, close;
 };
 
-Prices Drawn(const Bar& b, bool adjusted) {
+DrawnPrices Drawn(const Bar& b, bool adjusted) {
   double f = 1;
   if (adjusted && b.adjusted_close && b.close != 0) f = *b.adjusted_close / b.close;
   return {b.open * f, b.high * f, b.low * f, b.close * f};
@@ -47,7 +47,7 @@ std::string Labels(const ChartSeries& s, const ChartOptions& options) {
   return out + " · source " + options.source;
 }
 
-std::string CandleTitle(const Bar& b, const Prices& p) {
+std::string CandleTitle(const Bar& b, const DrawnPrices& p) {
   std::string out = fmt::format("{} open {} high {} low {} close {}", b.ts, p.open, p.high, p.low,
                                 p.close);
   if (b.volume) out += fmt::format(" volume {}", *b.volume);
@@ -62,7 +62,7 @@ void Candles(svg::Writer& w, const Frame& f, std::span<const Bar> bars, bool adj
                  {"stroke", up ? kUp : kDown},
                  {"stroke-width", 1}});
     for (size_t i = 0; i < bars.size(); ++i) {
-      const Prices p = Drawn(bars[i], adjusted);
+      const DrawnPrices p = Drawn(bars[i], adjusted);
       if ((p.close >= p.open) != up) continue;
       const double x = f.Center(i);
       const double top = f.y.Map(std::max(p.open, p.close));
@@ -79,12 +79,12 @@ void Candles(svg::Writer& w, const Frame& f, std::span<const Bar> bars, bool adj
   }
 }
 
-void Line(svg::Writer& w, const Frame& f, std::span<const Bar> bars, bool adjusted) {
+void CloseLine(svg::Writer& w, const Frame& f, std::span<const Bar> bars, bool adjusted) {
   svg::PathBuilder band, line;
   band.Reserve(bars.size() * 24);
   line.Reserve(bars.size() * 12);
   for (size_t i = 0; i < bars.size(); ++i) {
-    const Prices p = Drawn(bars[i], adjusted);
+    const DrawnPrices p = Drawn(bars[i], adjusted);
     const double x = f.Center(i);
     if (i == 0) {
       band.MoveTo(x, f.y.Map(p.high));
@@ -100,7 +100,7 @@ void Line(svg::Writer& w, const Frame& f, std::span<const Bar> bars, bool adjust
   w.Path(line, {{"class", "close-line"}, {"fill", "none"}, {"stroke", kLine}, {"stroke-width", 1}});
 }
 
-void Volume(svg::Writer& w, const Frame& f, std::span<const Bar> bars) {
+void VolumeBars(svg::Writer& w, const Frame& f, std::span<const Bar> bars) {
   double most = 0;
   for (const Bar& b : bars) most = std::max(most, b.volume.value_or(0));
   if (!(most > 0)) return;
@@ -127,7 +127,7 @@ std::string SplitRatio(double coefficient) {
   return fmt::format("1:{:g}", 1 / coefficient);
 }
 
-void Events(svg::Writer& w, const Frame& f, std::span<const Bar> bars) {
+void MarkEvents(svg::Writer& w, const Frame& f, std::span<const Bar> bars) {
   w.Open("g", {{"class", "events"}, {"fill", kEvent}, {"stroke", kEvent}});
   for (size_t i = 0; i < bars.size(); ++i) {
     const Bar& b = bars[i];
@@ -208,7 +208,7 @@ std::string SingleSeries(const ChartSeries& s, const ChartOptions& options) {
   std::vector<double> prices;
   prices.reserve(bars.size() * 2);
   for (const Bar& b : bars) {
-    const Prices p = Drawn(b, options.adjusted);
+    const DrawnPrices p = Drawn(b, options.adjusted);
     prices.push_back(p.low);
     prices.push_back(p.high);
   }
@@ -219,13 +219,13 @@ std::string SingleSeries(const ChartSeries& s, const ChartOptions& options) {
   timestamps.reserve(bars.size());
   for (const Bar& b : bars) timestamps.push_back(b.ts);
   TimeAxis(w, l, timestamps);
-  if (volume) Volume(w, f, bars);
+  if (volume) VolumeBars(w, f, bars);
   if (line) {
-    Line(w, f, bars, options.adjusted);
+    CloseLine(w, f, bars, options.adjusted);
   } else {
     Candles(w, f, bars, options.adjusted);
   }
-  Events(w, f, bars);
+  MarkEvents(w, f, bars);
   MarkFindings(w, f, bars, s.findings, options.adjusted);
   return w.Finish();
 }

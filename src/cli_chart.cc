@@ -18,7 +18,7 @@ namespace {
 constexpr int kMaxSide = 10000;
 
 // Every series argument is checked before the store is opened.
-Result<std::vector<SeriesKey>> ParseKeys(const ReadArgs& args) {
+Result<std::vector<SeriesKey>> ParseChartKeys(const ReadArgs& args) {
   auto arguments = ParseSeriesArguments(args);
   if (!arguments) return std::unexpected(arguments.error());
   std::vector<SeriesKey> keys;
@@ -100,7 +100,7 @@ Result<std::pair<int, int>> ParseChartSize(std::string_view text) {
 Outcome RunChart(const ChartArgs& args, CliEnv& env) {
   auto size = ParseChartSize(args.size);
   if (!size) return Exit(kExitUsage, "{}", size.error().message);
-  auto keys = ParseKeys(args.read);
+  auto keys = ParseChartKeys(args.read);
   if (!keys) return Exit(kExitUsage, "{}", keys.error().message);
   if (auto ok = MakeBarFilter(args.read.from, args.read.to, AllIntraday(*keys)); !ok) {
     return Exit(kExitUsage, "{}", ok.error().message);
