@@ -38,7 +38,8 @@ void Render(benchmark::State& state, const std::vector<ChartSeries>& series,
   size_t bars = 0;
   for (const ChartSeries& s : series) bars += s.bars.size();
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(bars));
-  state.SetLabel(fmt::format("{} series, {} bars, {} KB of SVG", series.size(), bars, bytes / 1024));
+  state.SetLabel(
+      fmt::format("{} series, {} bars, {} KB of SVG", series.size(), bars, bytes / 1024));
 }
 
 // The default 960x540: more bars than pixels, a close line over the high-low band.

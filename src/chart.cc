@@ -40,10 +40,9 @@ Layout MakeLayout(const ChartOptions& options, bool volume) {
 
 void Heading(svg::Writer& w, const Layout& l, const std::string& title,
              const std::string& subtitle) {
-  w.Element("rect", {{"class", "background"},
-                     {"width", l.width},
-                     {"height", l.height},
-                     {"fill", "#ffffff"}});
+  w.Element(
+      "rect",
+      {{"class", "background"}, {"width", l.width}, {"height", l.height}, {"fill", "#ffffff"}});
   w.Text("text",
          {{"class", "title"},
           {"x", l.left},
@@ -52,9 +51,7 @@ void Heading(svg::Writer& w, const Layout& l, const std::string& title,
           {"font-weight", "bold"},
           {"fill", "#1f2328"}},
          title);
-  w.Text("text",
-         {{"class", "labels"}, {"x", l.left}, {"y", 37}, {"fill", "#59636e"}},
-         subtitle);
+  w.Text("text", {{"class", "labels"}, {"x", l.left}, {"y", 37}, {"fill", "#59636e"}}, subtitle);
 }
 
 void ValueAxis(svg::Writer& w, const Layout& l, const Scale& scale, bool log) {
@@ -64,8 +61,7 @@ void ValueAxis(svg::Writer& w, const Layout& l, const Scale& scale, bool log) {
   for (const ValueTick& tick : ValueTicks(scale.lo, scale.hi, max_ticks, log)) {
     const double y = scale.Map(tick.value);
     grid.MoveTo(l.left, y).HorizontalTo(l.right);
-    w.Text("text", {{"class", "tick"}, {"x", l.right + 6}, {"y", y}, {"dy", "0.32em"}},
-           tick.label);
+    w.Text("text", {{"class", "tick"}, {"x", l.right + 6}, {"y", y}, {"dy", "0.32em"}}, tick.label);
   }
   w.Path(grid, {{"class", "grid"}, {"stroke", "#d8dee4"}, {"stroke-width", 0.5}});
   w.Close();
@@ -141,7 +137,9 @@ std::string Join(const std::vector<std::string>& parts, std::string_view separat
 std::string Comparison(std::span<const ChartSeries> series, const ChartOptions& options) {
   const Layout l = chart::MakeLayout(options, false);
   svg::Writer w(l.width, l.height,
-                {{"class", "mdfetch-chart"}, {"data-mode", "compare"}, {"font-family", "sans-serif"},
+                {{"class", "mdfetch-chart"},
+                 {"data-mode", "compare"},
+                 {"font-family", "sans-serif"},
                  {"font-size", 11}},
                 options.xml_declaration);
   std::vector<std::string> names, zones;
@@ -153,8 +151,9 @@ std::string Comparison(std::span<const ChartSeries> series, const ChartOptions& 
   }
   const std::optional<std::string> common = FirstCommonTs(series);
   const std::string title =
-      options.title.empty() ? Join(names, ", ") + (common ? ": normalised to 100 at " + *common : "")
-                            : options.title;
+      options.title.empty()
+          ? Join(names, ", ") + (common ? ": normalised to 100 at " + *common : "")
+          : options.title;
   if (!common) {
     chart::Heading(w, l, title, "source " + options.source);
     chart::Message(w, l, "no timestamp common to every series");
@@ -176,8 +175,8 @@ std::string Comparison(std::span<const ChartSeries> series, const ChartOptions& 
                                  [](const Bar& b, const std::string& ts) { return b.ts < ts; });
     const double base_close = ChartClose(*base, options.adjusted);
     for (auto it = base; it != series[k].bars.end(); ++it) {
-      const size_t x = static_cast<size_t>(
-          std::lower_bound(axis.begin(), axis.end(), it->ts) - axis.begin());
+      const size_t x =
+          static_cast<size_t>(std::lower_bound(axis.begin(), axis.end(), it->ts) - axis.begin());
       const double v = base_close != 0 ? ChartClose(*it, options.adjusted) / base_close * 100 : 0;
       lines[k].emplace_back(x, v);
       all.push_back(v);
@@ -219,10 +218,11 @@ std::string Comparison(std::span<const ChartSeries> series, const ChartOptions& 
   for (size_t k = 0; k < series.size(); ++k) {
     const double ly = l.top + 18 + 16 * static_cast<double>(k);
     const char* colour = kPalette[k % kPalette.size()];
-    w.Element("rect", {{"x", l.left + 12}, {"y", ly - 4}, {"width", 14}, {"height", 3},
-                       {"fill", colour}});
+    w.Element("rect",
+              {{"x", l.left + 12}, {"y", ly - 4}, {"width", 14}, {"height", 3}, {"fill", colour}});
     std::string entry = names[k];
-    if (!lines[k].empty()) fmt::format_to(std::back_inserter(entry), " {}", svg::Num(lines[k].back().second));
+    if (!lines[k].empty())
+      fmt::format_to(std::back_inserter(entry), " {}", svg::Num(lines[k].back().second));
     w.Text("text", {{"class", "legend-entry"}, {"x", l.left + 32}, {"y", ly}, {"fill", "#1f2328"}},
            entry);
   }
@@ -258,13 +258,15 @@ std::optional<std::string> FirstCommonTs(std::span<const ChartSeries> series) {
 }
 
 std::string RenderChart(std::span<const ChartSeries> series, const ChartOptions& options) {
-  const bool any_bars =
-      std::any_of(series.begin(), series.end(), [](const ChartSeries& s) { return !s.bars.empty(); });
+  const bool any_bars = std::any_of(series.begin(), series.end(),
+                                    [](const ChartSeries& s) { return !s.bars.empty(); });
   if (series.size() == 1 && any_bars) return chart::SingleSeries(series.front(), options);
   if (series.size() > 1 && any_bars) return Comparison(series, options);
   const Layout l = chart::MakeLayout(options, false);
   svg::Writer w(l.width, l.height,
-                {{"class", "mdfetch-chart"}, {"data-mode", "empty"}, {"font-family", "sans-serif"},
+                {{"class", "mdfetch-chart"},
+                 {"data-mode", "empty"},
+                 {"font-family", "sans-serif"},
                  {"font-size", 11}},
                 options.xml_declaration);
   std::vector<std::string> names;

@@ -145,7 +145,7 @@ std::optional<TickStamp> ParseStamp(std::string_view ts) {
                                          std::chrono::day(static_cast<unsigned>(*d))};
   if (!date.ok()) return std::nullopt;
   TickStamp s{*y, static_cast<unsigned>(*m), static_cast<unsigned>(*d), -1,
-          std::chrono::sys_days(date).time_since_epoch().count()};
+              std::chrono::sys_days(date).time_since_epoch().count()};
   if (ts.size() >= 16) {
     auto h = DigitsAt(ts, 11, 2), min = DigitsAt(ts, 14, 2);
     if (h && min) s.minute = *h * 60 + *min;
@@ -159,12 +159,15 @@ struct Period {
   int n;
 };
 constexpr std::array kPeriods = {
-    Period{PeriodUnit::kMinutes, 5},  Period{PeriodUnit::kMinutes, 15}, Period{PeriodUnit::kMinutes, 30},
-    Period{PeriodUnit::kMinutes, 60}, Period{PeriodUnit::kMinutes, 120}, Period{PeriodUnit::kMinutes, 240},
-    Period{PeriodUnit::kDay, 1},      Period{PeriodUnit::kWeek, 1},      Period{PeriodUnit::kMonth, 1},
-    Period{PeriodUnit::kMonth, 3},    Period{PeriodUnit::kMonth, 6},     Period{PeriodUnit::kYear, 1},
-    Period{PeriodUnit::kYear, 2},     Period{PeriodUnit::kYear, 5},      Period{PeriodUnit::kYear, 10},
-    Period{PeriodUnit::kYear, 20},    Period{PeriodUnit::kYear, 50}};
+    Period{PeriodUnit::kMinutes, 5},   Period{PeriodUnit::kMinutes, 15},
+    Period{PeriodUnit::kMinutes, 30},  Period{PeriodUnit::kMinutes, 60},
+    Period{PeriodUnit::kMinutes, 120}, Period{PeriodUnit::kMinutes, 240},
+    Period{PeriodUnit::kDay, 1},       Period{PeriodUnit::kWeek, 1},
+    Period{PeriodUnit::kMonth, 1},     Period{PeriodUnit::kMonth, 3},
+    Period{PeriodUnit::kMonth, 6},     Period{PeriodUnit::kYear, 1},
+    Period{PeriodUnit::kYear, 2},      Period{PeriodUnit::kYear, 5},
+    Period{PeriodUnit::kYear, 10},     Period{PeriodUnit::kYear, 20},
+    Period{PeriodUnit::kYear, 50}};
 
 long FloorDiv(long a, long b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0)) ? 1 : 0); }
 

@@ -48,8 +48,8 @@ std::string Labels(const ChartSeries& s, const ChartOptions& options) {
 }
 
 std::string CandleTitle(const Bar& b, const DrawnPrices& p) {
-  std::string out = fmt::format("{} open {} high {} low {} close {}", b.ts, p.open, p.high, p.low,
-                                p.close);
+  std::string out =
+      fmt::format("{} open {} high {} low {} close {}", b.ts, p.open, p.high, p.low, p.close);
   if (b.volume) out += fmt::format(" volume {}", *b.volume);
   return out;
 }
@@ -94,7 +94,8 @@ void CloseLine(svg::Writer& w, const Frame& f, std::span<const Bar> bars, bool a
       line.LineTo(x, f.y.Map(p.close));
     }
   }
-  for (size_t i = bars.size(); i-- > 0;) band.LineTo(f.Center(i), f.y.Map(Drawn(bars[i], adjusted).low));
+  for (size_t i = bars.size(); i-- > 0;)
+    band.LineTo(f.Center(i), f.y.Map(Drawn(bars[i], adjusted).low));
   band.Close();
   w.Path(band, {{"class", "band"}, {"fill", kLine}, {"fill-opacity", 0.18}, {"stroke", "none"}});
   w.Path(line, {{"class", "close-line"}, {"fill", "none"}, {"stroke", kLine}, {"stroke-width", 1}});
@@ -112,11 +113,18 @@ void VolumeBars(svg::Writer& w, const Frame& f, std::span<const Bar> bars) {
     const double volume = bars[i].volume.value_or(0);
     if (!(volume > 0)) continue;
     const double x = f.Center(i) - width / 2;
-    d.MoveTo(x, v.Map(volume)).HorizontalTo(x + width).VerticalTo(f.l.bottom).HorizontalTo(x).Close();
+    d.MoveTo(x, v.Map(volume))
+        .HorizontalTo(x + width)
+        .VerticalTo(f.l.bottom)
+        .HorizontalTo(x)
+        .Close();
   }
   w.Path(d, {{"class", "volume"}, {"fill", "#8c959f"}});
   w.Text("text",
-         {{"class", "volume-label"}, {"x", f.l.right + 6}, {"y", f.l.volume_top}, {"dy", "0.8em"},
+         {{"class", "volume-label"},
+          {"x", f.l.right + 6},
+          {"y", f.l.volume_top},
+          {"dy", "0.8em"},
           {"fill", "#59636e"}},
          ShortCount(most));
 }
@@ -135,7 +143,10 @@ void MarkEvents(svg::Writer& w, const Frame& f, std::span<const Bar> bars) {
     if (b.split_coefficient && *b.split_coefficient != 1 && *b.split_coefficient > 0) {
       const std::string ratio = SplitRatio(*b.split_coefficient);
       w.Open("g", {{"class", "split"}});
-      w.Element("line", {{"x1", x}, {"x2", x}, {"y1", f.l.top}, {"y2", f.l.price_bottom},
+      w.Element("line", {{"x1", x},
+                         {"x2", x},
+                         {"y1", f.l.top},
+                         {"y2", f.l.price_bottom},
                          {"stroke-dasharray", "4 3"}});
       w.Text("text", {{"x", x + 3}, {"y", f.l.top + 12}, {"stroke", "none"}}, "split " + ratio);
       w.Text("title", {}, fmt::format("split {} on {}", ratio, b.ts));
@@ -162,7 +173,7 @@ size_t FirstAtOrAfter(std::span<const Bar> bars, const std::string& ts) {
 // Gaps: a dashed line between the bars around the missing ones. Findings about bars: a small
 // triangle above the bar. Findings about the series (failing, limited) are in no bar.
 void MarkFindings(svg::Writer& w, const Frame& f, std::span<const Bar> bars,
-              std::span<const Finding> findings, bool adjusted) {
+                  std::span<const Finding> findings, bool adjusted) {
   w.Open("g", {{"class", "findings"}, {"fill", kDown}, {"stroke", kDown}});
   for (const Finding& finding : findings) {
     if (finding.first_ts.empty() || finding.kind == FindingKind::kFailing ||
@@ -173,8 +184,12 @@ void MarkFindings(svg::Writer& w, const Frame& f, std::span<const Bar> bars,
     const std::string title = fmt::format("{}: {}", FindingKindName(finding.kind), finding.message);
     if (finding.kind == FindingKind::kGap) {
       const double x = f.l.left + static_cast<double>(i) * f.slot;
-      w.Open("line", {{"class", "gap"}, {"x1", x}, {"x2", x}, {"y1", f.l.top},
-                      {"y2", f.l.price_bottom}, {"stroke-dasharray", "3 2"}});
+      w.Open("line", {{"class", "gap"},
+                      {"x1", x},
+                      {"x2", x},
+                      {"y1", f.l.top},
+                      {"y2", f.l.price_bottom},
+                      {"stroke-dasharray", "3 2"}});
       w.Text("title", {}, title);
       w.Close();
       continue;
@@ -194,13 +209,15 @@ void MarkFindings(svg::Writer& w, const Frame& f, std::span<const Bar> bars,
 
 std::string SingleSeries(const ChartSeries& s, const ChartOptions& options) {
   const std::span<const Bar> bars = s.bars;
-  const bool volume = std::any_of(bars.begin(), bars.end(),
-                                  [](const Bar& b) { return b.volume.value_or(0) > 0; });
+  const bool volume =
+      std::any_of(bars.begin(), bars.end(), [](const Bar& b) { return b.volume.value_or(0) > 0; });
   const Layout l = MakeLayout(options, volume);
   const bool line = static_cast<double>(bars.size()) > l.right - l.left;
   svg::Writer w(l.width, l.height,
-                {{"class", "mdfetch-chart"}, {"data-mode", line ? "line" : "candles"},
-                 {"data-bars", static_cast<int>(bars.size())}, {"font-family", "sans-serif"},
+                {{"class", "mdfetch-chart"},
+                 {"data-mode", line ? "line" : "candles"},
+                 {"data-bars", static_cast<int>(bars.size())},
+                 {"font-family", "sans-serif"},
                  {"font-size", 11}},
                 options.xml_declaration);
   Heading(w, l, options.title.empty() ? SeriesName(s.state.key) : options.title,

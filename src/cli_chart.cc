@@ -34,7 +34,8 @@ bool AllIntraday(const std::vector<SeriesKey>& keys) {
 
 // "from 2024-01-02 to 2024-03-01", "from 2024-01-02", "up to 2024-03-01", "" for no range.
 std::string RangeText(const ReadArgs& args) {
-  if (!args.from.empty() && !args.to.empty()) return fmt::format(" from {} to {}", args.from, args.to);
+  if (!args.from.empty() && !args.to.empty())
+    return fmt::format(" from {} to {}", args.from, args.to);
   if (!args.from.empty()) return " from " + args.from;
   if (!args.to.empty()) return " up to " + args.to;
   return "";

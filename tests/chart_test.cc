@@ -32,8 +32,7 @@ TEST(ChartAxesTest, NiceTicksAreOneTwoOrFiveTimesAPowerOfTen) {
 }
 
 TEST(ChartAxesTest, LogTicksArePowersOfTenWithTheirTwosAndFives) {
-  EXPECT_EQ(LogTicks(1, 1000, 10),
-            (std::vector<double>{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000}));
+  EXPECT_EQ(LogTicks(1, 1000, 10), (std::vector<double>{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000}));
   EXPECT_EQ(LogTicks(1, 1000, 5), (std::vector<double>{1, 10, 100, 1000}));
   EXPECT_EQ(LogTicks(0.5, 1e6, 4), (std::vector<double>{1, 100, 1e4, 1e6}));
   // Within a decade: linear nice ticks.
@@ -76,7 +75,8 @@ std::vector<std::string> Weekdays(std::chrono::sys_days first, int n) {
     if (wd == std::chrono::Saturday || wd == std::chrono::Sunday) continue;
     const std::chrono::year_month_day ymd{d};
     out.push_back(fmt::format("{:04}-{:02}-{:02}", static_cast<int>(ymd.year()),
-                              static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day())));
+                              static_cast<unsigned>(ymd.month()),
+                              static_cast<unsigned>(ymd.day())));
   }
   return out;
 }
@@ -105,8 +105,8 @@ TEST(ChartAxesTest, TimeTicksChooseTheFinestCalendarPeriodThatFits) {
   EXPECT_EQ(TimeTicks(two, 5), (std::vector<TimeTick>{{1, "Jan 2"}}));
   EXPECT_EQ(TimeTicks(std::vector<std::string>{"2025-01-02"}, 5), std::vector<TimeTick>{});
   const auto weeks = Weekdays(std::chrono::sys_days{year{2024} / March / 4}, 20);
-  EXPECT_EQ(TimeTicks(weeks, 5), (std::vector<TimeTick>{{5, "Mar 11"}, {10, "Mar 18"},
-                                                        {15, "Mar 25"}}));
+  EXPECT_EQ(TimeTicks(weeks, 5),
+            (std::vector<TimeTick>{{5, "Mar 11"}, {10, "Mar 18"}, {15, "Mar 25"}}));
 }
 
 TEST(ChartAxesTest, IntradayTicksAreHoursAndDays) {
@@ -116,9 +116,9 @@ TEST(ChartAxesTest, IntradayTicksAreHoursAndDays) {
       bars.push_back(fmt::format("{} {:02}:{:02}:00", day, m / 60, m % 60));
     }
   }
-  EXPECT_EQ(Labels(TimeTicks(bars, 8)), (std::vector<std::string>{"10:00", "12:00", "14:00",
-                                                                  "Mar 6", "10:00", "12:00",
-                                                                  "14:00"}));
+  EXPECT_EQ(
+      Labels(TimeTicks(bars, 8)),
+      (std::vector<std::string>{"10:00", "12:00", "14:00", "Mar 6", "10:00", "12:00", "14:00"}));
   EXPECT_EQ(Labels(TimeTicks(bars, 2)), (std::vector<std::string>{"Mar 6"}));
 }
 
@@ -126,7 +126,11 @@ TEST(ChartAxesTest, IntradayTicksAreHoursAndDays) {
 
 Bar MakeBar(std::string ts, double open, double high, double low, double close,
             std::optional<double> volume = 1000) {
-  return Bar{.ts = std::move(ts), .open = open, .high = high, .low = low, .close = close,
+  return Bar{.ts = std::move(ts),
+             .open = open,
+             .high = high,
+             .low = low,
+             .close = close,
              .volume = volume};
 }
 
@@ -143,7 +147,8 @@ ChartSeries Series(const std::string& symbol, std::vector<Bar> bars,
 // `n` daily bars on weekdays from 2024-01-02, rising.
 std::vector<Bar> Rising(int n, double start = 100) {
   std::vector<Bar> bars;
-  const auto days = Weekdays(std::chrono::sys_days{std::chrono::year{2024} / std::chrono::January / 2}, n);
+  const auto days =
+      Weekdays(std::chrono::sys_days{std::chrono::year{2024} / std::chrono::January / 2}, n);
   for (int i = 0; i < n; ++i) {
     const double c = start + i;
     bars.push_back(MakeBar(days[static_cast<size_t>(i)], c - 0.5, c + 1, c - 1, c));
@@ -187,9 +192,9 @@ TEST(ChartRenderTest, IntradayLabelsNameTheIntervalAndTheSwitches) {
 TEST(ChartRenderTest, ScalingPutsTheLowestLowAtTheBottomAndTheHighestHighAtTheTop) {
   // No volume: the price panel is the whole plot, y 48 (top) to 516 (bottom) at 960x540;
   // two slots of 443 px from x 10.
-  const std::vector<ChartSeries> s = {Series(
-      "X", {MakeBar("2024-01-02", 12, 20, 10, 18, std::nullopt),
-            MakeBar("2024-01-03", 16, 30, 15, 28, std::nullopt)})};
+  const std::vector<ChartSeries> s = {
+      Series("X", {MakeBar("2024-01-02", 12, 20, 10, 18, std::nullopt),
+                   MakeBar("2024-01-03", 16, 30, 15, 28, std::nullopt)})};
   const std::string doc = RenderChart(s, ChartOptions{});
   EXPECT_NE(doc.find(R"(d="M231.5 282V516)"), std::string::npos) << doc;
   EXPECT_NE(doc.find(R"(d="M674.5 48V399)"), std::string::npos) << doc;
@@ -295,7 +300,8 @@ TEST(ChartRenderTest, EscapesATitleAndASymbol) {
 }
 
 TEST(ChartRenderTest, LogScaleTicksAndNoBars) {
-  std::vector<Bar> bars = {MakeBar("2024-01-02", 1, 1, 1, 1), MakeBar("2024-01-03", 1000, 1000, 1000, 1000)};
+  std::vector<Bar> bars = {MakeBar("2024-01-02", 1, 1, 1, 1),
+                           MakeBar("2024-01-03", 1000, 1000, 1000, 1000)};
   ChartSeries s = Series("X", bars);
   const std::string doc = RenderChart(std::span(&s, 1), ChartOptions{.log_scale = true});
   for (std::string label : {">1<", ">10<", ">100<", ">1000<"}) {

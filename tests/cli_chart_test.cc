@@ -153,29 +153,37 @@ TEST_F(CliChartTest, RefusesEveryBadInputWithAnExactMessage) {
   const std::string size_help =
       "expected WIDTHxHEIGHT in pixels, e.g. 960x540 (width 200-10000, height 150-10000)";
   const std::vector<Case> cases = {
-      {{"NOPE"}, kExitFailed,
+      {{"NOPE"},
+       kExitFailed,
        fmt::format("no bars for NOPE in {} (fetch it first: mdfetch fetch NOPE)", db_)},
-      {{"IBM", "--function", "weekly"}, kExitFailed,
+      {{"IBM", "--function", "weekly"},
+       kExitFailed,
        fmt::format("no IBM weekly in {}; stored for IBM: daily (mdfetch chart IBM --function "
                    "daily --db {})",
                    db_, db_)},
-      {{"IBM", "--from", "2030-01-01"}, kExitFailed,
+      {{"IBM", "--from", "2030-01-01"},
+       kExitFailed,
        fmt::format("no bars of IBM daily in {} from 2030-01-01 (its bars run {}..{})", db_,
                    Served("IBM").front().ts, Served("IBM").back().ts)},
-      {{"IBM", "--from", "2026-11-20", "--to", "2026-11-18"}, kExitUsage,
+      {{"IBM", "--from", "2026-11-20", "--to", "2026-11-18"},
+       kExitUsage,
        "--from 2026-11-20 is later than --to 2026-11-18"},
-      {{"IBM", "--from", "2026-11-20T10:00"}, kExitUsage,
+      {{"IBM", "--from", "2026-11-20T10:00"},
+       kExitUsage,
        "bad --from '2026-11-20T10:00': a time of day applies to intraday series only"},
       {{"IBM", "--size", "12x"}, kExitUsage, "bad --size '12x': " + size_help},
       {{"IBM", "--size", "960"}, kExitUsage, "bad --size '960': " + size_help},
       {{"IBM", "--size", "100x100"}, kExitUsage, "bad --size '100x100': " + size_help},
       {{"IBM", "--size", "960x540x2"}, kExitUsage, "bad --size '960x540x2': " + size_help},
-      {{"IBM", "--adjusted"}, kExitUsage,
+      {{"IBM", "--adjusted"},
+       kExitUsage,
        "--adjusted: IBM daily has no adjusted closes (daily_adjusted, weekly_adjusted and "
        "monthly_adjusted series have)"},
-      {{"IBM", "--extended-hours", "false"}, kExitUsage,
+      {{"IBM", "--extended-hours", "false"},
+       kExitUsage,
        "--extended-hours applies to intraday series only, not to daily"},
-      {{"IBM", "--output", dir_.string()}, kExitUsage,
+      {{"IBM", "--output", dir_.string()},
+       kExitUsage,
        fmt::format("cannot write '{}': is a directory", dir_.string())},
   };
   for (const Case& c : cases) {
@@ -189,9 +197,8 @@ TEST_F(CliChartTest, RefusesEveryBadInputWithAnExactMessage) {
 TEST_F(CliChartTest, HelpNamesEveryOption) {
   auto help = Cli({"help", "chart"});
   ASSERT_EQ(help.code, kExitOk);
-  for (std::string option : {"--db", "--from", "--to", "--output", "--adjusted", "--log",
-                             "--size", "--title", "--function", "--interval",
-                             "--extended-hours"}) {
+  for (std::string option : {"--db", "--from", "--to", "--output", "--adjusted", "--log", "--size",
+                             "--title", "--function", "--interval", "--extended-hours"}) {
     EXPECT_NE(help.out.find(option), std::string::npos) << option;
   }
 }
