@@ -435,14 +435,13 @@ SqliteStore::Statements::~Statements() {
   for (sqlite3_stmt* stmt : stmts) sqlite3_finalize(stmt);
 }
 
-Status SqliteStore::Statements::Prepare() {
-  for (size_t i = 0; i < kSql.size(); ++i) {
-    if (sqlite3_prepare_v3(db, kSql[i].text, -1, SQLITE_PREPARE_PERSISTENT, &stmts[i], nullptr) !=
-        SQLITE_OK) {
-      return Fail(Message());
-    }
+sqlite3_stmt* SqliteStore::Statements::Prepare(Sql id) {
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v3(db, kSql[static_cast<size_t>(id)].text, -1, SQLITE_PREPARE_PERSISTENT,
+                         &stmt, nullptr) != SQLITE_OK) {
+    return nullptr;  // sqlite3_step(nullptr) fails with SQLITE_MISUSE; Message() says why
   }
-  return {};
+  return stmt;
 }
 
 Status SqliteStore::Statements::Exec(Sql id) {
@@ -550,7 +549,6 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::OpenWith(const std::string& pa
   // The store owns the handle from here on, so every failure below closes it.
   std::unique_ptr<SqliteStore> store(new SqliteStore(db));
   Status ready = rc != SQLITE_OK ? Fail(CannotOpen(path, db)) : Setup(db, path, mode);
-  if (ready && !store->stmts_->Prepare()) ready = Fail(CannotOpen(path, db));
   if (!ready) {
     if (code != nullptr) *code = sqlite3_extended_errcode(db);
     return std::unexpected(ready.error());

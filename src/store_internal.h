@@ -69,6 +69,7 @@ class Query {
  public:
   explicit Query(sqlite3_stmt* stmt) : stmt_(stmt) {}
   ~Query() {
+    if (stmt_ == nullptr) return;  // not prepared (Statements::Use)
     sqlite3_reset(stmt_);
     sqlite3_clear_bindings(stmt_);
   }
@@ -143,8 +144,15 @@ struct SqliteStore::Statements {
   Statements(const Statements&) = delete;
   Statements& operator=(const Statements&) = delete;
 
-  Status Prepare();
-  Query Use(Sql id) { return Query(stmts[static_cast<size_t>(id)]); }
+  // Each statement is prepared when it is first used, not when the store opens: a read
+  // command uses 3 of the ~45, and preparing them all was a share of every start (issue 13).
+  // A statement that cannot be prepared (a store whose schema is not ours: refused at open)
+  // gives a Query whose steps fail with SQLite's message (Message()).
+  Query Use(Sql id) {
+    sqlite3_stmt*& stmt = stmts[static_cast<size_t>(id)];
+    if (stmt == nullptr) stmt = Prepare(id);
+    return Query(stmt);
+  }
   // SQLite's message for the last error on this connection.
   std::string Message() const { return sqlite3_errmsg(db); }
   // Runs a statement that returns no rows (or whose rows do not matter).
@@ -182,6 +190,9 @@ struct SqliteStore::Statements {
 
   sqlite3* db;
   std::array<sqlite3_stmt*, static_cast<size_t>(Sql::kCount)> stmts{};
+
+ private:
+  sqlite3_stmt* Prepare(Sql id);
 };
 
 }  // namespace mdfetch
