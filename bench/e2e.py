@@ -306,6 +306,33 @@ def reads(db, big_db):
     res["sqlite_query"] = whole_process("sqlite", [
         "sqlite3", target, "SELECT b.* FROM bars b JOIN series s ON s.id = b.series_id "
         "WHERE s.symbol = 'SYM7' ORDER BY b.ts DESC LIMIT 100"], 50)
+    # Issue 13: each read command, as a whole process, beside the sqlite3 shell answering the
+    # same question on the same store (hyperfine, alternated by command).
+    res["starts"] = []
+    for name, ours, shell in (
+            ("query SYM7 --last 100", [exe, "query", "SYM7", "--db", target, "--last", "100"],
+             ["sqlite3", target, "SELECT * FROM (SELECT b.ts, b.open, b.high, b.low, b.close, "
+              "b.volume FROM bars b JOIN series s ON s.id = b.series_id WHERE s.symbol = 'SYM7' "
+              "AND s.function = 'daily' ORDER BY b.ts DESC LIMIT 100) ORDER BY ts"]),
+            ("export SYM7", [exe, "export", "SYM7", "--db", target, "--output", "-"],
+             ["sqlite3", "-csv", "-header", target,
+              "SELECT s.symbol, b.ts AS timestamp, b.open, b.high, b.low, b.close, b.volume "
+              "FROM series AS s JOIN bars AS b ON b.series_id = s.id WHERE s.symbol = 'SYM7' "
+              "AND s.function = 'daily' ORDER BY b.ts"]),
+            ("list", [exe, "list", "--db", target],
+             ["sqlite3", target, "SELECT symbol, function, interval, options, bar_count, "
+              "(SELECT min(ts) FROM bars WHERE series_id = s.id), "
+              "(SELECT max(ts) FROM bars WHERE series_id = s.id), last_outcome, "
+              "last_success_at FROM series s ORDER BY symbol, function, interval, options"]),
+            ("quota", [exe, "quota", "--db", target],
+             ["sqlite3", target, "SELECT count(*), min(at) FROM fetches WHERE at >= "
+              "(strftime('%s', 'now') - 86400) * 1000"]),
+            ("check SYM7", [exe, "check", "SYM7", "--db", target],
+             ["sqlite3", target, "SELECT b.* FROM bars b JOIN series s ON s.id = b.series_id "
+              "WHERE s.symbol = 'SYM7' AND s.function = 'daily' ORDER BY b.ts"])):
+        mine = whole_process("start-" + name.split()[0], ours, 30)
+        theirs = whole_process("shell-" + name.split()[0], shell, 30)
+        res["starts"].append({"name": name, "mdfetch": mine, "sqlite3": theirs})
     return res
 
 

@@ -66,6 +66,13 @@ def print_table(R):
     p(f"export --all, {rd['export_rows']:,} rows: mdfetch {rd['export']['min']:.2f} s, "
       f"sqlite3 -csv {rd['sqlite_csv']['min']:.2f} s ({rd['sqlite_rows']:,} rows)   "
       f"(target: mdfetch <= sqlite3)")
+    if rd.get("starts"):
+        p("read commands, whole process, median of 30 (hyperfine), beside the sqlite3 shell "
+          "answering the same on the same store   (target: <= 1.5x)")
+        for s in rd["starts"]:
+            ours, shell = s["mdfetch"]["median"], s["sqlite3"]["median"]
+            p(f"  {s['name']:24} mdfetch {ours * 1e3:6.1f} ms   sqlite3 {shell * 1e3:6.1f} ms   "
+              f"{ours / shell:4.2f}x")
     if "check" in rd:
         p(f"check of every stored series (the histories above): {rd['check']['median'] * 1e3:.0f} ms "
           f"median ({rd['check']['how']}, {rd['check']['runs']} runs)   (target: well under 1 s)")
