@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -575,12 +576,19 @@ Result<std::unique_ptr<Store>> SqliteStore::Open(const std::string& path, OpenMo
     return Fail(ErrorCode::kNoStore, fmt::format("no database at '{}'", path));
   }
   if (mode == OpenMode::kWriter) {
+    const std::string lock_path = path + ".lock";
+    const bool lock_existed = path != ":memory:" && ::access(lock_path.c_str(), F_OK) == 0;
     auto lock = WriterLock::Acquire(path);
     if (!lock) return std::unexpected(lock.error());
     auto store =
         OpenWith(path, path, SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
                  OpenMode::kReadWrite);
-    if (!store) return std::unexpected(store.error());
+    if (!store) {
+      // A refused file (not an mdfetch store, unreadable) gets no lock file beside it from
+      // us; removed while still locked, so no other mdfetch can hold it.
+      if (path != ":memory:" && !lock_existed) ::unlink(lock_path.c_str());
+      return std::unexpected(store.error());
+    }
     (*store)->lock_ = std::move(*lock);
     return std::unique_ptr<Store>(std::move(*store));
   }

@@ -183,7 +183,7 @@ TEST_F(StoreAdminTest, AVersion4StoreKeepsItsCallsAndNeverGivesAnIdTwice) {
 TEST_F(StoreAdminTest, AFileOfAnotherApplicationIsRefusedAndLeftUntouched) {
   const std::string before =
       MakeForeign("PRAGMA application_id = 305419896; CREATE TABLE t(x); INSERT INTO t VALUES(1)");
-  for (OpenMode mode : {OpenMode::kReadWrite, OpenMode::kReadOnly}) {
+  for (OpenMode mode : {OpenMode::kWriter, OpenMode::kReadWrite, OpenMode::kReadOnly}) {
     auto store = Store::Open(db_, mode);
     ASSERT_FALSE(store);
     EXPECT_EQ(store.error().message,
@@ -192,7 +192,8 @@ TEST_F(StoreAdminTest, AFileOfAnotherApplicationIsRefusedAndLeftUntouched) {
                   "untouched: pass another --db");
   }
   EXPECT_EQ(ReadFileBytes(db_), before);
-  EXPECT_EQ(FilesIn(dir_), std::vector<std::string>{"market.db"});  // no -wal, -shm, journal
+  // No -wal, -shm, journal, nor the writer's market.db.lock (kWriter made it, then refused).
+  EXPECT_EQ(FilesIn(dir_), std::vector<std::string>{"market.db"});
 }
 
 TEST_F(StoreAdminTest, AFileWithTablesOfItsOwnIsRefusedAndLeftUntouched) {
