@@ -103,6 +103,10 @@ struct Target {
   std::vector<SeriesKey> series;
   std::vector<std::string> problems;
 };
+// The key, from (first found) --api-key, --api-key-file, $ALPHAVANTAGE_API_KEY_FILE or
+// $ALPHAVANTAGE_API_KEY; "" when none is given. A key file must not be readable by other
+// users; --api-key says once that other users can see it.
+Result<std::string> ResolveApiKey(const RefreshArgs& args, CliEnv& env);
 // Reads the symbol list from `env.in` when it is "-".
 Result<Target> CollectSeries(const RefreshArgs& args, CliEnv& env);
 // --month values as a list of "YYYY-MM", in the order given, each once.

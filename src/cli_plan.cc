@@ -226,6 +226,12 @@ Outcome RunPlan(const RefreshArgs& args, CliEnv& env) {
   const WallTime now = env.clock->WallNow();
   auto months = ExpandMonths(args.months, now);
   if (!months) return Exit(kExitUsage, "{}", months.error().message);
+  // A key file the run would refuse is said now, not by tonight's run.
+  if (!args.sim) {
+    if (auto key = ResolveApiKey(args, env); !key) {
+      return Exit(kExitUsage, "{}", key.error().message);
+    }
+  }
   for (const auto& problem : target->problems) fmt::print(env.err, "mdfetch: {}\n", problem);
   const std::string location = ResolveDb(args.db, env, args.sim ? kDemoDb : kDefaultDb);
   // A store that holds nothing yet (no SQLite file, a database without mdfetch's schema)

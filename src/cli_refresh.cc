@@ -112,8 +112,8 @@ Status CheckOrigin(Store& store, const std::string& db, bool sim) {
                   db, kDefaultDb));
 }
 
-// The key, from (first found) --api-key, --api-key-file, $ALPHAVANTAGE_API_KEY_FILE or
-// $ALPHAVANTAGE_API_KEY. A key file must not be readable by other users.
+}  // namespace
+
 Result<std::string> ResolveApiKey(const RefreshArgs& args, CliEnv& env) {
   if (!args.api_key.empty()) {
     fmt::print(env.err,
@@ -153,6 +153,8 @@ Result<std::string> ResolveApiKey(const RefreshArgs& args, CliEnv& env) {
   if (key.empty()) return Fail(fmt::format("{} '{}' holds no key", name, file));
   return key;
 }
+
+namespace {
 
 // The exit status of a run that got as far as the engine (cli.h).
 int ExitStatus(const RefreshSummary& summary, bool invalid_lines, int signal) {

@@ -158,6 +158,11 @@ TEST_F(CliTest, AKeyFileReadableByOthersIsRefusedAndAPrivateOneIsUsed) {
   EXPECT_EQ(open.err, "mdfetch: --api-key-file '" + key_file +
                           "' is readable by other users; make it private: chmod 600 " + key_file +
                           "\n");
+  // plan says it too, rather than leave it to the night's run.
+  auto plan = RunCliCaptured(clock_, {"plan", "--symbols", symbols_, "--db", db_,
+                                      "--api-key-file", key_file});
+  EXPECT_EQ(plan.code, kExitUsage);
+  EXPECT_EQ(plan.err, open.err);
   std::filesystem::permissions(key_file, std::filesystem::perms(0600));
   auto run = RunCliCaptured(clock_, args);
   EXPECT_EQ(run.code, kExitOk) << run.out << run.err;
