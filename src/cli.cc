@@ -37,12 +37,16 @@ constexpr const char* kSeriesHelp =
 
 // The intraday switches, named like the service's parameters. Their values are checked by
 // ResolveOptions, with the symbol list's parser.
-void AddSwitchOptions(CLI::App& cmd, std::string& adjusted, std::string& extended_hours,
+// `adjusted` null: no --adjusted (chart's --adjusted is a flag; a series argument still
+// writes the switch, "AAPL intraday:5min adjusted=false").
+void AddSwitchOptions(CLI::App& cmd, std::string* adjusted, std::string& extended_hours,
                       const std::string& which) {
-  cmd.add_option(
-         "--adjusted", adjusted,
-         "intraday prices adjusted for splits and dividends, true or false (any case); " + which)
-      ->type_name("BOOL");
+  if (adjusted != nullptr) {
+    cmd.add_option(
+           "--adjusted", *adjusted,
+           "intraday prices adjusted for splits and dividends, true or false (any case); " + which)
+        ->type_name("BOOL");
+  }
   cmd.add_option(
          "--extended-hours", extended_hours,
          "intraday bars from 04:00 to 20:00 New York (true) or 09:30-16:00 only (false); " + which)
@@ -82,7 +86,7 @@ void AddFetchOptions(CLI::App& cmd, RefreshArgs& a) {
   cmd.add_option("--interval", a.interval,
                  "interval of --function intraday: 1min, 5min, 15min, 30min or 60min (default "
                  "5min); refused with any other function");
-  AddSwitchOptions(cmd, a.adjusted, a.extended_hours,
+  AddSwitchOptions(cmd, &a.adjusted, a.extended_hours,
                    "for intraday series that set none (default true); refused when no series is "
                    "intraday");
   cmd.add_flag("--full", a.full, "ask outputsize=full (the whole history) for every series");
@@ -116,7 +120,7 @@ Outcome RefreshOrPlan(const RefreshArgs& a, CliEnv& env) {
   return RunPlan(a, env);
 }
 
-void AddReadOptions(CLI::App& cmd, ReadArgs& a, bool range) {
+void AddReadOptions(CLI::App& cmd, ReadArgs& a, bool range, bool intraday_adjusted = true) {
   cmd.add_option("--db", a.db,
                  std::string("database (default $MDFETCH_DB, else data/market.db)") + kDbHelpTail);
   cmd.add_option("--function", a.function,
@@ -127,7 +131,7 @@ void AddReadOptions(CLI::App& cmd, ReadArgs& a, bool range) {
   cmd.add_option("--interval", a.interval,
                  "interval of --function intraday (1min, 5min, ...); refused with any other "
                  "function");
-  AddSwitchOptions(cmd, a.adjusted, a.extended_hours,
+  AddSwitchOptions(cmd, intraday_adjusted ? &a.adjusted : nullptr, a.extended_hours,
                    "which intraday series (default true); refused when no series is intraday");
   if (range) {
     cmd.add_option("--from", a.from,
@@ -356,6 +360,30 @@ std::vector<Command> Commands() {
                             "leave out provisional bars (taken while their session was open)");
                         return [a](CliEnv& env) { return RunExport(*a, env); };
                       }});
+  commands.push_back(
+      {"chart", "draw stored series as one SVG: candles, volume, gaps, splits; no call",
+       [](CLI::App& cmd) {
+         auto a = Make<ChartArgs>();
+         cmd.add_option("series", a->read.symbols,
+                        std::string(kSeriesHelp) +
+                            "; one: its bars; several: closes normalised to 100 at their first "
+                            "common date")
+             ->required();
+         AddReadOptions(cmd, a->read, true, false);
+         cmd.add_option("--output", a->read.output,
+                        "SVG file to write (replaced whole, through a symbolic link), a named "
+                        "pipe or device (written in place), or - for stdout")
+             ->capture_default_str();
+         cmd.add_flag("--adjusted", a->adjusted_prices,
+                      "draw adjusted prices (daily_adjusted, weekly_adjusted, monthly_adjusted); "
+                      "dividends and splits are marked either way");
+         cmd.add_flag("--log", a->log, "logarithmic price scale");
+         cmd.add_option("--size", a->size, "width and height in pixels, WIDTHxHEIGHT")
+             ->type_name("WxH")
+             ->capture_default_str();
+         cmd.add_option("--title", a->title, "title (default: the series)");
+         return [a](CliEnv& env) { return RunChart(*a, env); };
+       }});
   commands.push_back(
       {"check", "report gaps, bad bars and suspect values: no call", [](CLI::App& cmd) {
          auto a = Make<ReadArgs>();

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "mdfetch/cli.h"
@@ -161,6 +162,24 @@ Outcome RunSim(const SimArgs& args, CliEnv& env);
 Outcome RunRemove(const ReadArgs& args, bool yes, CliEnv& env);
 Outcome RunInfo(const ReadArgs& args, CliEnv& env);
 Outcome RunVacuum(const ReadArgs& args, CliEnv& env);
+
+// `mdfetch chart` (cli_chart.cc): stored series drawn as one SVG document (chart.h).
+struct ChartArgs {
+  ReadArgs read;  // the series, --db, --from, --to, --output ("-": stdout), --function, ...
+  bool adjusted_prices = false;  // --adjusted: adjusted prices (not the intraday switch)
+  bool log = false;              // --log
+  std::string size = "960x540";  // --size WIDTHxHEIGHT
+  std::string title;             // --title; empty: built from the series
+};
+// --size: "WIDTHxHEIGHT", width 200-10000 and height 150-10000 pixels; the usage error names
+// the value: "bad --size '12x': expected WIDTHxHEIGHT in pixels, e.g. 960x540 (width
+// 200-10000, height 150-10000)".
+Result<std::pair<int, int>> ParseChartSize(std::string_view text);
+// Errors: usage (exit 2) for bad options and --adjusted on a series without adjusted closes;
+// exit 1 for series not stored (FindSeries' message), a range with no bar ("no bars of IBM
+// daily in DB from 2030-01-02 (its bars run 2000-01-03..2026-11-27)"), a non-positive price
+// with --log, series with no timestamp in common, and a failed write.
+Outcome RunChart(const ChartArgs& args, CliEnv& env);
 
 // `mdfetch copy` (cli_copy.cc): a whole store from one database to another, any backends.
 struct CopyArgs {
