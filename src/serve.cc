@@ -91,6 +91,12 @@ struct Server::Impl {
 Server::Server(ServeOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {
   auto& server = impl_->server;
   server.set_tcp_nodelay(true);
+  // httplib's default adds SO_REUSEPORT, which lets a second server bind the same port and
+  // take half of its connections: only SO_REUSEADDR (a restart while old connections linger).
+  server.set_socket_options([](socket_t sock) {
+    const int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   // A browser keeps connections open; Stop() waits for each worker's keep-alive to run out.
   server.set_keep_alive_timeout(1);
   server.set_payload_max_length(1 << 16);

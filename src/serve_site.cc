@@ -6,6 +6,7 @@
 #include <charconv>
 
 #include "cli_output.h"
+#include "chart.h"
 #include "mdfetch/market_calendar.h"
 #include "mdfetch/symbols.h"
 #include "serve_internal.h"
@@ -150,6 +151,28 @@ Checked<std::vector<SeriesBars>> SeveralSeries(Store& store, const Args& args,
   return out;
 }
 
+// The chart of `series` (one: candles; several: normalised closes), as chart.h draws it.
+Checked<std::string> Chart(Store& store, const std::vector<SeriesBars>& series, WallTime now) {
+  auto source = ChartSource(store);
+  if (!source) return Refuse(500, source.error().message);
+  std::vector<ChartSeries> charted;
+  for (const SeriesBars& s : series) {
+    charted.push_back(ChartSeries{
+        .state = s.state,
+        .bars = s.bars,
+        .findings = CheckSeries(s.state, s.bars, now, CheckOptions{.max_per_kind = 0})});
+  }
+  std::string svg = RenderChart(charted, ChartOptions{.source = *source});
+  return svg;
+}
+
+// The chart inline in a page: HTML takes the <svg> element, not the XML declaration.
+std::string Inline(std::string svg) {
+  if (svg.starts_with("<?xml")) svg.erase(0, svg.find("?>") + 2);
+  if (!svg.empty() && svg.front() == '\n') svg.erase(0, 1);
+  return svg;
+}
+
 Reply Html(std::string body) { return Reply{.body = std::move(body)}; }
 Reply Json(std::string body) {
   return Reply{.content_type = "application/json; charset=utf-8", .body = std::move(body)};
@@ -212,6 +235,9 @@ Checked<Reply> SeriesRoute(Store& store, const Params& params, WallTime now) {
   auto bars = ReadRange(store, *state, *range);
   if (!bars) return Refuse(500, bars.error().message);
   data.range = std::move(*bars);
+  auto chart = Chart(store, {data.range}, now);
+  if (!chart) return std::unexpected(chart.error());
+  data.chart_svg = Inline(std::move(*chart));
   auto calls = store.RecentCalls(state->key, kDefaultCalls);
   if (!calls) return Refuse(500, calls.error().message);
   data.calls = std::move(*calls);
@@ -252,7 +278,7 @@ Checked<Reply> CallsRoute(Store& store, const Params& params) {
   return Json(CallsJson(key, *calls));
 }
 
-Checked<Reply> CompareRoute(Store& store, const Params& params, bool api) {
+Checked<Reply> CompareRoute(Store& store, const Params& params, WallTime now, bool api) {
   auto args = Args::Of(params, {"s", "range", "from", "to"}, {"s"});
   if (!args) return std::unexpected(args.error());
   auto range = RangeOf(*args);
@@ -261,11 +287,25 @@ Checked<Reply> CompareRoute(Store& store, const Params& params, bool api) {
   if (!series) return std::unexpected(series.error());
   const Normalised normalised = Normalise(*series);
   if (api) return Json(CompareJson(*series, normalised));
-  return Html(ComparePage(*series, *range, normalised, ""));
+  auto chart = Chart(store, *series, now);
+  if (!chart) return std::unexpected(chart.error());
+  return Html(ComparePage(*series, *range, normalised, Inline(std::move(*chart))));
+}
+
+Checked<Reply> ChartRoute(Store& store, const Params& params, WallTime now) {
+  auto args = Args::Of(params, {"s", "range", "from", "to"}, {"s"});
+  if (!args) return std::unexpected(args.error());
+  auto range = RangeOf(*args);
+  if (!range) return std::unexpected(range.error());
+  auto series = SeveralSeries(store, *args, *range);
+  if (!series) return std::unexpected(series.error());
+  auto chart = Chart(store, *series, now);
+  if (!chart) return std::unexpected(chart.error());
+  return Reply{.content_type = "image/svg+xml; charset=utf-8", .body = std::move(*chart)};
 }
 
 constexpr std::string_view kRoutes[] = {"/",           "/series",     "/series.csv",
-                                        "/compare",    "/style.css",  "/api/status",
+                                        "/compare",    "/chart.svg",  "/style.css",  "/api/status",
                                         "/api/series", "/api/bars",   "/api/calls",
                                         "/api/compare"};
 
@@ -286,7 +326,9 @@ Reply Site::Handle(std::string_view path, const Params& params, Store& store) {
   } else if (path == "/series.csv") {
     reply = BarsRoute(store, params, true);
   } else if (path == "/compare") {
-    reply = CompareRoute(store, params, false);
+    reply = CompareRoute(store, params, now, false);
+  } else if (path == "/chart.svg") {
+    reply = ChartRoute(store, params, now);
   } else if (path == "/style.css") {
     reply = params.empty() ? Checked<Reply>(Reply{.content_type = "text/css; charset=utf-8",
                                                   .body = StyleSheet()})
@@ -307,7 +349,7 @@ Reply Site::Handle(std::string_view path, const Params& params, Store& store) {
   } else if (path == "/api/calls") {
     reply = CallsRoute(store, params);
   } else if (path == "/api/compare") {
-    reply = CompareRoute(store, params, true);
+    reply = CompareRoute(store, params, now, true);
   }
   if (reply) return std::move(*reply);
   const Refusal& refusal = reply.error();
