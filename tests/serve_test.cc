@@ -19,6 +19,7 @@
 #include "cli_output.h"
 #include "serve_internal.h"
 #include "sim_fixture.h"
+#include "store_backends.h"
 
 namespace mdfetch {
 namespace {
@@ -48,10 +49,11 @@ class ServeTest : public SimStoreTest {
                                        sim_->BaseUrl(), "--sim", "--rate", "5/min,25/day"});
     ASSERT_EQ(run.code, kExitOk) << run.out << run.err;
   }
-  void Serve() {
+  void Serve() { Serve(db_); }
+  void Serve(const std::string& db) {
     server_ = std::make_unique<Server>(ServeOptions{
         .port = 0,
-        .open_store = [db = db_] { return Store::Open(db, OpenMode::kReadOnly); },
+        .open_store = [db] { return Store::Open(db, OpenMode::kReadOnly); },
         .clock = &clock_});
     auto port = server_->Start();
     ASSERT_TRUE(port) << port.error().message;
@@ -366,6 +368,25 @@ TEST_F(ServeTest, PagesKeepComingWhileARefreshWrites) {
   auto doc = nlohmann::json::parse(Get("/api/series")->body);
   EXPECT_EQ(doc["series"].size(), 25u);
   RecordProperty("rounds_during_refresh", during);
+}
+
+TEST_F(ServeTest, PostgresqlStoreServesTheSamePages) {
+  std::string uri;
+  MDFETCH_FRESH_PG_DATABASE(Backend::kPostgres, uri);
+  Fill("IBM\nMSFT\n");
+  auto copy = RunCliCaptured(clock_, {"copy", "--from", db_, "--to", uri});
+  ASSERT_EQ(copy.code, kExitOk) << copy.out << copy.err;
+  Serve(db_);
+  auto sqlite = nlohmann::json::parse(Get("/api/series")->body)["series"];
+  const std::string sqlite_page = Get("/series?s=IBM&range=1M")->body;
+  Serve(uri);
+  auto pg = Get("/api/series");
+  ASSERT_TRUE(pg && pg->status == 200) << (pg ? pg->body : "");
+  EXPECT_EQ(nlohmann::json::parse(pg->body)["series"], sqlite);
+  auto page = Get("/series?s=IBM&range=1M");
+  ASSERT_TRUE(page && page->status == 200);
+  EXPECT_EQ(Count(page->body, "class=\"candle\""), Count(sqlite_page, "class=\"candle\""));
+  EXPECT_EQ(Get("/series?s=NOPE")->status, 404);
 }
 
 TEST_F(ServeTest, StartsOnAFreePortStopsTwiceAndRefusesAPortInUse) {
