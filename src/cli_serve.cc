@@ -48,12 +48,12 @@ Outcome RunServe(const ServeArgs& args, CliEnv& env) {
   sigset_t old;
   if (env.handle_signals) pthread_sigmask(SIG_BLOCK, &set, &old);  // before the threads start
 
-  Server server(ServeOptions{
-      .host = listen->host,
-      .port = listen->port,
-      .open_store = [location] { return Store::Open(location, OpenMode::kReadOnly); },
-      .clock = env.clock,
-      .default_rate = kDefaultRate});
+  Server server(
+      ServeOptions{.host = listen->host,
+                   .port = listen->port,
+                   .open_store = [location] { return Store::Open(location, OpenMode::kReadOnly); },
+                   .clock = env.clock,
+                   .default_rate = kDefaultRate});
   auto port = server.Start();
   if (!port) {
     if (env.handle_signals) pthread_sigmask(SIG_SETMASK, &old, nullptr);

@@ -59,7 +59,9 @@ void Answer(const serve::Reply& reply, httplib::Response& res) {
 
 struct Server::Impl {
   explicit Impl(ServeOptions o)
-      : options(std::move(o)), pool(options.open_store), site(*options.clock, options.default_rate) {}
+      : options(std::move(o)),
+        pool(options.open_store),
+        site(*options.clock, options.default_rate) {}
 
   void Handle(const httplib::Request& req, httplib::Response& res) {
     if (!serve::Site::Known(req.path)) {
@@ -131,8 +133,8 @@ Result<int> Server::Start() {
   const int port = impl_->options.port;
   {
     std::lock_guard lock(impl_->run_mu);
-    const int bound = impl_->thread.joinable() ? -1
-                      : port == 0              ? server.bind_to_any_port(host)
+    const int bound = impl_->thread.joinable()          ? -1
+                      : port == 0                       ? server.bind_to_any_port(host)
                       : server.bind_to_port(host, port) ? port
                                                         : -1;
     if (bound <= 0) return Fail(fmt::format("cannot listen on {}:{}", host, port));
@@ -164,8 +166,8 @@ void Server::Stop() {
 
 std::string Server::BaseUrl() const {
   const std::string& host = impl_->options.host;
-  return fmt::format("http://{}:{}",
-                     host.find(':') != std::string::npos ? "[" + host + "]" : host, impl_->port);
+  return fmt::format("http://{}:{}", host.find(':') != std::string::npos ? "[" + host + "]" : host,
+                     impl_->port);
 }
 
 }  // namespace mdfetch

@@ -37,23 +37,26 @@ Json CallsArray(const std::vector<CallRow>& calls) {
 std::string OverviewJson(const Overview& overview) {
   const Quota& q = overview.quota;
   Json run{{"source", "call log"}, {"calls", overview.last_run.size()}};
-  run["first_at"] = overview.last_run.empty() ? Json(nullptr) : Json(IsoUtc(overview.last_run.back().at));
-  run["last_at"] = overview.last_run.empty() ? Json(nullptr) : Json(IsoUtc(overview.last_run.front().at));
+  run["first_at"] =
+      overview.last_run.empty() ? Json(nullptr) : Json(IsoUtc(overview.last_run.back().at));
+  run["last_at"] =
+      overview.last_run.empty() ? Json(nullptr) : Json(IsoUtc(overview.last_run.front().at));
   std::map<std::string, int> outcomes;
   for (const CallRow& c : overview.last_run) ++outcomes[c.outcome];
   run["outcomes"] = Json::object();
   for (const auto& [outcome, n] : outcomes) run["outcomes"][outcome] = n;
   run["calls_list"] = CallsArray(overview.last_run);
-  return JsonText(Json{{"version", 1},
-                       {"database", overview.database},
-                       {"at", IsoUtc(overview.at)},
-                       {"quota",
-                        {{"rate", q.rate},
-                         {"recorded_at", q.recorded_at ? Json(IsoUtc(*q.recorded_at)) : Json(nullptr)},
-                         {"per_day", q.per_day ? Json(*q.per_day) : Json(nullptr)},
-                         {"spent_last_24h", q.spent}}},
-                       {"last_run", std::move(run)}},
-                  2) +
+  return JsonText(
+             Json{{"version", 1},
+                  {"database", overview.database},
+                  {"at", IsoUtc(overview.at)},
+                  {"quota",
+                   {{"rate", q.rate},
+                    {"recorded_at", q.recorded_at ? Json(IsoUtc(*q.recorded_at)) : Json(nullptr)},
+                    {"per_day", q.per_day ? Json(*q.per_day) : Json(nullptr)},
+                    {"spent_last_24h", q.spent}}},
+                  {"last_run", std::move(run)}},
+             2) +
          "\n";
 }
 

@@ -74,9 +74,10 @@ std::string FreshnessCell(Freshness f) {
 
 std::string QuotaText(const Quota& q) {
   const std::string source =
-      q.recorded_at ? fmt::format("--rate {}, recorded by the refresh of {}", Escape(q.rate),
-                                  FormatUtc(*q.recorded_at))
-                    : fmt::format("--rate {}, the default: no refresh recorded one", Escape(q.rate));
+      q.recorded_at
+          ? fmt::format("--rate {}, recorded by the refresh of {}", Escape(q.rate),
+                        FormatUtc(*q.recorded_at))
+          : fmt::format("--rate {}, the default: no refresh recorded one", Escape(q.rate));
   if (!q.per_day) {
     return fmt::format("{} calls in the last 24 h; no daily quota ({})", q.spent, source);
   }
@@ -204,21 +205,23 @@ std::string ListPage(const Overview& overview, const std::vector<SeriesRow>& row
                      const ListView& view) {
   std::string out = Head("mdfetch: " + overview.database);
   out += fmt::format("<h1>Stored series</h1>\n<p class=\"db\">{} &middot; {} &middot; at {}</p>\n",
-                     Escape(overview.database), rows.size() == 1 ? "1 series"
-                                                  : fmt::format("{} series", rows.size()),
+                     Escape(overview.database),
+                     rows.size() == 1 ? "1 series" : fmt::format("{} series", rows.size()),
                      FormatUtc(overview.at));
-  out += fmt::format("<section class=\"status\"><h2>Quota</h2><p id=\"quota\">{}</p>\n"
-                     "<h2>Last run</h2>\n{}</section>\n",
-                     QuotaText(overview.quota), LastRunText(overview.last_run));
+  out += fmt::format(
+      "<section class=\"status\"><h2>Quota</h2><p id=\"quota\">{}</p>\n"
+      "<h2>Last run</h2>\n{}</section>\n",
+      QuotaText(overview.quota), LastRunText(overview.last_run));
   if (rows.empty()) {
     return out + "<p>No series stored yet: <code>mdfetch refresh</code> stores them.</p>\n" +
            std::string(kTail);
   }
-  out += "<form action=\"/compare\" method=\"get\">\n<table id=\"series\"><thead><tr>"
-         "<th>compare</th>";
+  out +=
+      "<form action=\"/compare\" method=\"get\">\n<table id=\"series\"><thead><tr>"
+      "<th>compare</th>";
   const std::pair<std::string_view, std::string_view> columns[] = {
-      {"series", "series"}, {"freshness", "freshness"}, {"bars", "bars"},
-      {"first", "first bar"}, {"last", "last bar"},      {"outcome", "last outcome"},
+      {"series", "series"},    {"freshness", "freshness"}, {"bars", "bars"},
+      {"first", "first bar"},  {"last", "last bar"},       {"outcome", "last outcome"},
       {"findings", "findings"}};
   for (const auto& [column, label] : columns) out += SortLink(column, label, view);
   out += "</tr></thead>\n<tbody>\n";
@@ -234,8 +237,9 @@ namespace {
 
 std::string BarsTable(const SeriesBars& range, int64_t rows) {
   const bool adjusted = IsAdjusted(range.state.key.function);
-  std::string out = "<table id=\"bars\"><thead><tr><th>ts</th><th>open</th><th>high</th>"
-                    "<th>low</th><th>close</th><th>volume</th>";
+  std::string out =
+      "<table id=\"bars\"><thead><tr><th>ts</th><th>open</th><th>high</th>"
+      "<th>low</th><th>close</th><th>volume</th>";
   if (adjusted) out += "<th>adjusted close</th><th>dividend</th><th>split</th>";
   out += "</tr></thead><tbody>\n";
   const auto n = std::min<size_t>(range.bars.size(), static_cast<size_t>(rows));
@@ -273,12 +277,10 @@ std::string CallsTable(const std::vector<CallRow>& calls) {
 
 std::string RangeSummary(const SeriesBars& range) {
   if (range.bars.empty()) return "No bar in this range.";
-  return fmt::format("{} bar{} from {} to {}{}", range.bars.size(),
-                     range.bars.size() == 1 ? "" : "s", Escape(range.bars.front().ts),
-                     Escape(range.bars.back().ts),
-                     range.capped ? fmt::format(" (the newest {}: the range holds more)",
-                                                kMaxRangeBars)
-                                  : "");
+  return fmt::format(
+      "{} bar{} from {} to {}{}", range.bars.size(), range.bars.size() == 1 ? "" : "s",
+      Escape(range.bars.front().ts), Escape(range.bars.back().ts),
+      range.capped ? fmt::format(" (the newest {}: the range holds more)", kMaxRangeBars) : "");
 }
 
 }  // namespace
@@ -326,12 +328,13 @@ std::string ComparePage(const std::vector<SeriesBars>& series, const RangeChoice
   }
   out += fmt::format("<p id=\"base\">Closes as 100 at {}, their first bar in common.</p>\n",
                      Escape(normalised.base_ts));
-  out += "<table id=\"compare\"><thead><tr><th>series</th><th>bars</th><th>last common bar</th>"
-         "<th>value</th><th>change</th></tr></thead><tbody>\n";
+  out +=
+      "<table id=\"compare\"><thead><tr><th>series</th><th>bars</th><th>last common bar</th>"
+      "<th>value</th><th>change</th></tr></thead><tbody>\n";
   for (size_t i = 0; i < series.size(); ++i) {
     const auto& points = normalised.points[i];
-    const auto& [ts, value] = points.empty() ? std::pair<std::string, double>{"-", 100}
-                                             : points.back();
+    const auto& [ts, value] =
+        points.empty() ? std::pair<std::string, double>{"-", 100} : points.back();
     out += fmt::format(
         "<tr class=\"compared\"><td>{}</td><td class=\"num\">{}</td><td>{}</td>"
         "<td class=\"num\">{:.2f}</td><td class=\"num\">{:+.2f}%</td></tr>\n",
@@ -347,9 +350,10 @@ std::string ErrorPage(int status, std::string_view message) {
                            : status == 405 ? "Method not allowed"
                                            : "Error";
   return Head(fmt::format("mdfetch: {}", title)) +
-         fmt::format("<h1>{} ({})</h1>\n<p class=\"error\">{}</p>\n<p><a href=\"/\">All stored "
-                     "series</a></p>\n",
-                     title, status, Escape(message)) +
+         fmt::format(
+             "<h1>{} ({})</h1>\n<p class=\"error\">{}</p>\n<p><a href=\"/\">All stored "
+             "series</a></p>\n",
+             title, status, Escape(message)) +
          std::string(kTail);
 }
 

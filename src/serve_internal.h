@@ -11,9 +11,9 @@
 
 #include "mdfetch/clock.h"
 #include "mdfetch/health.h"
-#include "mdfetch/serve.h"
 #include "mdfetch/result.h"
 #include "mdfetch/series.h"
+#include "mdfetch/serve.h"
 #include "mdfetch/store.h"
 
 namespace mdfetch::serve {
@@ -101,7 +101,8 @@ using Params = std::vector<std::pair<std::string, std::string>>;
 // The routes (see mdfetch/serve.h). Stateless but for its options; thread-safe.
 class Site {
  public:
-  Site(Clock& clock, std::string default_rate) : clock_(clock), default_rate_(std::move(default_rate)) {}
+  Site(Clock& clock, std::string default_rate)
+      : clock_(clock), default_rate_(std::move(default_rate)) {}
   // Whether `path` is a route (else 404, without opening a store).
   static bool Known(std::string_view path);
   // Answers GET `path` with `params` from `store`.
@@ -113,7 +114,7 @@ class Site {
 };
 
 // ---- writing (serve_html.cc, serve_api.cc) ----
-std::string Escape(std::string_view text);  // &, <, >, ", ' as entities
+std::string Escape(std::string_view text);     // &, <, >, ", ' as entities
 std::string UrlEncode(std::string_view text);  // every byte but A-Z a-z 0-9 - . _ ~ as %XX
 // "/series?s=IBM&range=1Y": the link of a page of one series.
 std::string SeriesLink(std::string_view page, const SeriesKey& key, const RangeChoice& range);
@@ -130,7 +131,7 @@ std::string ListPage(const Overview& overview, const std::vector<SeriesRow>& row
                      const ListView& view);
 struct SeriesPageData {
   SeriesRow row;
-  SeriesBars range;       // the bars in range (chart), oldest first
+  SeriesBars range;  // the bars in range (chart), oldest first
   RangeChoice choice;
   int64_t table_rows = 0;  // the newest this many bars in the table
   std::vector<CallRow> calls;

@@ -31,10 +31,10 @@ SeriesRow MakeRow(SeriesState state, std::span<const Bar> bars, WallTime now) {
     return f.kind == FindingKind::kFailing;
   });
   // Deferred first: the next run takes it first whatever else is true of it.
-  row.freshness = state.deferred                 ? Freshness::kDeferred
+  row.freshness = state.deferred                      ? Freshness::kDeferred
                   : IsUpToDate(state.key, state, now) ? Freshness::kUpToDate
-                  : failing                      ? Freshness::kFailing
-                                                 : Freshness::kDue;
+                  : failing                           ? Freshness::kFailing
+                                                      : Freshness::kDue;
   row.state = std::move(state);
   return row;
 }
@@ -121,8 +121,8 @@ BarFilter FilterFor(const SeriesState& state, const RangeChoice& range) {
                      : range.range == Range::k1Y ? 12
                                                  : 60;
   // From the day after: "1M" of a series ending 2026-11-20 is 2026-10-21..2026-11-20.
-  filter.from = FormatDate(Date{std::chrono::sys_days(MonthsBefore(*last, months)) +
-                                std::chrono::days(1)});
+  filter.from =
+      FormatDate(Date{std::chrono::sys_days(MonthsBefore(*last, months)) + std::chrono::days(1)});
   return filter;
 }
 

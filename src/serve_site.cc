@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <charconv>
 
-#include "cli_output.h"
 #include "chart.h"
+#include "cli_output.h"
 #include "mdfetch/market_calendar.h"
 #include "mdfetch/symbols.h"
 #include "serve_internal.h"
@@ -93,8 +93,8 @@ Checked<RangeChoice> RangeOf(const Args& args) {
   if (auto range = args.Get("range")) {
     auto parsed = ParseRange(*range);
     if (!parsed) {
-      return Refuse(400, fmt::format("bad range '{}': expected 1M, 6M, 1Y, 5Y or all",
-                                     Printable(*range)));
+      return Refuse(
+          400, fmt::format("bad range '{}': expected 1M, 6M, 1Y, 5Y or all", Printable(*range)));
     }
     choice.range = *parsed;
   }
@@ -103,8 +103,8 @@ Checked<RangeChoice> RangeOf(const Args& args) {
     if (!text) continue;
     auto date = ParseDate(*text);
     if (text->size() != 10 || !date || !date->ok()) {
-      return Refuse(400, fmt::format("bad {} '{}': expected a date YYYY-MM-DD", name,
-                                     Printable(*text)));
+      return Refuse(400,
+                    fmt::format("bad {} '{}': expected a date YYYY-MM-DD", name, Printable(*text)));
     }
     *field = *text;
   }
@@ -304,10 +304,9 @@ Checked<Reply> ChartRoute(Store& store, const Params& params, WallTime now) {
   return Reply{.content_type = "image/svg+xml; charset=utf-8", .body = std::move(*chart)};
 }
 
-constexpr std::string_view kRoutes[] = {"/",           "/series",     "/series.csv",
-                                        "/compare",    "/chart.svg",  "/style.css",  "/api/status",
-                                        "/api/series", "/api/bars",   "/api/calls",
-                                        "/api/compare"};
+constexpr std::string_view kRoutes[] = {"/",          "/series",    "/series.csv", "/compare",
+                                        "/chart.svg", "/style.css", "/api/status", "/api/series",
+                                        "/api/bars",  "/api/calls", "/api/compare"};
 
 }  // namespace
 
@@ -330,9 +329,10 @@ Reply Site::Handle(std::string_view path, const Params& params, Store& store) {
   } else if (path == "/chart.svg") {
     reply = ChartRoute(store, params, now);
   } else if (path == "/style.css") {
-    reply = params.empty() ? Checked<Reply>(Reply{.content_type = "text/css; charset=utf-8",
-                                                  .body = StyleSheet()})
-                           : Refuse(400, "the stylesheet takes no parameter");
+    reply =
+        params.empty()
+            ? Checked<Reply>(Reply{.content_type = "text/css; charset=utf-8", .body = StyleSheet()})
+            : Refuse(400, "the stylesheet takes no parameter");
   } else if (path == "/api/status") {
     auto args = Args::Of(params, {});
     if (!args) {

@@ -1,6 +1,6 @@
 // What `mdfetch copy` reads from and writes into a SQLite store: every column of a series,
-// bars without a call, the call log (also read by `serve`), facts and settings. Not on the refresh's path, so the
-// statements are prepared per use.
+// bars without a call, the call log (also read by `serve`), facts and settings. Not on the
+// refresh's path, so the statements are prepared per use.
 #include <fmt/format.h>
 
 #include "mdfetch/store.h"
@@ -102,7 +102,7 @@ namespace {
 
 // The columns every read of the call log selects, and how a row of them is read.
 #define MDFETCH_CALL_COLUMNS                                                          \
-  "SELECT f.id, f.at, s.symbol, s.function, s.interval, s.options, f.outputsize, "   \
+  "SELECT f.id, f.at, s.symbol, s.function, s.interval, s.options, f.outputsize, "    \
   "f.outcome, f.http_status, f.bytes, f.bars_new, f.bars_changed, f.bars_unchanged, " \
   "f.error, f.month FROM fetches AS f LEFT JOIN series AS s ON s.id = f.series_id "
 
@@ -152,8 +152,8 @@ Result<std::vector<CallRow>> SqliteStore::RecentCalls(const std::optional<Series
     if (!*id) return std::vector<CallRow>{};
     series_id = **id;
   }
-  Prepared statement(db_, MDFETCH_CALL_COLUMNS
-                     "WHERE ?1 IS NULL OR f.series_id = ?1 ORDER BY f.id DESC LIMIT ?2");
+  Prepared statement(
+      db_, MDFETCH_CALL_COLUMNS "WHERE ?1 IS NULL OR f.series_id = ?1 ORDER BY f.id DESC LIMIT ?2");
   if (!statement.ok()) return Fail("listing calls failed: " + stmts_->Message());
   Query query = statement.Use();
   if (series_id) {

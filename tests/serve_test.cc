@@ -51,10 +51,10 @@ class ServeTest : public SimStoreTest {
   }
   void Serve() { Serve(db_); }
   void Serve(const std::string& db) {
-    server_ = std::make_unique<Server>(ServeOptions{
-        .port = 0,
-        .open_store = [db] { return Store::Open(db, OpenMode::kReadOnly); },
-        .clock = &clock_});
+    server_ = std::make_unique<Server>(
+        ServeOptions{.port = 0,
+                     .open_store = [db] { return Store::Open(db, OpenMode::kReadOnly); },
+                     .clock = &clock_});
     auto port = server_->Start();
     ASSERT_TRUE(port) << port.error().message;
     client_ = std::make_unique<httplib::Client>("127.0.0.1", *port);
@@ -119,8 +119,8 @@ TEST_F(ServeTest, ListSortsOnTheServer) {
   std::vector<std::pair<size_t, std::string>> by_bars;
   for (const char* s : {"IBM", "AAPL", "MSFT"}) by_bars.emplace_back(Served(s).size(), s);
   std::sort(by_bars.begin(), by_bars.end());
-  EXPECT_THAT(order("?sort=bars"), ::testing::ElementsAre(by_bars[0].second, by_bars[1].second,
-                                                          by_bars[2].second));
+  EXPECT_THAT(order("?sort=bars"),
+              ::testing::ElementsAre(by_bars[0].second, by_bars[1].second, by_bars[2].second));
 }
 
 TEST_F(ServeTest, SeriesPageHasChartRangeBarsCsvAndCalls) {
@@ -235,8 +235,8 @@ TEST_F(ServeTest, ApiGivesThePagesDataAsJson) {
 
   auto bars = Get("/api/bars?s=IBM&range=1M");
   ASSERT_TRUE(bars && bars->status == 200);
-  auto cli = RunCliCaptured(clock_, {"query", "IBM", "--db", db_, "--from", "2026-10-21",
-                                     "--format", "json"});
+  auto cli = RunCliCaptured(
+      clock_, {"query", "IBM", "--db", db_, "--from", "2026-10-21", "--format", "json"});
   EXPECT_EQ(bars->body, cli.out);
 
   auto calls = nlohmann::json::parse(Get("/api/calls?s=MSFT")->body);
@@ -328,8 +328,9 @@ TEST_F(ServeTest, ServingLeavesTheStoreAsItWas) {
   const std::string db_before = FileBytes(db_);
   const std::string wal_before = FileBytes(wal);
   Serve();
-  for (const char* path : {"/", "/series?s=IBM&range=all", "/series.csv?s=IBM", "/compare?s=IBM&s=MSFT",
-                           "/api/status", "/api/series", "/api/calls", "/chart.svg?s=IBM"}) {
+  for (const char* path :
+       {"/", "/series?s=IBM&range=all", "/series.csv?s=IBM", "/compare?s=IBM&s=MSFT", "/api/status",
+        "/api/series", "/api/calls", "/chart.svg?s=IBM"}) {
     auto res = Get(path);
     ASSERT_TRUE(res && res->status == 200) << path;
   }
@@ -396,9 +397,10 @@ TEST_F(ServeTest, StartsOnAFreePortStopsTwiceAndRefusesAPortInUse) {
   const std::string url = server_->BaseUrl();
   EXPECT_TRUE(url.starts_with("http://127.0.0.1:")) << url;
   const int port = std::stoi(url.substr(url.rfind(':') + 1));
-  Server other(ServeOptions{.port = port,
-                            .open_store = [db = db_] { return Store::Open(db, OpenMode::kReadOnly); },
-                            .clock = &clock_});
+  Server other(
+      ServeOptions{.port = port,
+                   .open_store = [db = db_] { return Store::Open(db, OpenMode::kReadOnly); },
+                   .clock = &clock_});
   auto refused = other.Start();
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().message, fmt::format("cannot listen on 127.0.0.1:{}", port));
