@@ -12,7 +12,7 @@
 #include "serve_internal.h"
 
 namespace mdfetch {
-namespace {
+namespace serve {
 
 // The read-only Stores of the workers: a request takes one (or opens one when all are busy)
 // and gives it back when it is answered.
@@ -40,6 +40,10 @@ class StorePool {
   std::mutex mu_;
   std::vector<std::unique_ptr<Store>> free_;
 };
+
+}  // namespace serve
+
+namespace {
 
 void Answer(const serve::Reply& reply, httplib::Response& res) {
   res.status = reply.status;
@@ -81,7 +85,7 @@ struct Server::Impl {
   }
 
   ServeOptions options;
-  StorePool pool;
+  serve::StorePool pool;
   serve::Site site;
   httplib::Server server;
   std::thread thread;

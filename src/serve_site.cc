@@ -73,8 +73,8 @@ class Args {
 };
 
 // A whole number in [low, high], digits only.
-Checked<int64_t> Number(const Args& args, std::string_view name, int64_t fallback, int64_t low,
-                        int64_t high) {
+Checked<int64_t> WholeNumber(const Args& args, std::string_view name, int64_t fallback, int64_t low,
+                             int64_t high) {
   const std::optional<std::string> text = args.Get(name);
   if (!text) return fallback;
   int64_t value = 0;
@@ -173,8 +173,8 @@ std::string Inline(std::string svg) {
   return svg;
 }
 
-Reply Html(std::string body) { return Reply{.body = std::move(body)}; }
-Reply Json(std::string body) {
+Reply HtmlReply(std::string body) { return Reply{.body = std::move(body)}; }
+Reply JsonReply(std::string body) {
   return Reply{.content_type = "application/json; charset=utf-8", .body = std::move(body)};
 }
 
@@ -212,11 +212,11 @@ Checked<Reply> ListRoute(Store& store, const Params& params, WallTime now,
   }
   auto rows = ListRows(store, now);
   if (!rows) return Refuse(500, rows.error().message);
-  if (api) return Json(SeriesListJson(store.Location(), now, *rows));
+  if (api) return JsonReply(SeriesListJson(store.Location(), now, *rows));
   auto overview = ReadOverview(store, now, default_rate);
   if (!overview) return Refuse(500, overview.error().message);
   SortRows(*rows, view);
-  return Html(ListPage(*overview, *rows, view));
+  return HtmlReply(ListPage(*overview, *rows, view));
 }
 
 Checked<Reply> SeriesRoute(Store& store, const Params& params, WallTime now) {
@@ -224,7 +224,7 @@ Checked<Reply> SeriesRoute(Store& store, const Params& params, WallTime now) {
   if (!args) return std::unexpected(args.error());
   auto range = RangeOf(*args);
   if (!range) return std::unexpected(range.error());
-  auto rows = Number(*args, "rows", kDefaultTableRows, 1, kMaxTableRows);
+  auto rows = WholeNumber(*args, "rows", kDefaultTableRows, 1, kMaxTableRows);
   if (!rows) return std::unexpected(rows.error());
   auto state = OneSeries(store, *args);
   if (!state) return std::unexpected(state.error());
@@ -241,7 +241,7 @@ Checked<Reply> SeriesRoute(Store& store, const Params& params, WallTime now) {
   auto calls = store.RecentCalls(state->key, kDefaultCalls);
   if (!calls) return Refuse(500, calls.error().message);
   data.calls = std::move(*calls);
-  return Html(SeriesPage(data));
+  return HtmlReply(SeriesPage(data));
 }
 
 Checked<Reply> BarsRoute(Store& store, const Params& params, bool csv) {
@@ -253,7 +253,7 @@ Checked<Reply> BarsRoute(Store& store, const Params& params, bool csv) {
   if (!state) return std::unexpected(state.error());
   auto bars = ReadRange(store, *state, *range);
   if (!bars) return Refuse(500, bars.error().message);
-  if (!csv) return Json(BarJson(bars->state, bars->bars));
+  if (!csv) return JsonReply(BarJson(bars->state, bars->bars));
   const bool adjusted = IsAdjusted(state->key.function);
   std::string out = BarCsvHeader(false, adjusted);
   for (const Bar& bar : bars->bars) AppendBarCsv(out, "", bar, adjusted);
@@ -265,7 +265,7 @@ Checked<Reply> BarsRoute(Store& store, const Params& params, bool csv) {
 Checked<Reply> CallsRoute(Store& store, const Params& params) {
   auto args = Args::Of(params, {"s", "limit"});
   if (!args) return std::unexpected(args.error());
-  auto limit = Number(*args, "limit", kDefaultCalls, 1, kMaxCalls);
+  auto limit = WholeNumber(*args, "limit", kDefaultCalls, 1, kMaxCalls);
   if (!limit) return std::unexpected(limit.error());
   std::optional<SeriesKey> key;
   if (args->Get("s")) {
@@ -275,7 +275,7 @@ Checked<Reply> CallsRoute(Store& store, const Params& params) {
   }
   auto calls = store.RecentCalls(key, *limit);
   if (!calls) return Refuse(500, calls.error().message);
-  return Json(CallsJson(key, *calls));
+  return JsonReply(CallsJson(key, *calls));
 }
 
 Checked<Reply> CompareRoute(Store& store, const Params& params, WallTime now, bool api) {
@@ -286,10 +286,10 @@ Checked<Reply> CompareRoute(Store& store, const Params& params, WallTime now, bo
   auto series = SeveralSeries(store, *args, *range);
   if (!series) return std::unexpected(series.error());
   const Normalised normalised = Normalise(*series);
-  if (api) return Json(CompareJson(*series, normalised));
+  if (api) return JsonReply(CompareJson(*series, normalised));
   auto chart = Chart(store, *series, now);
   if (!chart) return std::unexpected(chart.error());
-  return Html(ComparePage(*series, *range, normalised, Inline(std::move(*chart))));
+  return HtmlReply(ComparePage(*series, *range, normalised, Inline(std::move(*chart))));
 }
 
 Checked<Reply> ChartRoute(Store& store, const Params& params, WallTime now) {
@@ -340,7 +340,7 @@ Reply Site::Handle(std::string_view path, const Params& params, Store& store) {
     } else if (auto overview = ReadOverview(store, now, default_rate_); !overview) {
       reply = Refuse(500, overview.error().message);
     } else {
-      reply = Json(OverviewJson(*overview));
+      reply = JsonReply(OverviewJson(*overview));
     }
   } else if (path == "/api/series") {
     reply = ListRoute(store, params, now, default_rate_, true);
