@@ -472,6 +472,16 @@ std::vector<Command> Commands() {
              ->required();
          return [a](CliEnv& env) { return RunCopy(*a, env); };
        }});
+  commands.push_back(
+      {"serve", "a read-only web view of the store on loopback, until Ctrl-C", [](CLI::App& cmd) {
+         auto a = Make<ServeArgs>();
+         cmd.add_option("--db", a->db, DbHelp());
+         cmd.add_option("--listen", a->listen,
+                        "HOST:PORT to listen on; another host than 127.0.0.1 or [::1] lets other "
+                        "machines read the store (0 as the port: any free one)")
+             ->capture_default_str();
+         return [a](CliEnv& env) { return RunServe(*a, env); };
+       }});
   commands.push_back({"sim", "run the Alpha Vantage simulator in the foreground", AddSimCommand});
   return commands;
 }

@@ -193,6 +193,20 @@ struct CopyArgs {
 };
 Outcome RunCopy(const CopyArgs& args, CliEnv& env);
 
+// `mdfetch serve` (cli_serve.cc): the read-only web view until SIGINT/SIGTERM.
+struct ServeArgs {
+  std::string db;
+  std::string listen = "127.0.0.1:8765";
+};
+struct Listen {
+  std::string host;
+  int port = 0;
+};
+// "HOST:PORT", "[::1]:PORT"; errors: "bad --listen 'x': no port (expected HOST:PORT, ...)".
+Result<Listen> ParseListen(std::string_view text);
+// Without env.handle_signals (tests) it returns as soon as the server has started, and stops it.
+Outcome RunServe(const ServeArgs& args, CliEnv& env);
+
 // cli_store.cc: the store's housekeeping and what every command shares about --db.
 class Store;
 // A --db in a folder that does not exist is an error naming both (only the default folder,

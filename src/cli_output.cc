@@ -371,6 +371,8 @@ Json SeriesFields(const SeriesState& s, bool for_csv) {
 
 }  // namespace
 
+Json SeriesJsonFields(const SeriesState& series) { return SeriesFields(series, false); }
+
 std::string SeriesJson(const std::vector<SeriesState>& series) {
   Json rows = Json::array();
   for (const auto& s : series) rows.push_back(SeriesFields(s, false));

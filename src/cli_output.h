@@ -58,6 +58,8 @@ std::string BarJson(const SeriesState& series, const std::vector<Bar>& bars);
 std::string SeriesTable(const std::vector<SeriesState>& series);
 std::string SeriesJson(const std::vector<SeriesState>& series);
 std::string SeriesCsv(const std::vector<SeriesState>& series);
+// The fields of one series in `list --format json` (`serve`'s /api/series adds to them).
+nlohmann::ordered_json SeriesJsonFields(const SeriesState& series);
 inline constexpr size_t kListWidth = 100;
 
 // A word a shell passes through unchanged: as is when it holds only safe characters, else

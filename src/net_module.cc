@@ -15,6 +15,9 @@ const NetApi& LinkedNet() {
       [](SimOptions options) -> std::unique_ptr<SimServer> {
         return std::make_unique<Simulator>(std::move(options));
       },
+      [](ServeOptions options) -> std::unique_ptr<ViewServer> {
+        return std::make_unique<Server>(std::move(options));
+      },
   };
   return api;
 }

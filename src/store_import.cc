@@ -1,6 +1,6 @@
 // What `mdfetch copy` reads from and writes into a SQLite store: every column of a series,
-// bars without a call, the call log, facts and settings. Not on the refresh's path, so the
-// statements are prepared per use.
+// bars without a call, the call log (also read by `serve`), facts and settings. Not on the
+// refresh's path, so the statements are prepared per use.
 #include <fmt/format.h>
 
 #include "mdfetch/store.h"
@@ -98,17 +98,15 @@ Result<int64_t> SqliteStore::ImportBars(const SeriesKey& key, std::span<const Ba
   return InContext(std::move(added), fmt::format("importing bars of {}", Describe(key)));
 }
 
-Result<std::vector<CallRow>> SqliteStore::ListCalls(int64_t after_id, int64_t limit) {
-  Prepared statement(db_,
-                     "SELECT f.id, f.at, s.symbol, s.function, s.interval, s.options, "
-                     "f.outputsize, f.outcome, f.http_status, f.bytes, f.bars_new, "
-                     "f.bars_changed, f.bars_unchanged, f.error, f.month "
-                     "FROM fetches AS f LEFT JOIN series AS s ON s.id = f.series_id "
-                     "WHERE f.id > ?1 ORDER BY f.id LIMIT ?2");
-  if (!statement.ok()) return Fail("listing calls failed: " + stmts_->Message());
-  Query query = statement.Use();
-  query.BindInt(1, after_id);
-  query.BindInt(2, limit);
+namespace {
+
+// The columns every read of the call log selects, and how a row of them is read.
+#define MDFETCH_CALL_COLUMNS                                                          \
+  "SELECT f.id, f.at, s.symbol, s.function, s.interval, s.options, f.outputsize, "    \
+  "f.outcome, f.http_status, f.bytes, f.bars_new, f.bars_changed, f.bars_unchanged, " \
+  "f.error, f.month FROM fetches AS f LEFT JOIN series AS s ON s.id = f.series_id "
+
+Result<std::vector<CallRow>> ReadCallRows(Query& query, SqliteStore::Statements& stmts) {
   std::vector<CallRow> rows;
   int rc = SQLITE_ROW;
   while ((rc = query.Step()) == SQLITE_ROW) {
@@ -130,9 +128,44 @@ Result<std::vector<CallRow>> SqliteStore::ListCalls(int64_t after_id, int64_t li
     row.error = query.Text(13);
     row.month = query.Text(14);
   }
-  if (rc != SQLITE_DONE) return Fail("listing calls failed: " + stmts_->Message());
+  if (rc != SQLITE_DONE) return Fail("listing calls failed: " + stmts.Message());
   return rows;
 }
+
+}  // namespace
+
+Result<std::vector<CallRow>> SqliteStore::ListCalls(int64_t after_id, int64_t limit) {
+  Prepared statement(db_, MDFETCH_CALL_COLUMNS "WHERE f.id > ?1 ORDER BY f.id LIMIT ?2");
+  if (!statement.ok()) return Fail("listing calls failed: " + stmts_->Message());
+  Query query = statement.Use();
+  query.BindInt(1, after_id);
+  query.BindInt(2, limit);
+  return ReadCallRows(query, *stmts_);
+}
+
+Result<std::vector<CallRow>> SqliteStore::RecentCalls(const std::optional<SeriesKey>& series,
+                                                      int64_t limit) {
+  std::optional<int64_t> series_id;
+  if (series) {
+    Result<std::optional<int64_t>> id = stmts_->SeriesId(*series);
+    if (!id) return Fail("listing calls failed: " + id.error().message);
+    if (!*id) return std::vector<CallRow>{};
+    series_id = **id;
+  }
+  Prepared statement(
+      db_, MDFETCH_CALL_COLUMNS "WHERE ?1 IS NULL OR f.series_id = ?1 ORDER BY f.id DESC LIMIT ?2");
+  if (!statement.ok()) return Fail("listing calls failed: " + stmts_->Message());
+  Query query = statement.Use();
+  if (series_id) {
+    query.BindInt(1, *series_id);
+  } else {
+    query.BindNull(1);
+  }
+  query.BindInt(2, limit);
+  return ReadCallRows(query, *stmts_);
+}
+
+#undef MDFETCH_CALL_COLUMNS
 
 Status SqliteStore::ImportCalls(std::span<const CallRow> calls) {
   Prepared insert(db_,

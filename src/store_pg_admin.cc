@@ -143,36 +143,64 @@ Result<int64_t> PgStore::ImportBars(const SeriesKey& key, std::span<const Bar> b
   return PgInContext(std::move(added), fmt::format("importing bars of {}", Describe(key)));
 }
 
-Result<std::vector<CallRow>> PgStore::ListCalls(int64_t after_id, int64_t limit) {
-  auto rows = pg_->Exec("SELECT f.id, " + PgMillisOf("f.at") +
-                            ", s.symbol, s.function, s.interval, s.options, "
-                            "f.outputsize, f.outcome, f.http_status, f.bytes, f.bars_new, "
-                            "f.bars_changed, f.bars_unchanged, f.error, f.month "
-                            "FROM fetches AS f LEFT JOIN series AS s ON s.id = f.series_id "
-                            "WHERE f.id > $1 ORDER BY f.id LIMIT $2",
-                        {std::to_string(after_id), std::to_string(limit)});
-  if (!rows) return Fail(rows.error().code, "listing calls failed: " + rows.error().message);
+namespace {
+
+// The columns every read of the call log selects, and how its rows are read.
+std::string CallColumns() {
+  return "SELECT f.id, " + PgMillisOf("f.at") +
+         ", s.symbol, s.function, s.interval, s.options, f.outputsize, f.outcome, "
+         "f.http_status, f.bytes, f.bars_new, f.bars_changed, f.bars_unchanged, f.error, "
+         "f.month FROM fetches AS f LEFT JOIN series AS s ON s.id = f.series_id ";
+}
+
+Result<std::vector<CallRow>> ReadCallRows(const PgRows& rows) {
   std::vector<CallRow> calls;
-  for (int r = 0; r < rows->Rows(); ++r) {
+  for (int r = 0; r < rows.Rows(); ++r) {
     CallRow& call = calls.emplace_back();
-    call.id = rows->Int(r, 0);
-    call.at = TimeFromMillis(rows->Int(r, 1));
-    if (!rows->IsNull(r, 2)) {
-      Result<SeriesKey> key = PgReadKey(*rows, r, 2);
+    call.id = rows.Int(r, 0);
+    call.at = TimeFromMillis(rows.Int(r, 1));
+    if (!rows.IsNull(r, 2)) {
+      Result<SeriesKey> key = PgReadKey(rows, r, 2);
       if (!key) return Fail("listing calls failed: " + key.error().message);
       call.series = std::move(*key);
     }
-    call.outputsize = rows->Text(r, 6);
-    call.outcome = rows->Text(r, 7);
-    call.http_status = static_cast<int>(rows->Int(r, 8));
-    call.bytes = rows->Int(r, 9);
-    call.bars_new = rows->Int(r, 10);
-    call.bars_changed = rows->Int(r, 11);
-    call.bars_unchanged = rows->Int(r, 12);
-    call.error = rows->Text(r, 13);
-    call.month = rows->Text(r, 14);
+    call.outputsize = rows.Text(r, 6);
+    call.outcome = rows.Text(r, 7);
+    call.http_status = static_cast<int>(rows.Int(r, 8));
+    call.bytes = rows.Int(r, 9);
+    call.bars_new = rows.Int(r, 10);
+    call.bars_changed = rows.Int(r, 11);
+    call.bars_unchanged = rows.Int(r, 12);
+    call.error = rows.Text(r, 13);
+    call.month = rows.Text(r, 14);
   }
   return calls;
+}
+
+}  // namespace
+
+Result<std::vector<CallRow>> PgStore::ListCalls(int64_t after_id, int64_t limit) {
+  auto rows = pg_->Exec(CallColumns() + "WHERE f.id > $1 ORDER BY f.id LIMIT $2",
+                        {std::to_string(after_id), std::to_string(limit)});
+  if (!rows) return Fail(rows.error().code, "listing calls failed: " + rows.error().message);
+  return ReadCallRows(*rows);
+}
+
+Result<std::vector<CallRow>> PgStore::RecentCalls(const std::optional<SeriesKey>& series,
+                                                  int64_t limit) {
+  PgParam series_id;
+  if (series) {
+    Result<std::optional<int64_t>> id = SeriesId(*series);
+    if (!id) return Fail(id.error().code, "listing calls failed: " + id.error().message);
+    if (!*id) return std::vector<CallRow>{};
+    series_id = std::to_string(**id);
+  }
+  auto rows = pg_->Exec(CallColumns() +
+                            "WHERE $1::bigint IS NULL OR f.series_id = $1::bigint "
+                            "ORDER BY f.id DESC LIMIT $2",
+                        {series_id, std::to_string(limit)});
+  if (!rows) return Fail(rows.error().code, "listing calls failed: " + rows.error().message);
+  return ReadCallRows(*rows);
 }
 
 Status PgStore::ImportCalls(std::span<const CallRow> calls) {

@@ -51,6 +51,8 @@ class SqliteStore final : public Store {
   Result<int64_t> ImportBars(const SeriesKey& key, std::span<const Bar> bars) override;
   Result<std::vector<CallRow>> ListCalls(int64_t after_id, int64_t limit) override;
   Status ImportCalls(std::span<const CallRow> calls) override;
+  Result<std::vector<CallRow>> RecentCalls(const std::optional<SeriesKey>& series,
+                                           int64_t limit) override;
   Result<std::vector<NamedValue>> ListFacts() override;
   Result<std::vector<NamedValue>> ListSettings() override;
   Result<int64_t> CountCalls() override;

@@ -154,6 +154,8 @@ Result<SeriesKey> ParseEntry(std::string_view text, const SeriesDefaults& defaul
     while (i < text.size() && !IsSpace(text[i])) ++i;
     if (i > start) tokens.push_back(text.substr(start, i - start));
   }
+  // A list skips blank lines before; an argument ("" or "  ") can be one.
+  if (tokens.empty()) return Fail("no symbol given");
   SeriesKey key;
   key.function = defaults.function;
   if (defaults.function == Function::kIntraday) key.interval = defaults.interval;

@@ -38,7 +38,7 @@ TEST_F(CliTest, AMistypedCommandIsNamedWithTheClosestOne) {
   EXPECT_EQ(far.code, kExitUsage);
   EXPECT_EQ(far.err,
             "mdfetch: unknown command 'xyzzy' (commands: refresh, plan, fetch, query, export, "
-            "chart, check, list, quota, info, remove, vacuum, copy, sim, help)\n");
+            "chart, check, list, quota, info, remove, vacuum, copy, serve, sim, help)\n");
 }
 
 TEST_F(CliTest, HelpNamesACommandsOptions) {

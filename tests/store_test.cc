@@ -729,6 +729,42 @@ TEST_P(StoreBackendTest, CallsAreLoggedAndFinished) {
   EXPECT_THAT(*since, ElementsAre(At(2'000), At(3'000)));
 }
 
+TEST_P(StoreBackendTest, RecentCallsAreNewestFirstForOneSeriesOrAll) {
+  auto store = OpenFresh();
+  ASSERT_NE(store, nullptr);
+  Result<int64_t> first = store->BeginCall(kIbm, OutputSize::kCompact, At(1'000));
+  Result<int64_t> second = store->BeginCall(kMsft, OutputSize::kFull, At(2'000));
+  Result<int64_t> third = store->BeginCall(kIbm, OutputSize::kFull, At(3'000));
+  ASSERT_TRUE(first && second && third);
+  ASSERT_TRUE(store->FinishCall(*third, kIbm, {"error", 500, 12, "HTTP 500"}));
+  auto ids = [](const std::vector<CallRow>& rows) {
+    std::vector<int64_t> out;
+    for (const CallRow& row : rows) out.push_back(row.id);
+    return out;
+  };
+
+  Result<std::vector<CallRow>> ibm = store->RecentCalls(kIbm, 10);
+  ASSERT_TRUE(ibm) << ibm.error().message;
+  EXPECT_THAT(ids(*ibm), ElementsAre(*third, *first));
+  EXPECT_EQ((*ibm)[0].series, kIbm);
+  EXPECT_EQ((*ibm)[0].at, At(3'000));
+  EXPECT_EQ((*ibm)[0].outputsize, "full");
+  EXPECT_EQ((*ibm)[0].outcome, "error");
+  EXPECT_EQ((*ibm)[0].http_status, 500);
+  EXPECT_EQ((*ibm)[0].error, "HTTP 500");
+
+  Result<std::vector<CallRow>> all = store->RecentCalls(std::nullopt, 2);
+  ASSERT_TRUE(all) << all.error().message;
+  EXPECT_THAT(ids(*all), ElementsAre(*third, *second));
+  EXPECT_EQ((*all)[1].series, kMsft);
+
+  // A series that is not stored has no calls; its name reaches the store only bound.
+  Result<std::vector<CallRow>> none =
+      store->RecentCalls(SeriesKey{"X' OR '1'='1", Function::kDaily, ""}, 10);
+  ASSERT_TRUE(none) << none.error().message;
+  EXPECT_TRUE(none->empty());
+}
+
 TEST_P(StoreBackendTest, FinishCallWithoutCallRowUpdatesTheSeries) {
   auto store = OpenFresh();
   ASSERT_NE(store, nullptr);

@@ -319,5 +319,13 @@ TEST(SymbolListTest, ArgumentUsesTheSameRules) {
             "'IBM&x=1' is not a valid symbol (letters, digits, '.', '-' only)");
 }
 
+TEST(SymbolListTest, EmptyArgumentIsRefusedNotRead) {
+  for (const char* text : {"", "   ", "\t"}) {
+    auto empty = ParseSeriesArgument(text, SeriesDefaults{});
+    ASSERT_FALSE(empty) << text;
+    EXPECT_EQ(empty.error().message, "no symbol given");
+  }
+}
+
 }  // namespace
 }  // namespace mdfetch

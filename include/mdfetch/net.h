@@ -1,7 +1,7 @@
-// What speaks HTTP: the transport to the service and the simulator's server, both on
-// cpp-httplib and OpenSSL. The `mdfetch` binary does not link them: they are in a module,
+// What speaks HTTP: the transport to the service, the simulator's server and serve's web
+// server, on cpp-httplib and OpenSSL. The `mdfetch` binary does not link them: they are in a module,
 // `mdfetch-net.so` (installed in lib/mdfetch/ beside bin/), loaded with dlopen by the
-// commands that need it (refresh, fetch, sim), because loading cpp-httplib, OpenSSL and
+// commands that need it (refresh, fetch, sim, serve), because loading cpp-httplib, OpenSSL and
 // their libraries costs every start about 12 ms, more than a read command's own work
 // (issue 13: read commands start like the sqlite3 shell; docs/performance.md).
 //
@@ -13,6 +13,7 @@
 #include <string>
 
 #include "mdfetch/result.h"
+#include "mdfetch/serve.h"
 #include "mdfetch/simulator.h"
 #include "mdfetch/transport.h"
 
@@ -25,6 +26,7 @@ struct NetApi {
   Result<TransportFactory> (*make_transport_factory)(const std::string& base_url,
                                                      const TransportOptions& options);
   std::unique_ptr<SimServer> (*make_simulator)(SimOptions options);
+  std::unique_ptr<ViewServer> (*make_view_server)(ServeOptions options);
 };
 
 // The module's functions: loaded once (thread-safe) in the mdfetch binary, where a module that

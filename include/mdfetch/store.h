@@ -275,6 +275,10 @@ class Store {
   // Appends calls to the log in one transaction (new ids; a call's series, when set, must be
   // stored: import series first).
   virtual Status ImportCalls(std::span<const CallRow> calls) = 0;
+  // The newest `limit` rows of the call log, newest first (by id): those of `series` when
+  // set (none when it is not stored), else every row, detached ones included. For `serve`.
+  virtual Result<std::vector<CallRow>> RecentCalls(const std::optional<SeriesKey>& series,
+                                                   int64_t limit) = 0;
   virtual Result<std::vector<NamedValue>> ListFacts() = 0;
   virtual Result<std::vector<NamedValue>> ListSettings() = 0;
   // Rows in the call log (for the check at the end of a copy).
