@@ -20,7 +20,7 @@
 namespace mdfetch {
 namespace {
 
-SeriesState Stored(SeriesKey key, int64_t i) {
+SeriesState ScaleState(SeriesKey key, int64_t i) {
   return SeriesState{.key = std::move(key),
                      .time_zone = "US/Eastern",
                      .last_refreshed = "2026-11-20",
@@ -28,7 +28,7 @@ SeriesState Stored(SeriesKey key, int64_t i) {
                      .last_outcome = "stored"};
 }
 
-std::string Symbol(int i) { return fmt::format("S{:03}", i); }
+std::string ScaleSymbol(int i) { return fmt::format("S{:03}", i); }
 
 class ScaleTest : public ::testing::Test {
  protected:
@@ -43,7 +43,8 @@ class ScaleTest : public ::testing::Test {
     auto store = Store::Open(db_, OpenMode::kReadWrite);
     ASSERT_TRUE(store);
     for (int i = 0; i < n; ++i) {
-      ASSERT_TRUE((*store)->ImportSeries(Stored(SeriesKey{Symbol(i), Function::kDaily, ""}, i)));
+      ASSERT_TRUE(
+          (*store)->ImportSeries(ScaleState(SeriesKey{ScaleSymbol(i), Function::kDaily, ""}, i)));
     }
   }
 
@@ -57,16 +58,19 @@ TEST_F(ScaleTest, SnapshotOfManySeriesHoldsWhatFindingEachFinds) {
   auto store = Store::Open(":memory:", OpenMode::kReadWrite);
   ASSERT_TRUE(store);
   const SeriesKey raw{"AAPL", Function::kIntraday, "5min", false, true};
-  ASSERT_TRUE((*store)->ImportSeries(Stored(raw, 0)));
-  ASSERT_TRUE((*store)->ImportSeries(Stored(SeriesKey{"AAPL", Function::kIntraday, "5min"}, 1)));
+  ASSERT_TRUE((*store)->ImportSeries(ScaleState(raw, 0)));
+  ASSERT_TRUE(
+      (*store)->ImportSeries(ScaleState(SeriesKey{"AAPL", Function::kIntraday, "5min"}, 1)));
   for (int i = 0; i < 150; ++i) {
-    ASSERT_TRUE((*store)->ImportSeries(Stored(SeriesKey{Symbol(i), Function::kDaily, ""}, i)));
+    ASSERT_TRUE(
+        (*store)->ImportSeries(ScaleState(SeriesKey{ScaleSymbol(i), Function::kDaily, ""}, i)));
   }
   // Asked: the raw intraday series, 80 stored daily ones (every other), 20 not stored, and the
   // weekly series of a stored symbol (not stored).
   std::vector<SeriesKey> asked = {raw, SeriesKey{"S000", Function::kWeekly, ""}};
-  for (int i = 0; i < 160; i += 2) asked.push_back(SeriesKey{Symbol(i), Function::kDaily, ""});
-  for (int i = 0; i < 20; ++i) asked.push_back(SeriesKey{fmt::format("N{}", i), Function::kDaily, ""});
+  for (int i = 0; i < 160; i += 2) asked.push_back(SeriesKey{ScaleSymbol(i), Function::kDaily, ""});
+  for (int i = 0; i < 20; ++i)
+    asked.push_back(SeriesKey{fmt::format("N{}", i), Function::kDaily, ""});
   ASSERT_GT(asked.size(), 64u);
 
   Result<StoreSnapshot> snapshot = ReadSnapshot(**store, asked, {});
@@ -119,8 +123,8 @@ TEST_F(ScaleTest, ListIntoAPipeOrAsCsvGivesEverySeries) {
 }
 
 TEST(SeriesTableTest, APageNoLongerThanTheListIsTheWholeTable) {
-  std::vector<SeriesState> two = {Stored(SeriesKey{"A", Function::kDaily, ""}, 0),
-                                  Stored(SeriesKey{"B", Function::kDaily, ""}, 0)};
+  std::vector<SeriesState> two = {ScaleState(SeriesKey{"A", Function::kDaily, ""}, 0),
+                                  ScaleState(SeriesKey{"B", Function::kDaily, ""}, 0)};
   EXPECT_EQ(SeriesTable(two, 2), SeriesTable(two));
   EXPECT_EQ(SeriesTable(two, 1).substr(SeriesTable(two, 1).rfind("...")),
             "... and 1 more series (2 in all): mdfetch list | less, or --format csv|json\n");
@@ -129,8 +133,8 @@ TEST(SeriesTableTest, APageNoLongerThanTheListIsTheWholeTable) {
 // list --format json is written row by row: one valid document, in the compact form a whole
 // document dumped at once takes.
 TEST(SeriesJsonTest, RowByRowIsOneCompactDocument) {
-  std::vector<SeriesState> series = {Stored(SeriesKey{"A", Function::kDaily, ""}, 0),
-                                     Stored(SeriesKey{"B", Function::kMonthly, ""}, 1)};
+  std::vector<SeriesState> series = {ScaleState(SeriesKey{"A", Function::kDaily, ""}, 0),
+                                     ScaleState(SeriesKey{"B", Function::kMonthly, ""}, 1)};
   series[1].last_error = "say \"no\"\n";
   const std::string text = SeriesJson(series);
   const auto doc = nlohmann::ordered_json::parse(text);
@@ -150,12 +154,12 @@ TEST(GroupedTest, GroupsThousands) {
 
 // The summary names 20 failed or deferred series, then counts the rest by what they say;
 // --verbose names every one.
-std::string Summary(int deferred, int failed, Verbosity verbosity) {
+std::string ScaleSummary(int deferred, int failed, Verbosity verbosity) {
   RefreshSummary s;
   for (int i = 0; i < deferred + failed; ++i) {
     const bool defer = i < deferred;
     s.results.push_back(
-        SeriesResult{.key = SeriesKey{Symbol(i), Function::kDaily, ""},
+        SeriesResult{.key = SeriesKey{ScaleSymbol(i), Function::kDaily, ""},
                      .status = defer ? SeriesStatus::kDeferred : SeriesStatus::kFailed,
                      .reason = defer ? "the daily quota is spent" : "unknown symbol"});
   }
@@ -173,29 +177,29 @@ TEST(SummaryAtScaleTest, NamesTwentySeriesThenCountsTheRestByReason) {
       "m.db: 25 series: 0 stored, 0 up to date, 2 failed, 23 deferred; 0 calls (0 throttled, 0 "
       "retried); 0 bars added, 0 changed\n";
   for (int i = 0; i < 20; ++i) {
-    expected += fmt::format("  deferred {}: the daily quota is spent\n", Symbol(i));
+    expected += fmt::format("  deferred {}: the daily quota is spent\n", ScaleSymbol(i));
   }
   expected +=
       "  3 more deferred: the daily quota is spent\n"
       "  2 more failed: unknown symbol\n"
       "  (each series: --verbose, or --report FILE)\n";
-  EXPECT_EQ(Summary(23, 2, Verbosity::kNormal), expected);
+  EXPECT_EQ(ScaleSummary(23, 2, Verbosity::kNormal), expected);
 }
 
 TEST(SummaryAtScaleTest, QuietCountsTooAndVerboseNamesEverySeries) {
-  const std::string quiet = Summary(21, 0, Verbosity::kQuiet);
+  const std::string quiet = ScaleSummary(21, 0, Verbosity::kQuiet);
   EXPECT_EQ(quiet.substr(quiet.find("mdfetch: deferred S019")),
             "mdfetch: deferred S019: the daily quota is spent\n"
             "mdfetch: 1 more deferred: the daily quota is spent\n"
             "mdfetch: (each series: --verbose, or --report FILE)\n");
-  const std::string verbose = Summary(21, 1, Verbosity::kVerbose);
+  const std::string verbose = ScaleSummary(21, 1, Verbosity::kVerbose);
   EXPECT_NE(verbose.find("  deferred S020: the daily quota is spent\n"), std::string::npos);
   EXPECT_NE(verbose.find("  failed S021: unknown symbol\n"), std::string::npos);
   EXPECT_EQ(verbose.find("more"), std::string::npos);
 }
 
 TEST(SummaryAtScaleTest, TwentyAreNamedWithoutACount) {
-  const std::string text = Summary(20, 0, Verbosity::kNormal);
+  const std::string text = ScaleSummary(20, 0, Verbosity::kNormal);
   EXPECT_NE(text.find("  deferred S019: the daily quota is spent\n"), std::string::npos);
   EXPECT_EQ(text.find("more"), std::string::npos);
 }
@@ -207,7 +211,7 @@ TEST(ProgressAtScaleTest, SeriesSettledByThePlanAreReportedOnce) {
   ASSERT_TRUE(store);
   std::vector<SeriesKey> keys;
   for (int i = 0; i < 100; ++i) {
-    SeriesState state = Stored(SeriesKey{Symbol(i), Function::kMonthly, ""}, i);
+    SeriesState state = ScaleState(SeriesKey{ScaleSymbol(i), Function::kMonthly, ""}, i);
     state.last_success_at = clock.WallNow();  // monthly: up to date until the next close
     ASSERT_TRUE((*store)->ImportSeries(state));
     const Bar bar{.ts = "2026-10-30", .open = 1, .high = 1, .low = 1, .close = 1};
