@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "cli_commands.h"
+#include "cli_output.h"
 #include "mdfetch/redact.h"
 #include "mdfetch/store.h"
 
@@ -33,17 +34,6 @@ constexpr std::string_view kCopyPrefix = "copy.";
 // The settings key of the probe that tells whether SRC and DST are one store.
 constexpr std::string_view kProbeKey = "copy.probe";
 constexpr std::string_view kOriginFact = "origin";
-
-// "1,120,000".
-std::string Grouped(int64_t n) {
-  std::string digits = std::to_string(n < 0 ? -n : n);
-  std::string out;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return n < 0 ? "-" + out : out;
-}
 
 // "1 fact", "5,012 calls".
 std::string Counted(int64_t n, std::string_view what) {

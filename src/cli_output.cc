@@ -7,6 +7,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <span>
 
 #include "mdfetch/market_calendar.h"
 #include "mdfetch/symbols.h"
@@ -298,14 +299,26 @@ std::string OutcomeCell(const SeriesState& s) {
 
 }  // namespace
 
-std::string SeriesTable(const std::vector<SeriesState>& series) {
+std::string Grouped(int64_t n) {
+  std::string digits = std::to_string(n < 0 ? -n : n);
+  std::string out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return n < 0 ? "-" + out : out;
+}
+
+std::string SeriesTable(const std::vector<SeriesState>& series, size_t page) {
   if (series.empty()) return "(no series stored yet)\n";
+  const size_t shown = page > 0 ? std::min(page, series.size()) : series.size();
   struct Row {
     std::string name, bars, first, last, outcome;
   };
   std::vector<Row> rows = {{"series", "bar_count", "first_ts", "last_ts", "last_outcome"}};
+  rows.reserve(shown + 1);
   bool provisional = false, limited = false, raw = false, regular = false, errors = false;
-  for (const auto& s : series) {
+  for (const auto& s : std::span(series).first(shown)) {
     Row row{ShortDescribe(s.key), std::to_string(s.bar_count), ShortTs(s.first_ts),
             ShortTs(s.last_ts), OutcomeCell(s)};
     if (!s.provisional_ts.empty() && s.provisional_ts == s.last_ts) {
@@ -330,6 +343,12 @@ std::string SeriesTable(const std::vector<SeriesState>& series) {
     // The name and the last outcome are the only cells without a bound: cut what overflows.
     if (line.size() > kListWidth) line = line.substr(0, kListWidth - 3) + "...";
     out += line + "\n";
+  }
+  if (shown < series.size()) {
+    out += fmt::format(
+        "... and {} more series ({} in all): mdfetch list | less, or --format csv|json\n",
+        Grouped(static_cast<int64_t>(series.size() - shown)),
+        Grouped(static_cast<int64_t>(series.size())));
   }
   if (provisional) out += kProvisionalNote;
   if (raw) out += "raw: adjusted=false; ";
@@ -374,9 +393,15 @@ Json SeriesFields(const SeriesState& s, bool for_csv) {
 Json SeriesJsonFields(const SeriesState& series) { return SeriesFields(series, false); }
 
 std::string SeriesJson(const std::vector<SeriesState>& series) {
-  Json rows = Json::array();
-  for (const auto& s : series) rows.push_back(SeriesFields(s, false));
-  return JsonText(Json{{"series", std::move(rows)}}) + "\n";
+  // Row by row, the text JsonText gives the whole document (compact): one document of 100,000
+  // rows built first would take ~300 MB and twice the time.
+  std::string out = R"({"series":[)";
+  for (size_t i = 0; i < series.size(); ++i) {
+    if (i > 0) out += ',';
+    out += JsonText(SeriesFields(series[i], false));
+  }
+  out += "]}\n";
+  return out;
 }
 
 std::string SeriesCsv(const std::vector<SeriesState>& series) {

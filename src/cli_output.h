@@ -55,12 +55,18 @@ std::string BarJson(const SeriesState& series, const std::vector<Bar>& bars);
 
 // `list`: a table within 100 columns (series, bar_count, first_ts, last_ts, last_outcome
 // with the date of the last attempt), or every field of every series as JSON or CSV.
-std::string SeriesTable(const std::vector<SeriesState>& series);
+// `page` > 0 (a terminal): only the first `page` series, and a line saying how many more there
+// are and how to see them all; the notes below the table explain the rows shown.
+std::string SeriesTable(const std::vector<SeriesState>& series, size_t page = 0);
 std::string SeriesJson(const std::vector<SeriesState>& series);
 std::string SeriesCsv(const std::vector<SeriesState>& series);
 // The fields of one series in `list --format json` (`serve`'s /api/series adds to them).
 nlohmann::ordered_json SeriesJsonFields(const SeriesState& series);
 inline constexpr size_t kListWidth = 100;
+inline constexpr size_t kListPage = 50;  // series `list` shows on a terminal
+
+// n with its thousands grouped: "1,120,000".
+std::string Grouped(int64_t n);
 
 // A word a shell passes through unchanged: as is when it holds only safe characters, else
 // in single quotes.

@@ -271,9 +271,11 @@ Outcome RunList(const ReadArgs& args, CliEnv& env) {
   if (!series) {
     return Exit(kExitFailed, "{}", series.error().message);
   }
-  std::string out = args.format == "json"  ? SeriesJson(*series)
-                    : args.format == "csv" ? SeriesCsv(*series)
-                                           : SeriesTable(*series);
+  // A person at a terminal sees a page of a long table; a pipe or a file gets every row.
+  std::string out = args.format == "json" ? SeriesJson(*series)
+                    : args.format == "csv"
+                        ? SeriesCsv(*series)
+                        : SeriesTable(*series, env.out_is_terminal ? kListPage : 0);
   std::fputs(out.c_str(), env.out);
   return kExitOk;
 }

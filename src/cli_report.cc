@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -21,6 +22,16 @@ namespace mdfetch {
 namespace {
 
 using Json = nlohmann::ordered_json;
+
+// Series the summary names one a line (failed, deferred, limited) before it counts the rest.
+constexpr int64_t kNamedAtMost = 20;
+const std::string& LimitedWhy() {
+  static const std::string why = fmt::format(
+      "only the latest {} bars (outputsize=full is premium for this key; weekly and monthly "
+      "series give the whole history on a free key)",
+      kCompactBars);
+  return why;
+}
 
 std::string_view StatusWord(SeriesStatus status) {
   switch (status) {
@@ -106,14 +117,15 @@ std::string ReportError(const std::string& path, const std::string& message) {
 
 std::string SummaryLine(const std::string& db, const RefreshSummary& s) {
   // A backfill settles each month of each series: "6 months of 3 series".
-  std::set<SeriesKey> keys;
-  for (const auto& r : s.results) keys.insert(r.key);
   const bool backfill = std::any_of(s.results.begin(), s.results.end(),
                                     [](const SeriesResult& r) { return !r.month.empty(); });
-  const std::string what =
-      backfill ? fmt::format("{} of {} series",
-                             Plural(static_cast<int64_t>(s.results.size()), "month"), keys.size())
-               : fmt::format("{} series", s.results.size());
+  std::string what = fmt::format("{} series", s.results.size());
+  if (backfill) {
+    std::set<SeriesKey> keys;
+    for (const auto& r : s.results) keys.insert(r.key);
+    what = fmt::format("{} of {} series", Plural(static_cast<int64_t>(s.results.size()), "month"),
+                       keys.size());
+  }
   return fmt::format(
       "{}: {}: {} stored, {} up to date, {} failed, {} deferred; {} ({} throttled, {} retried); "
       "{} added, {} changed\n",
@@ -139,18 +151,33 @@ void PrintSummary(std::FILE* out, const RunReport& report, Verbosity verbosity) 
   const bool grouped = s.stop == StopCause::kInterrupted || s.stop == StopCause::kError;
   const std::string left = std::string(StopCauseText(s.stop));
   int64_t left_alike = 0;
+  // Past kNamedAtMost lines (unless --verbose) the rest are counted by what they say.
+  const bool every = verbosity == Verbosity::kVerbose;
+  int64_t named = 0;
+  std::map<std::pair<std::string_view, std::string_view>, int64_t> more;
   for (const auto& r : s.results) {
     if (grouped && r.reason == left && r.status != SeriesStatus::kStored) {
       ++left_alike;
     } else if (r.status == SeriesStatus::kFailed || r.status == SeriesStatus::kDeferred) {
+      if (!every && named >= kNamedAtMost) {
+        ++more[{SeriesStatusName(r.status), r.reason}];
+        continue;
+      }
+      ++named;
       fmt::print(out, "{}{} {}: {}\n", lead, SeriesStatusName(r.status), Describe(r), r.reason);
     } else if (!quiet && r.history_limited && r.status == SeriesStatus::kStored) {
-      fmt::print(out,
-                 "  limited {}: only the latest {} bars (outputsize=full is premium for this "
-                 "key; weekly and monthly series give the whole history on a free key)\n",
-                 Describe(r.key), kCompactBars);
+      if (!every && named >= kNamedAtMost) {
+        ++more[{"limited", LimitedWhy()}];
+        continue;
+      }
+      ++named;
+      fmt::print(out, "  limited {}: {}\n", Describe(r.key), LimitedWhy());
     }
   }
+  for (const auto& [what, n] : more) {
+    fmt::print(out, "{}{} more {}: {}\n", lead, Grouped(n), what.first, what.second);
+  }
+  if (!more.empty()) fmt::print(out, "{}(each series: --verbose, or --report FILE)\n", lead);
   if (left_alike > 0) {
     fmt::print(out, "{}{} series {} ({})\n", lead, left_alike,
                s.stop == StopCause::kInterrupted ? "deferred" : "not called",

@@ -104,6 +104,8 @@ class EngineRun {
   void Requeue(Job job);
   void Settle(const Job& job, SeriesStatus status, std::string reason);
   void Settle(size_t item, SeriesStatus status, std::string reason, bool history_limited);
+  // Settle() without drawing the progress line.
+  void Record(size_t item, SeriesStatus status, std::string reason, bool history_limited);
   void Halt(std::string reason, StopCause cause, std::string detail = {});
   void TellCall(const Completion& completion);
   void DeferOrFailQueued();

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
     env.clock = &clock;
     env.in_is_terminal = isatty(STDIN_FILENO) == 1;
     env.err_is_terminal = isatty(STDERR_FILENO) == 1;
+    env.out_is_terminal = isatty(STDOUT_FILENO) == 1;
     winsize size{};
     if (env.err_is_terminal && ioctl(STDERR_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 0) {
       env.err_columns = size.ws_col;

@@ -107,16 +107,22 @@ Result<std::optional<SeriesState>> SqliteStore::Find(const SeriesKey& key) {
 }
 
 Result<std::vector<SeriesState>> SqliteStore::ListSeries() {
-  Query query = stmts_->Use(Sql::kList);
   std::vector<SeriesState> all;
+  Status listed = ForEachSeries([&all](SeriesState& state) { all.push_back(std::move(state)); });
+  if (!listed) return std::unexpected(listed.error());
+  return all;
+}
+
+Status SqliteStore::ForEachSeries(const std::function<void(SeriesState&)>& each) {
+  Query query = stmts_->Use(Sql::kList);
   int rc = SQLITE_ROW;
   while ((rc = query.Step()) == SQLITE_ROW) {
     Result<SeriesState> state = ReadSeries(query);
     if (!state) return Fail("listing series failed: " + state.error().message);
-    all.push_back(std::move(*state));
+    each(*state);
   }
   if (rc != SQLITE_DONE) return Fail("listing series failed: " + stmts_->Message());
-  return all;
+  return {};
 }
 
 Result<std::vector<SeriesKey>> SqliteStore::DeferredSeries() {

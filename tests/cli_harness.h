@@ -40,6 +40,7 @@ struct CliRun {
   bool in_is_terminal = false;   // CliEnv::in_is_terminal: a person may answer a question
   bool err_is_terminal = false;  // CliEnv::err_is_terminal: draw the progress line
   int err_columns = 80;          // CliEnv::err_columns, and its default
+  bool out_is_terminal = false;  // CliEnv::out_is_terminal: `list` shows a page
   // The whole environment the CLI sees; every other variable is unset. Declared last: a call
   // that passes a bare map, `{{"NAME", "value"}}`, then goes to the overload below and cannot
   // be read as this struct.
@@ -70,6 +71,7 @@ inline CliResult RunCliCaptured(Clock& clock, std::vector<std::string> args,
   env.in_is_terminal = run.in_is_terminal;
   env.err_is_terminal = run.err_is_terminal;
   env.err_columns = run.err_columns;
+  env.out_is_terminal = run.out_is_terminal;
   env.getenv = [environment = run.env](const char* name) -> std::optional<std::string> {
     auto it = environment.find(name);
     if (it == environment.end()) return std::nullopt;

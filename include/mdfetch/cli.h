@@ -27,6 +27,7 @@ struct CliEnv {
   std::FILE* err = stderr;
   bool in_is_terminal = false;   // a person may answer a question
   bool err_is_terminal = false;  // draw the progress line
+  bool out_is_terminal = false;  // `list` shows a page of a long table
   int err_columns = 80;          // the terminal's width, for the progress line
   // Reads an environment variable (ALPHAVANTAGE_API_KEY, MDFETCH_DB).
   std::function<std::optional<std::string>(const char*)> getenv;

@@ -142,7 +142,8 @@ struct RefreshSummary {
   int64_t BarsChanged() const;
 };
 
-// Reported after each series is settled, and after each call, for a progress line.
+// Reported after each series is settled, and after each call, for a progress line; the
+// series the plan settles without a call (up to date, ...) are reported once, together.
 struct Progress {
   int64_t settled = 0;
   int64_t total = 0;

@@ -199,6 +199,15 @@ class Store {
   virtual Result<std::optional<SeriesState>> Find(const SeriesKey& key) = 0;
   // Every series, ordered by symbol, function, interval.
   virtual Result<std::vector<SeriesState>> ListSeries() = 0;
+  // The same series in the same order, handed to `each` one at a time as they are read (it
+  // may move from the state), so that the whole list is never held at once. On failure some
+  // may have been handed already.
+  virtual Status ForEachSeries(const std::function<void(SeriesState&)>& each) {
+    Result<std::vector<SeriesState>> all = ListSeries();
+    if (!all) return std::unexpected(all.error());
+    for (SeriesState& state : *all) each(state);
+    return {};
+  }
   // Series with deferred = 1 (they go first next run).
   virtual Result<std::vector<SeriesKey>> DeferredSeries() = 0;
   virtual Status SetDeferred(const SeriesKey& key, bool deferred, std::string_view reason) = 0;

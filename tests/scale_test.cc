@@ -1,0 +1,241 @@
+// Many series (issue 13): what the planner reads of the store at once, and output that stays
+// readable at 100,000 series (list's page on a terminal, the summary's counts).
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "cli_commands.h"
+#include "cli_harness.h"
+#include "cli_output.h"
+#include "engine_run.h"
+#include "fake_clock.h"
+#include "mdfetch/engine.h"
+#include "mdfetch/store.h"
+#include "mdfetch/transport.h"
+
+namespace mdfetch {
+namespace {
+
+SeriesState ScaleState(SeriesKey key, int64_t i) {
+  return SeriesState{.key = std::move(key),
+                     .time_zone = "US/Eastern",
+                     .last_refreshed = "2026-11-20",
+                     .last_success_at = WallTime(std::chrono::seconds(1'763'676'000 + i)),
+                     .last_outcome = "stored"};
+}
+
+std::string ScaleSymbol(int i) { return fmt::format("S{:03}", i); }
+
+class ScaleTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::filesystem::create_directories(dir_);
+    std::filesystem::remove(db_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  // Stores n daily series S000.. (no bars) in db_.
+  void StoreSeries(int n) {
+    auto store = Store::Open(db_, OpenMode::kReadWrite);
+    ASSERT_TRUE(store);
+    for (int i = 0; i < n; ++i) {
+      ASSERT_TRUE(
+          (*store)->ImportSeries(ScaleState(SeriesKey{ScaleSymbol(i), Function::kDaily, ""}, i)));
+    }
+  }
+
+  std::string dir_ = (std::filesystem::path(::testing::TempDir()) / "mdfetch-scale").string();
+  std::string db_ = dir_ + "/s.db";
+};
+
+// Past 64 series the snapshot comes from one listing of the store: it must hold exactly what a
+// look-up of each series finds, under the key asked for, and nothing of series not asked for.
+TEST_F(ScaleTest, SnapshotOfManySeriesHoldsWhatFindingEachFinds) {
+  auto store = Store::Open(":memory:", OpenMode::kReadWrite);
+  ASSERT_TRUE(store);
+  const SeriesKey raw{"AAPL", Function::kIntraday, "5min", false, true};
+  ASSERT_TRUE((*store)->ImportSeries(ScaleState(raw, 0)));
+  ASSERT_TRUE(
+      (*store)->ImportSeries(ScaleState(SeriesKey{"AAPL", Function::kIntraday, "5min"}, 1)));
+  for (int i = 0; i < 150; ++i) {
+    ASSERT_TRUE(
+        (*store)->ImportSeries(ScaleState(SeriesKey{ScaleSymbol(i), Function::kDaily, ""}, i)));
+  }
+  // Asked: the raw intraday series, 80 stored daily ones (every other), 20 not stored, and the
+  // weekly series of a stored symbol (not stored).
+  std::vector<SeriesKey> asked = {raw, SeriesKey{"S000", Function::kWeekly, ""}};
+  for (int i = 0; i < 160; i += 2) asked.push_back(SeriesKey{ScaleSymbol(i), Function::kDaily, ""});
+  for (int i = 0; i < 20; ++i)
+    asked.push_back(SeriesKey{fmt::format("N{}", i), Function::kDaily, ""});
+  ASSERT_GT(asked.size(), 64u);
+
+  Result<StoreSnapshot> snapshot = ReadSnapshot(**store, asked, {});
+  ASSERT_TRUE(snapshot) << snapshot.error().message;
+  size_t found = 0;
+  for (const SeriesKey& key : asked) {
+    auto each = (*store)->Find(key);
+    ASSERT_TRUE(each);
+    auto it = snapshot->series.find(key);
+    ASSERT_EQ(it != snapshot->series.end(), each->has_value()) << Describe(key);
+    if (!*each) continue;
+    ++found;
+    EXPECT_EQ(it->second.key, key);
+    EXPECT_EQ(it->second.id, (**each).id);
+    EXPECT_EQ(it->second.last_success_at, (**each).last_success_at);
+  }
+  EXPECT_EQ(found, 76u);  // the raw intraday series and S000, S002, ..., S148
+  EXPECT_EQ(snapshot->series.size(), 76u);
+}
+
+TEST_F(ScaleTest, ListOnATerminalShowsAPageAndHowManyMore) {
+  StoreSeries(53);
+  FakeClock clock;
+  auto run = RunCliCaptured(clock, {"list", "--db", db_}, CliRun{.out_is_terminal = true});
+  ASSERT_EQ(run.code, kExitOk) << run.err;
+  std::vector<std::string> lines;
+  for (size_t at = 0, next; at < run.out.size(); at = next + 1) {
+    next = run.out.find('\n', at);
+    lines.push_back(run.out.substr(at, next - at));
+  }
+  ASSERT_EQ(lines.size(), 1 + kListPage + 1) << run.out;
+  EXPECT_EQ(lines[1].substr(0, 5), "S000 ");
+  EXPECT_EQ(lines[kListPage].substr(0, 5), "S049 ");
+  EXPECT_EQ(lines.back(),
+            "... and 3 more series (53 in all): mdfetch list | less, or --format csv|json");
+  EXPECT_EQ(run.err, "");
+}
+
+TEST_F(ScaleTest, ListIntoAPipeOrAsCsvGivesEverySeries) {
+  StoreSeries(53);
+  FakeClock clock;
+  auto table = RunCliCaptured(clock, {"list", "--db", db_});
+  ASSERT_EQ(table.code, kExitOk) << table.err;
+  EXPECT_EQ(std::count(table.out.begin(), table.out.end(), '\n'), 54);
+  EXPECT_EQ(table.out.find("more series"), std::string::npos);
+  auto csv = RunCliCaptured(clock, {"list", "--db", db_, "--format", "csv"},
+                            CliRun{.out_is_terminal = true});
+  ASSERT_EQ(csv.code, kExitOk) << csv.err;
+  EXPECT_EQ(std::count(csv.out.begin(), csv.out.end(), '\n'), 54);
+}
+
+TEST(SeriesTableTest, APageNoLongerThanTheListIsTheWholeTable) {
+  std::vector<SeriesState> two = {ScaleState(SeriesKey{"A", Function::kDaily, ""}, 0),
+                                  ScaleState(SeriesKey{"B", Function::kDaily, ""}, 0)};
+  EXPECT_EQ(SeriesTable(two, 2), SeriesTable(two));
+  EXPECT_EQ(SeriesTable(two, 1).substr(SeriesTable(two, 1).rfind("...")),
+            "... and 1 more series (2 in all): mdfetch list | less, or --format csv|json\n");
+}
+
+// list --format json is written row by row: one valid document, in the compact form a whole
+// document dumped at once takes.
+TEST(SeriesJsonTest, RowByRowIsOneCompactDocument) {
+  std::vector<SeriesState> series = {ScaleState(SeriesKey{"A", Function::kDaily, ""}, 0),
+                                     ScaleState(SeriesKey{"B", Function::kMonthly, ""}, 1)};
+  series[1].last_error = "say \"no\"\n";
+  const std::string text = SeriesJson(series);
+  const auto doc = nlohmann::ordered_json::parse(text);
+  EXPECT_EQ(JsonText(doc) + "\n", text);
+  ASSERT_EQ(doc["series"].size(), 2u);
+  EXPECT_EQ(doc["series"][0]["symbol"], "A");
+  EXPECT_EQ(doc["series"][1]["last_error"], "say \"no\"\n");
+  EXPECT_EQ(SeriesJson({}), "{\"series\":[]}\n");
+}
+
+TEST(GroupedTest, GroupsThousands) {
+  EXPECT_EQ(Grouped(0), "0");
+  EXPECT_EQ(Grouped(999), "999");
+  EXPECT_EQ(Grouped(99'950), "99,950");
+  EXPECT_EQ(Grouped(-1'120'000), "-1,120,000");
+}
+
+// The summary names 20 failed or deferred series, then counts the rest by what they say;
+// --verbose names every one.
+std::string ScaleSummary(int deferred, int failed, Verbosity verbosity) {
+  RefreshSummary s;
+  for (int i = 0; i < deferred + failed; ++i) {
+    const bool defer = i < deferred;
+    s.results.push_back(
+        SeriesResult{.key = SeriesKey{ScaleSymbol(i), Function::kDaily, ""},
+                     .status = defer ? SeriesStatus::kDeferred : SeriesStatus::kFailed,
+                     .reason = defer ? "the daily quota is spent" : "unknown symbol"});
+  }
+  RefreshArgs args;
+  RunReport report{.args = &args, .summary = &s, .db = "m.db"};
+  std::FILE* out = std::tmpfile();
+  PrintSummary(out, report, verbosity);
+  std::string text = ReadStream(out);
+  std::fclose(out);
+  return text;
+}
+
+TEST(SummaryAtScaleTest, NamesTwentySeriesThenCountsTheRestByReason) {
+  std::string expected =
+      "m.db: 25 series: 0 stored, 0 up to date, 2 failed, 23 deferred; 0 calls (0 throttled, 0 "
+      "retried); 0 bars added, 0 changed\n";
+  for (int i = 0; i < 20; ++i) {
+    expected += fmt::format("  deferred {}: the daily quota is spent\n", ScaleSymbol(i));
+  }
+  expected +=
+      "  3 more deferred: the daily quota is spent\n"
+      "  2 more failed: unknown symbol\n"
+      "  (each series: --verbose, or --report FILE)\n";
+  EXPECT_EQ(ScaleSummary(23, 2, Verbosity::kNormal), expected);
+}
+
+TEST(SummaryAtScaleTest, QuietCountsTooAndVerboseNamesEverySeries) {
+  const std::string quiet = ScaleSummary(21, 0, Verbosity::kQuiet);
+  EXPECT_EQ(quiet.substr(quiet.find("mdfetch: deferred S019")),
+            "mdfetch: deferred S019: the daily quota is spent\n"
+            "mdfetch: 1 more deferred: the daily quota is spent\n"
+            "mdfetch: (each series: --verbose, or --report FILE)\n");
+  const std::string verbose = ScaleSummary(21, 1, Verbosity::kVerbose);
+  EXPECT_NE(verbose.find("  deferred S020: the daily quota is spent\n"), std::string::npos);
+  EXPECT_NE(verbose.find("  failed S021: unknown symbol\n"), std::string::npos);
+  EXPECT_EQ(verbose.find("more"), std::string::npos);
+}
+
+TEST(SummaryAtScaleTest, TwentyAreNamedWithoutACount) {
+  const std::string text = ScaleSummary(20, 0, Verbosity::kNormal);
+  EXPECT_NE(text.find("  deferred S019: the daily quota is spent\n"), std::string::npos);
+  EXPECT_EQ(text.find("more"), std::string::npos);
+}
+
+// A run where the plan settles every series draws the progress line once, not once a series.
+TEST(ProgressAtScaleTest, SeriesSettledByThePlanAreReportedOnce) {
+  FakeClock clock;
+  auto store = Store::Open(":memory:", OpenMode::kReadWrite);
+  ASSERT_TRUE(store);
+  std::vector<SeriesKey> keys;
+  for (int i = 0; i < 100; ++i) {
+    SeriesState state = ScaleState(SeriesKey{ScaleSymbol(i), Function::kMonthly, ""}, i);
+    state.last_success_at = clock.WallNow();  // monthly: up to date until the next close
+    ASSERT_TRUE((*store)->ImportSeries(state));
+    const Bar bar{.ts = "2026-10-30", .open = 1, .high = 1, .low = 1, .close = 1};
+    ASSERT_TRUE((*store)->ImportBars(state.key, std::span(&bar, 1)));
+    keys.push_back(state.key);
+  }
+  int transports = 0;
+  Engine engine(
+      clock,
+      [&transports]() -> std::unique_ptr<Transport> {
+        ++transports;
+        return nullptr;
+      },
+      **store, EngineOptions{});
+  std::vector<Progress> drawn;
+  RefreshSummary summary = engine.Run(keys, [&drawn](const Progress& p) { drawn.push_back(p); });
+  EXPECT_EQ(summary.Count(SeriesStatus::kUpToDate), 100);
+  EXPECT_EQ(transports, 0);
+  ASSERT_EQ(drawn.size(), 1u);
+  EXPECT_EQ(drawn[0].settled, 100);
+  EXPECT_EQ(drawn[0].total, 100);
+  EXPECT_EQ(drawn[0].calls, 0);
+  EXPECT_EQ(drawn[0].last, "S099 monthly");
+}
+
+}  // namespace
+}  // namespace mdfetch
