@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -48,7 +50,10 @@ class ScaleTest : public ::testing::Test {
     }
   }
 
-  std::string dir_ = (std::filesystem::path(::testing::TempDir()) / "mdfetch-scale").string();
+  // One folder per test process: ctest runs the cases of this fixture side by side.
+  std::string dir_ = (std::filesystem::path(::testing::TempDir()) /
+                      fmt::format("mdfetch-scale-{}", ::getpid()))
+                         .string();
   std::string db_ = dir_ + "/s.db";
 };
 
