@@ -249,8 +249,9 @@ Outcome RunPlan(const RefreshArgs& args, CliEnv& env) {
   const std::vector<Row> rows = Rows(*dry, *rate, now);
   const std::string rate_text =
       args.rate.empty() ? (args.sim ? kDefaultSimRate : kDefaultRate) : args.rate;
-  const std::string text = args.format == "json" ? PlanJson(db, *dry, rows, *rate, now, target->problems)
-                                                 : TableText(db, *dry, rows, *rate, rate_text);
+  const std::string text = args.format == "json"
+                               ? PlanJson(db, *dry, rows, *rate, now, target->problems)
+                               : TableText(db, *dry, rows, *rate, rate_text);
   std::fputs(text.c_str(), env.out);
   return target->problems.empty() ? kExitOk : kExitFailed;
 }

@@ -17,10 +17,10 @@
 #include "cli_commands.h"
 #include "mdfetch/engine.h"
 #include "mdfetch/market_calendar.h"
+#include "mdfetch/net.h"
 #include "mdfetch/planner.h"
 #include "mdfetch/proxy.h"
 #include "mdfetch/redact.h"
-#include "mdfetch/net.h"
 #include "mdfetch/store.h"
 #include "mdfetch/symbols.h"
 

@@ -39,9 +39,10 @@ std::vector<std::string> Candidates() {
 Result<const NetApi*> Load() {
   const std::vector<std::string> candidates = Candidates();
   if (candidates.empty()) {
-    return Fail(fmt::format("cannot load mdfetch's HTTP module {}: /proc/self/exe does not say "
-                            "where mdfetch is",
-                            kModule));
+    return Fail(
+        fmt::format("cannot load mdfetch's HTTP module {}: /proc/self/exe does not say "
+                    "where mdfetch is",
+                    kModule));
   }
   for (const std::string& path : candidates) {
     if (access(path.c_str(), F_OK) != 0) continue;
@@ -57,19 +58,21 @@ Result<const NetApi*> Load() {
     auto entry = reinterpret_cast<Entry>(dlsym(handle, "mdfetch_net_api"));
     const NetApi* api = entry != nullptr ? entry() : nullptr;
     if (api == nullptr) {
-      return Fail(fmt::format("cannot load mdfetch's HTTP module '{}': it has no mdfetch_net_api",
-                              path));
+      return Fail(
+          fmt::format("cannot load mdfetch's HTTP module '{}': it has no mdfetch_net_api", path));
     }
     if (std::string_view(api->version) != MDFETCH_VERSION) {
-      return Fail(fmt::format("cannot load mdfetch's HTTP module '{}': it is of mdfetch {}, "
-                              "this is mdfetch {} (reinstall mdfetch)",
-                              path, api->version, MDFETCH_VERSION));
+      return Fail(
+          fmt::format("cannot load mdfetch's HTTP module '{}': it is of mdfetch {}, "
+                      "this is mdfetch {} (reinstall mdfetch)",
+                      path, api->version, MDFETCH_VERSION));
     }
     return api;
   }
-  return Fail(fmt::format("cannot load mdfetch's HTTP module: no {} (looked for {} and {}); "
-                          "reinstall mdfetch",
-                          kModule, candidates[0], candidates[1]));
+  return Fail(
+      fmt::format("cannot load mdfetch's HTTP module: no {} (looked for {} and {}); "
+                  "reinstall mdfetch",
+                  kModule, candidates[0], candidates[1]));
 }
 
 }  // namespace

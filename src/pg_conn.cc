@@ -101,8 +101,8 @@ const Loaded& Once() {
 Result<const Libpq*> LoadLibpq() {
   const Loaded& loaded = Once();
   if (!loaded.error.empty()) {
-    return Fail(fmt::format(
-        "PostgreSQL needs libpq (libpq.so.5): {}; install the package libpq5", loaded.error));
+    return Fail(fmt::format("PostgreSQL needs libpq (libpq.so.5): {}; install the package libpq5",
+                            loaded.error));
   }
   return &loaded.api;
 }
@@ -190,7 +190,7 @@ Result<PgRows> PgConn::Exec(const std::string& sql, const std::vector<PgParam>& 
   values.reserve(params.size());
   for (const PgParam& p : params) values.push_back(p ? p->c_str() : nullptr);
   PGresult* result = Pq().exec_params(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,
-                                  values.data(), nullptr, nullptr, 0);
+                                      values.data(), nullptr, nullptr, 0);
   PgRows rows(result);
   const ExecStatusType status = Pq().result_status(result);
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {

@@ -67,9 +67,7 @@ class PgRows {
   PgRows() = default;
   explicit PgRows(PGresult* result) : result_(result) {}
   int Rows() const { return result_ ? Pq().ntuples(result_.get()) : 0; }
-  bool IsNull(int row, int column) const {
-    return Pq().getisnull(result_.get(), row, column) != 0;
-  }
+  bool IsNull(int row, int column) const { return Pq().getisnull(result_.get(), row, column) != 0; }
   std::string_view Text(int row, int column) const {
     return {Pq().getvalue(result_.get(), row, column),
             static_cast<size_t>(Pq().getlength(result_.get(), row, column))};

@@ -270,7 +270,8 @@ TEST_F(CliNamingTest, TheSymbolListIsReadFromStdinWithLineNumbers) {
   auto plan = WithStdin("IBM\nIBM$\nIBM monthly\n",
                         {"plan", "--symbols", "-", "--db", db_, "--rate", "5/min"});
   EXPECT_EQ(plan.code, kExitFailed) << plan.err;  // an invalid line, as from a file
-  EXPECT_EQ(plan.err, "mdfetch: stdin:2: 'IBM$' is not a valid symbol (letters, digits, '.', '-' only)\n");
+  EXPECT_EQ(plan.err,
+            "mdfetch: stdin:2: 'IBM$' is not a valid symbol (letters, digits, '.', '-' only)\n");
   EXPECT_NE(plan.out.find("\nIBM monthly "), std::string::npos) << plan.out;
   auto refresh = WithStdin("IBM monthly\n", {"refresh", "--symbols", "-", "--db", db_, "--sim",
                                              "--base-url", sim_->BaseUrl()});

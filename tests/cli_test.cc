@@ -2,8 +2,9 @@
 // suggestion for a mistyped command; `plan` (no call) and `check` on a store filled from the
 // simulator. Exact output, virtual time.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <sqlite3.h>
+
+#include <nlohmann/json.hpp>
 
 #include "sim_fixture.h"
 
@@ -159,8 +160,8 @@ TEST_F(CliTest, AKeyFileReadableByOthersIsRefusedAndAPrivateOneIsUsed) {
                           "' is readable by other users; make it private: chmod 600 " + key_file +
                           "\n");
   // plan says it too, rather than leave it to the night's run.
-  auto plan = RunCliCaptured(clock_, {"plan", "--symbols", symbols_, "--db", db_,
-                                      "--api-key-file", key_file});
+  auto plan = RunCliCaptured(
+      clock_, {"plan", "--symbols", symbols_, "--db", db_, "--api-key-file", key_file});
   EXPECT_EQ(plan.code, kExitUsage);
   EXPECT_EQ(plan.err, open.err);
   std::filesystem::permissions(key_file, std::filesystem::perms(0600));
@@ -180,9 +181,9 @@ TEST_F(CliTest, AnEmptyKeyFileOrAFolderIsNamedForWhatItIs) {
   const std::string folder = (dir_ / "keys").string();
   std::filesystem::create_directory(folder);
   std::filesystem::permissions(folder, std::filesystem::perms(0700));
-  for (const auto& [file, why] : {std::pair{key_file, "'" + key_file + "' holds no key"},
-                                  std::pair{folder, "cannot read --api-key-file '" + folder +
-                                                        "': it is a folder"}}) {
+  for (const auto& [file, why] :
+       {std::pair{key_file, "'" + key_file + "' holds no key"},
+        std::pair{folder, "cannot read --api-key-file '" + folder + "': it is a folder"}}) {
     std::string expected = why;
     if (expected.starts_with("'")) expected = "--api-key-file " + expected;
     auto run = RunCliCaptured(clock_, {"refresh", "--symbols", symbols_, "--db", db_, "--sim",

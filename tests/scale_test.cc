@@ -2,7 +2,6 @@
 // readable at 100,000 series (list's page on a terminal, the summary's counts).
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <cstdio>
@@ -51,9 +50,9 @@ class ScaleTest : public ::testing::Test {
   }
 
   // One folder per test process: ctest runs the cases of this fixture side by side.
-  std::string dir_ = (std::filesystem::path(::testing::TempDir()) /
-                      fmt::format("mdfetch-scale-{}", ::getpid()))
-                         .string();
+  std::string dir_ =
+      (std::filesystem::path(::testing::TempDir()) / fmt::format("mdfetch-scale-{}", ::getpid()))
+          .string();
   std::string db_ = dir_ + "/s.db";
 };
 

@@ -1,6 +1,6 @@
 // What speaks HTTP: the transport to the service, the simulator's server and serve's web
-// server, on cpp-httplib and OpenSSL. The `mdfetch` binary does not link them: they are in a module,
-// `mdfetch-net.so` (installed in lib/mdfetch/ beside bin/), loaded with dlopen by the
+// server, on cpp-httplib and OpenSSL. The `mdfetch` binary does not link them: they are in a
+// module, `mdfetch-net.so` (installed in lib/mdfetch/ beside bin/), loaded with dlopen by the
 // commands that need it (refresh, fetch, sim, serve), because loading cpp-httplib, OpenSSL and
 // their libraries costs every start about 12 ms, more than a read command's own work
 // (issue 13: read commands start like the sqlite3 shell; docs/performance.md).
