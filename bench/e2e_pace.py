@@ -26,6 +26,11 @@ when each call is logged, before it is sent) give a second span. The deviation i
 span / ((N-1) x 60/R) - 1. Throttles: the simulator's own count (its `stopped:` line), beside
 the refresh summary's. Each figure is printed beside its goal; the machine and the load
 (uptime before and after each case) are recorded. Needs python3 (stdlib) only.
+
+Each call comes a little late (scheduler delays, the dispatcher waiting on the store) and the
+token bucket restarts its schedule at a late call, so the lateness adds up: the script prints
+it per call. --prefix "chrt -f 10" runs the refresh at real-time priority, to see how much of
+it is the scheduler's.
 """
 import argparse
 import datetime
