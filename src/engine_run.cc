@@ -10,7 +10,8 @@
 #include <asio/post.hpp>
 #include <asio/thread_pool.hpp>
 #include <set>
-#include <unordered_map>
+#include <span>
+#include <unordered_set>
 
 #include "mdfetch/market_calendar.h"
 #include "mdfetch/planner.h"
@@ -72,33 +73,63 @@ namespace {
 // SQLite's shared lock (two fcntl calls; 17% of a nothing-due refresh of 100,000 series).
 constexpr size_t kFindEachUpTo = 64;
 
-// What the store matches a key by (Store::Find): its columns, symbol, function, interval and
-// options, byte for byte.
-std::string StoredName(const SeriesKey& key) {
-  return fmt::format("{}\x1f{}\x1f{}\x1f{}", key.symbol, ShortName(key.function), key.interval,
-                     OptionsText(key));
-}
+// The keys asked for, looked up by value (a listed series' key is parsed from the same
+// columns Store::Find matches, byte for byte, so equal keys name the same row). The hash is
+// not noexcept so that the set keeps each one (a probe then compares hashes before keys).
+struct KeyOf {
+  size_t operator()(const SeriesKey* key) const { return SeriesKeyHash{}(*key); }
+  bool operator()(const SeriesKey* a, const SeriesKey* b) const noexcept { return *a == *b; }
+};
 
-Status ReadStates(Store& store, const std::vector<SeriesKey>& series, StoreSnapshot& snapshot) {
+// Each of `series` the store holds, looked up one by one, or, past kFindEachUpTo, found in
+// one listing of the store (the store's other series are never held: each wanted one is moved
+// into place). Positions are into `all`, the series planned.
+Status ReadStates(Store& store, const std::vector<SeriesKey>& all, std::span<const size_t> series,
+                  StoreSnapshot& snapshot) {
   if (series.size() <= kFindEachUpTo) {
-    for (const SeriesKey& key : series) {
-      Result<std::optional<SeriesState>> state = store.Find(key);
+    for (size_t i : series) {
+      Result<std::optional<SeriesState>> state = store.Find(all[i]);
       if (!state) return std::unexpected(state.error());
-      if (*state) snapshot.series.emplace(key, std::move(**state));
+      if (*state) snapshot.series.emplace(all[i], std::move(**state));
     }
     return {};
   }
-  std::unordered_multimap<std::string, const SeriesKey*> asked;
+  std::unordered_set<const SeriesKey*, KeyOf, KeyOf> asked;
   asked.reserve(series.size());
-  for (const SeriesKey& key : series) asked.emplace(StoredName(key), &key);
-  // Streamed: the store's other series are never held, each wanted one is moved into place.
+  for (size_t i : series) asked.insert(&all[i]);
+  snapshot.series.reserve(series.size());
   return store.ForEachSeries([&](SeriesState& state) {
-    auto [first, last] = asked.equal_range(StoredName(state.key));
-    for (auto it = first; it != last;) {
-      const SeriesKey& key = *it->second;
-      snapshot.series.emplace(key, ++it == last ? std::move(state) : state);
+    if (asked.contains(&state.key)) snapshot.series.emplace(state.key, std::move(state));
+  });
+}
+
+// For a refresh at `due_at` of more than kFindEachUpTo series: one listing without the bar
+// span marks the series up to date then (snapshot.up_to_date); only the others are read whole
+// (none on a nothing-due run, every one on the evening's).
+Status ReadStatesForRefresh(Store& store, const std::vector<SeriesKey>& series, WallTime due_at,
+                            StoreSnapshot& snapshot) {
+  std::unordered_set<const SeriesKey*, KeyOf, KeyOf> asked;
+  asked.reserve(series.size());
+  // A key asked twice is found once (the set holds the first); its twins are read whole.
+  std::vector<size_t> rest;
+  for (size_t i = 0; i < series.size(); ++i) {
+    if (!asked.insert(&series[i]).second) rest.push_back(i);
+  }
+  snapshot.up_to_date.assign(series.size(), UpToDateMark::kNo);
+  Status listed = store.ForEachSeriesWithoutBarSpan([&](SeriesState& state) {
+    auto it = asked.find(&state.key);
+    if (it == asked.end()) return;
+    const auto i = static_cast<size_t>(*it - series.data());
+    if (state.last_outcome != "unknown" && IsUpToDate(state.key, state, due_at)) {
+      snapshot.up_to_date[i] =
+          state.history_limited ? UpToDateMark::kYesHistoryLimited : UpToDateMark::kYes;
+    } else {
+      rest.push_back(i);
     }
   });
+  if (!listed) return listed;
+  std::ranges::sort(rest);
+  return ReadStates(store, series, rest, snapshot);
 }
 
 }  // namespace
@@ -106,9 +137,18 @@ Status ReadStates(Store& store, const std::vector<SeriesKey>& series, StoreSnaps
 // The store's view for the planner: the series asked for, their backfill months, and the
 // refusals learnt about the key.
 Result<StoreSnapshot> ReadSnapshot(Store& store, const std::vector<SeriesKey>& series,
-                                   const std::vector<std::string>& months) {
+                                   const std::vector<std::string>& months,
+                                   std::optional<WallTime> due_at) {
   StoreSnapshot snapshot;
-  if (Status read = ReadStates(store, series, snapshot); !read) {
+  Status read;
+  if (due_at && series.size() > kFindEachUpTo) {
+    read = ReadStatesForRefresh(store, series, *due_at, snapshot);
+  } else {
+    std::vector<size_t> all(series.size());
+    for (size_t i = 0; i < all.size(); ++i) all[i] = i;
+    read = ReadStates(store, series, all, snapshot);
+  }
+  if (!read) {
     return std::unexpected(read.error());
   }
   std::set<Function> functions;
@@ -140,7 +180,8 @@ PlanOptions PlanOptionsOf(const EngineOptions& options) {
 
 Status EngineRun::Plan(const std::vector<SeriesKey>& series) {
   WallTime now = clock_.WallNow();
-  Result<StoreSnapshot> snapshot = ReadSnapshot(store_, series, options_.months);
+  Result<StoreSnapshot> snapshot = ReadSnapshot(
+      store_, series, options_.months, options_.force ? std::nullopt : std::optional(now));
   if (!snapshot) {
     // Nothing can be planned: every series and month is left as it was (failed, no call).
     const std::vector<std::string> latest{""};
@@ -151,15 +192,16 @@ Status EngineRun::Plan(const std::vector<SeriesKey>& series) {
     }
     return Fail(fmt::format("cannot read the store: {}", snapshot.error().message));
   }
-  const mdfetch::Plan plan = MakePlan(series, *snapshot, now, PlanOptionsOf(options_));
+  mdfetch::Plan plan = MakePlan(series, *snapshot, now, PlanOptionsOf(options_));
   started_ = now;
   holder_ = options_.holder.empty() ? DefaultHolder(now) : options_.holder;
   learnt_.premium_since = snapshot->premium_since;
   learnt_.full_refused_since = snapshot->full_refused_since;
-  for (const auto& [key, month] : plan.items) {
+  summary_.results.reserve(plan.items.size());
+  for (auto& [key, month] : plan.items) {
     SeriesResult& result = summary_.results.emplace_back();
-    result.key = key;
-    result.month = month;
+    result.key = std::move(key);
+    result.month = std::move(month);
   }
   // What the plan settles is drawn once, not once a series: 100,000 series up to date are one
   // progress line, not 100,000.

@@ -33,9 +33,13 @@ inline std::string FactKey(std::string_view kind, Function f) {
 }
 
 // The store's view for the planner (planner.h): the series asked for, their backfill
-// months, and the refusals learnt about the key.
+// months, and the refusals learnt about the key. With `due_at`, a series up to date then
+// (IsUpToDate) may have no first_ts/last_ts in the snapshot: a refresh that does not force
+// needs the newest bar only of the series it calls, and a store of 100,000 series is listed
+// without a seek into each one's bars.
 Result<StoreSnapshot> ReadSnapshot(Store& store, const std::vector<SeriesKey>& series,
-                                   const std::vector<std::string>& months);
+                                   const std::vector<std::string>& months,
+                                   std::optional<WallTime> due_at = std::nullopt);
 PlanOptions PlanOptionsOf(const EngineOptions& options);
 
 class EngineRun {

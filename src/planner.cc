@@ -161,8 +161,10 @@ bool IsMonthUpToDate(const SeriesKey& key, std::string_view month, WallTime stor
   return stored_at >= std::min(month_end, LatestPossibleBar(key, now));
 }
 
-OutputSize ChooseOutputSize(const SeriesKey& key, const std::optional<SeriesState>& state,
-                            WallTime now, bool force_full) {
+namespace {
+
+OutputSize OutputSizeFor(const SeriesKey& key, const SeriesState* state, WallTime now,
+                         bool force_full) {
   if (!TakesOutputSize(key.function)) return OutputSize::kNone;
   if (force_full || !state || state->bar_count == 0 || state->needs_full) return OutputSize::kFull;
   auto last = ParseDate(state->last_ts);
@@ -188,6 +190,13 @@ OutputSize ChooseOutputSize(const SeriesKey& key, const std::optional<SeriesStat
   return missing <= kCompactBars - 5 ? OutputSize::kCompact : OutputSize::kFull;
 }
 
+}  // namespace
+
+OutputSize ChooseOutputSize(const SeriesKey& key, const std::optional<SeriesState>& state,
+                            WallTime now, bool force_full) {
+  return OutputSizeFor(key, state ? &*state : nullptr, now, force_full);
+}
+
 namespace {
 
 std::string DayOf(WallTime at) { return FormatDate(std::chrono::floor<days>(at)); }
@@ -197,22 +206,34 @@ bool Remembered(std::optional<WallTime> at, WallTime now, const PlanOptions& opt
   return at && !options.force && now - *at <= options.memory;
 }
 
+// The value stored under `key`, or nullptr: no copy (a plan of 100,000 series looks up each).
 template <typename Map, typename Key>
-std::optional<typename Map::mapped_type> Lookup(const Map& map, const Key& key) {
+const typename Map::mapped_type* Lookup(const Map& map, const Key& key) {
+  auto it = map.find(key);
+  return it == map.end() ? nullptr : &it->second;
+}
+
+template <typename Map, typename Key>
+std::optional<typename Map::mapped_type> LookupValue(const Map& map, const Key& key) {
   auto it = map.find(key);
   if (it == map.end()) return std::nullopt;
   return it->second;
 }
 
-// A call for the latest bars of `call.key`, or the series settled without one.
-std::optional<Settled> PlanLatest(PlannedCall& call, const std::optional<SeriesState>& state,
-                                  bool full_refused, WallTime now, const PlanOptions& options) {
-  const bool up_to_date = state && IsUpToDate(call.key, *state, now);
+// A call for the latest bars of `key`, or the series settled without one. `call.key` is not
+// set yet (most series of a big list settle; their key is not copied).
+std::optional<Settled> PlanLatest(const SeriesKey& key, PlannedCall& call,
+                                  const SeriesState* state, UpToDateMark mark, bool full_refused,
+                                  WallTime now, const PlanOptions& options) {
+  if (mark != UpToDateMark::kNo && !options.force) {
+    return Settled{call.item, Verdict::kUpToDate, "", mark == UpToDateMark::kYesHistoryLimited};
+  }
+  const bool up_to_date = state && IsUpToDate(key, *state, now);
   if (up_to_date && !options.force) {
     return Settled{call.item, Verdict::kUpToDate, "", state->history_limited};
   }
   call.forced = up_to_date;
-  call.outputsize = ChooseOutputSize(call.key, state, now, options.full);
+  call.outputsize = OutputSizeFor(key, state, now, options.full);
   if (state) {
     call.known_last = state->last_ts;
     // Limited stays limited until a full answer is stored.
@@ -224,9 +245,10 @@ std::optional<Settled> PlanLatest(PlannedCall& call, const std::optional<SeriesS
 
 // A backfill month is asked whole (outputsize=full); once stored after the month's last
 // possible bar it cannot change, so it is never called again without --force.
-std::optional<Settled> PlanMonth(PlannedCall& call, std::optional<WallTime> stored_at,
-                                 bool full_refused, WallTime now, const PlanOptions& options) {
-  const bool up_to_date = stored_at && IsMonthUpToDate(call.key, call.month, *stored_at, now);
+std::optional<Settled> PlanMonth(const SeriesKey& key, PlannedCall& call,
+                                 std::optional<WallTime> stored_at, bool full_refused,
+                                 WallTime now, const PlanOptions& options) {
+  const bool up_to_date = stored_at && IsMonthUpToDate(key, call.month, *stored_at, now);
   if (up_to_date && !options.force) return Settled{call.item, Verdict::kUpToDate, "", false};
   call.forced = up_to_date;
   call.outputsize = OutputSize::kFull;
@@ -255,14 +277,18 @@ Plan MakePlan(const std::vector<SeriesKey>& series, const StoreSnapshot& snapsho
   for (const auto& [function, at] : snapshot.full_refused_since) {
     if (Remembered(at, now, options)) plan.full_refused.insert(function);
   }
-  for (const SeriesKey& key : series) {
-    const std::optional<SeriesState> state = Lookup(snapshot.series, key);
-    const std::optional<WallTime> premium = Lookup(snapshot.premium_since, key.function);
+  plan.items.reserve(series.size() * months.size());
+  for (size_t i = 0; i < series.size(); ++i) {
+    const SeriesKey& key = series[i];
+    const UpToDateMark mark =
+        i < snapshot.up_to_date.size() ? snapshot.up_to_date[i] : UpToDateMark::kNo;
+    const SeriesState* state = mark == UpToDateMark::kNo ? Lookup(snapshot.series, key) : nullptr;
+    const std::optional<WallTime> premium = LookupValue(snapshot.premium_since, key.function);
     const bool full_refused = plan.full_refused.contains(key.function);
     const bool unknown = state && state->last_outcome == "unknown" &&
                          Remembered(state->last_attempt_at, now, options);
     for (const std::string& month : months) {
-      PlannedCall call{.item = plan.items.size(), .key = key, .month = month};
+      PlannedCall call{.item = plan.items.size(), .month = month};
       plan.items.emplace_back(key, month);
       std::optional<Settled> settled;
       if (Remembered(premium, now, options)) {
@@ -276,14 +302,17 @@ Plan MakePlan(const std::vector<SeriesKey>& series, const StoreSnapshot& snapsho
                                       "tries again",
                                       DayOf(*state->last_attempt_at))};
       } else if (month.empty()) {
-        settled = PlanLatest(call, state, full_refused, now, options);
+        settled = PlanLatest(key, call, state, mark, full_refused, now, options);
       } else {
-        settled = PlanMonth(call, Lookup(snapshot.months_stored, std::pair(key, month)),
+        settled = PlanMonth(key, call, LookupValue(snapshot.months_stored, std::pair(key, month)),
                             full_refused, now, options);
       }
       if (settled) {
         plan.settled.push_back(std::move(*settled));
-      } else if (state && state->deferred && month.empty()) {
+        continue;
+      }
+      call.key = key;
+      if (state && state->deferred && month.empty()) {
         plan.calls.push_back(std::move(call));
       } else {
         later.push_back(std::move(call));

@@ -155,6 +155,12 @@ CREATE INDEX fetches_series_month ON fetches(series_id, month) WHERE month != ''
   "bar_count, "                                                                        \
   "(SELECT MIN(b.ts) FROM bars AS b WHERE b.series_id = s.id), "                       \
   "(SELECT MAX(b.ts) FROM bars AS b WHERE b.series_id = s.id), provisional_ts FROM series AS s "
+// The same columns with first_ts and last_ts '': no seek into the bars of each series.
+#define MDFETCH_SERIES_COLUMNS_WITHOUT_BAR_SPAN                                        \
+  "SELECT id, symbol, function, interval, options, time_zone, last_refreshed, "        \
+  "history_limited, "                                                                  \
+  "needs_full, deferred, last_attempt_at, last_success_at, last_outcome, last_error, " \
+  "bar_count, '', '', provisional_ts FROM series AS s "
 #define MDFETCH_BAR_COLUMNS \
   "ts, open, high, low, close, volume, adjusted_close, dividend, split_coefficient"
 #define MDFETCH_SERIES_OF_KEY \
@@ -214,6 +220,8 @@ constexpr std::array<SqlText, static_cast<size_t>(Sql::kCount)> kSql{{
     {Sql::kFind, MDFETCH_SERIES_COLUMNS
      "WHERE symbol = ?1 AND function = ?2 AND interval = ?3 AND options = ?7"},
     {Sql::kList, MDFETCH_SERIES_COLUMNS "ORDER BY symbol, function, interval, options"},
+    {Sql::kListWithoutBarSpan,
+     MDFETCH_SERIES_COLUMNS_WITHOUT_BAR_SPAN},
     {Sql::kDeferredList,
      "SELECT symbol, function, interval, options FROM series WHERE deferred "
      "ORDER BY symbol, function, interval, options"},
@@ -280,6 +288,7 @@ constexpr bool ListedInEnumOrder() {
 static_assert(ListedInEnumOrder(), "kSql must list every statement once, in enum order");
 
 #undef MDFETCH_SERIES_COLUMNS
+#undef MDFETCH_SERIES_COLUMNS_WITHOUT_BAR_SPAN
 #undef MDFETCH_BAR_COLUMNS
 #undef MDFETCH_SERIES_OF_KEY
 

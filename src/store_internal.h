@@ -36,6 +36,7 @@ enum class Sql : size_t {
   kSeriesNeedsFull,
   kFind,
   kList,
+  kListWithoutBarSpan,
   kDeferredList,
   kNewestTs,
   kBarAppendOne,

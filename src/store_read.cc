@@ -62,6 +62,20 @@ Result<SeriesState> ReadSeries(const Query& query) {
   return state;
 }
 
+// Hands each row of `listing` (a series listing of MDFETCH_SERIES_COLUMNS) to `each`.
+Status EachSeries(SqliteStore::Statements& stmts, Sql listing,
+                  const std::function<void(SeriesState&)>& each) {
+  Query query = stmts.Use(listing);
+  int rc = SQLITE_ROW;
+  while ((rc = query.Step()) == SQLITE_ROW) {
+    Result<SeriesState> state = ReadSeries(query);
+    if (!state) return Fail("listing series failed: " + state.error().message);
+    each(*state);
+  }
+  if (rc != SQLITE_DONE) return Fail("listing series failed: " + stmts.Message());
+  return {};
+}
+
 bool SameKey(const Query& query, const SeriesKey& key) {
   return query.TextView(0) == key.symbol && query.TextView(2) == key.interval &&
          query.TextView(1) == ShortName(key.function) && query.TextView(3) == OptionsText(key);
@@ -114,16 +128,13 @@ Result<std::vector<SeriesState>> SqliteStore::ListSeries() {
 }
 
 Status SqliteStore::ForEachSeries(const std::function<void(SeriesState&)>& each) {
-  Query query = stmts_->Use(Sql::kList);
-  int rc = SQLITE_ROW;
-  while ((rc = query.Step()) == SQLITE_ROW) {
-    Result<SeriesState> state = ReadSeries(query);
-    if (!state) return Fail("listing series failed: " + state.error().message);
-    each(*state);
-  }
-  if (rc != SQLITE_DONE) return Fail("listing series failed: " + stmts_->Message());
-  return {};
+  return EachSeries(*stmts_, Sql::kList, each);
 }
+
+Status SqliteStore::ForEachSeriesWithoutBarSpan(const std::function<void(SeriesState&)>& each) {
+  return EachSeries(*stmts_, Sql::kListWithoutBarSpan, each);
+}
+
 
 Result<std::vector<SeriesKey>> SqliteStore::DeferredSeries() {
   Query query = stmts_->Use(Sql::kDeferredList);

@@ -23,6 +23,7 @@ class SqliteStore final : public Store {
   Result<std::optional<SeriesState>> Find(const SeriesKey& key) override;
   Result<std::vector<SeriesState>> ListSeries() override;
   Status ForEachSeries(const std::function<void(SeriesState&)>& each) override;
+  Status ForEachSeriesWithoutBarSpan(const std::function<void(SeriesState&)>& each) override;
   Result<std::vector<SeriesKey>> DeferredSeries() override;
   Status SetDeferred(const SeriesKey& key, bool deferred, std::string_view reason) override;
   Status SetNeedsFull(const SeriesKey& key, bool needs_full) override;

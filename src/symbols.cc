@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
-#include <sstream>
+#include <unordered_set>
 
 namespace mdfetch {
 namespace {
@@ -272,7 +272,18 @@ std::string Printable(std::string_view text) {
 SymbolList ParseSymbolList(std::string_view content, std::string_view file_name,
                            const SeriesDefaults& defaults) {
   SymbolList list;
-  std::set<SeriesKey> seen;
+  // The series kept so far, by index into list.series (a key is stored once). The hash is not
+  // noexcept so that the set keeps each one (a probe compares hashes before keys).
+  struct ByIndex {
+    const std::vector<SeriesKey>* keys;
+    size_t operator()(size_t i) const { return SeriesKeyHash{}((*keys)[i]); }
+    bool operator()(size_t a, size_t b) const noexcept { return (*keys)[a] == (*keys)[b]; }
+  };
+  const ByIndex by_index{&list.series};
+  std::unordered_set<size_t, ByIndex, ByIndex> seen(0, by_index, by_index);
+  const size_t lines = static_cast<size_t>(std::ranges::count(content, '\n')) + 1;
+  list.series.reserve(lines);
+  seen.reserve(lines);
   if (content.starts_with("\xEF\xBB\xBF")) content.remove_prefix(3);
   int line_number = 0;
   while (!content.empty() || line_number == 0) {
@@ -294,7 +305,8 @@ SymbolList ParseSymbolList(std::string_view content, std::string_view file_name,
           fmt::format("{}:{}: {}", file_name, line_number, key.error().message));
       continue;
     }
-    if (seen.insert(*key).second) list.series.push_back(std::move(*key));
+    list.series.push_back(std::move(*key));
+    if (!seen.insert(list.series.size() - 1).second) list.series.pop_back();
   }
   return list;
 }
@@ -308,12 +320,17 @@ Result<SymbolList> ReadSymbolFile(const std::string& path, const SeriesDefaults&
   if (!in) {
     return Fail(fmt::format("cannot read symbol file '{}': {}", path, std::strerror(errno)));
   }
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
+  std::string content;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (!ec) content.reserve(static_cast<size_t>(size));
+  char buffer[1 << 16];
+  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+    content.append(buffer, static_cast<size_t>(in.gcount()));
+  }
   if (in.bad()) {
     return Fail(fmt::format("cannot read symbol file '{}': {}", path, std::strerror(errno)));
   }
-  return ParseSymbolList(buffer.str(), path, defaults);
+  return ParseSymbolList(content, path, defaults);
 }
 
 Result<SymbolList> ReadSymbolStream(std::FILE* in, std::string_view name,

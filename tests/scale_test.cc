@@ -15,6 +15,7 @@
 #include "engine_run.h"
 #include "fake_clock.h"
 #include "mdfetch/engine.h"
+#include "mdfetch/planner.h"
 #include "mdfetch/store.h"
 #include "mdfetch/transport.h"
 
@@ -93,6 +94,97 @@ TEST_F(ScaleTest, SnapshotOfManySeriesHoldsWhatFindingEachFinds) {
   }
   EXPECT_EQ(found, 76u);  // the raw intraday series and S000, S002, ..., S148
   EXPECT_EQ(snapshot->series.size(), 76u);
+}
+
+// A refresh reads a big store without each series' newest bar: the series up to date are only
+// marked (not held), the others read whole. The plan must be the one the whole snapshot gives,
+// series by series, including the daily series that is up to date only by its newest bar.
+TEST_F(ScaleTest, RefreshSnapshotMarksUpToDateSeriesAndPlansAsTheWholeSnapshot) {
+  using std::chrono::hours;
+  using std::chrono::minutes;
+  const WallTime friday = std::chrono::sys_days(std::chrono::year{2026} / 11 / 20);
+  const WallTime now = friday + hours(36);  // Saturday noon UTC
+  auto store = Store::Open(":memory:", OpenMode::kReadWrite);
+  ASSERT_TRUE(store);
+  std::vector<SeriesKey> asked;
+  for (int i = 0; i < 120; ++i) {
+    const SeriesKey key{ScaleSymbol(i), Function::kDaily, ""};
+    SeriesState state = ScaleState(key, i);
+    state.last_success_at = friday + hours(22);  // after the close and the publication lag
+    std::string last_ts = "2026-11-20";
+    switch (i % 6) {
+      case 0:  // never stored a bar: due
+        state.last_success_at.reset();
+        break;
+      case 1:  // up to date
+        break;
+      case 2:  // up to date, only the compact window could be had
+        state.history_limited = true;
+        break;
+      case 3:  // remembered as unknown to the service
+        state.last_outcome = "unknown";
+        state.last_attempt_at = friday + hours(20);
+        break;
+      case 4:  // fetched Thursday: due, and left deferred by a quota stop
+        state.last_success_at = friday - hours(2);
+        state.deferred = true;
+        last_ts = "2026-11-19";
+        break;
+      case 5:  // fetched 30 minutes after the close: up to date only as it holds Friday's bar
+        state.last_success_at = friday + hours(21) + minutes(30);
+        break;
+    }
+    ASSERT_TRUE((*store)->ImportSeries(state));
+    if (i % 6 != 0) {
+      const Bar bar{.ts = last_ts, .open = 1, .high = 2, .low = 1, .close = 2, .volume = 10};
+      ASSERT_TRUE((*store)->ImportBars(key, std::span(&bar, 1)));
+    }
+    asked.push_back(key);
+  }
+  asked.push_back(asked[7]);                                  // asked twice
+  asked.push_back(SeriesKey{"NEW", Function::kDaily, ""});    // not stored
+  asked.push_back(SeriesKey{"S001", Function::kWeekly, ""});  // not stored
+
+  Result<StoreSnapshot> whole = ReadSnapshot(**store, asked, {});
+  Result<StoreSnapshot> marked = ReadSnapshot(**store, asked, {}, now);
+  ASSERT_TRUE(whole && marked);
+  EXPECT_TRUE(whole->up_to_date.empty());
+  ASSERT_EQ(marked->up_to_date.size(), asked.size());
+  EXPECT_EQ(marked->up_to_date[1], UpToDateMark::kYes);
+  EXPECT_EQ(marked->up_to_date[2], UpToDateMark::kYesHistoryLimited);
+  EXPECT_EQ(marked->up_to_date[5], UpToDateMark::kNo);  // decided on its newest bar
+  EXPECT_EQ(marked->up_to_date[3], UpToDateMark::kNo);
+  // Held whole: the due, unknown and half-hour series (4 kinds of 6) and the twin of S007.
+  EXPECT_EQ(marked->series.size(), 81u);
+  ASSERT_TRUE(marked->series.contains(asked[5]));
+  EXPECT_EQ(marked->series.at(asked[5]).last_ts, "2026-11-20");
+  EXPECT_FALSE(marked->series.contains(asked[1]));
+
+  const Plan a = MakePlan(asked, *whole, now, {});
+  const Plan b = MakePlan(asked, *marked, now, {});
+  EXPECT_EQ(a.items, b.items);
+  ASSERT_EQ(a.settled.size(), b.settled.size());
+  for (size_t i = 0; i < a.settled.size(); ++i) {
+    EXPECT_EQ(a.settled[i].item, b.settled[i].item);
+    EXPECT_EQ(a.settled[i].verdict, b.settled[i].verdict);
+    EXPECT_EQ(a.settled[i].reason, b.settled[i].reason);
+    EXPECT_EQ(a.settled[i].history_limited, b.settled[i].history_limited);
+  }
+  ASSERT_EQ(a.calls.size(), b.calls.size());
+  for (size_t i = 0; i < a.calls.size(); ++i) {
+    EXPECT_EQ(a.calls[i].item, b.calls[i].item);
+    EXPECT_EQ(a.calls[i].key, b.calls[i].key);
+    EXPECT_EQ(a.calls[i].outputsize, b.calls[i].outputsize);
+    EXPECT_EQ(a.calls[i].known_last, b.calls[i].known_last);
+    EXPECT_EQ(a.calls[i].history_limited, b.calls[i].history_limited);
+    EXPECT_EQ(a.calls[i].forced, b.calls[i].forced);
+  }
+  // What each kind became: up to date (1, 2, 5 and the twin of 7 = kind 1), unknown (3),
+  // called (0, 4, NEW, the weekly): deferred ones first.
+  EXPECT_EQ(b.settled.size(), 4u * 20 + 1);
+  EXPECT_EQ(b.calls.size(), 2u * 20 + 2);
+  EXPECT_EQ(b.calls.front().key, asked[4]);
+  EXPECT_EQ(b.calls.front().known_last, "2026-11-19");
 }
 
 TEST_F(ScaleTest, ListOnATerminalShowsAPageAndHowManyMore) {

@@ -6,12 +6,14 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <cstddef>
 #include <map>
 #include <optional>
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -58,8 +60,17 @@ OutputSize ChooseOutputSize(const SeriesKey& key, const std::optional<SeriesStat
 // ---- The plan of one run ----
 
 // What the store knew when the run began: all the planner sees of it.
+enum class UpToDateMark : uint8_t { kNo, kYes, kYesHistoryLimited };
+
 struct StoreSnapshot {
-  std::map<SeriesKey, SeriesState> series;  // the stored ones among the series planned
+  // The stored ones among the series planned, but those marked in `up_to_date`.
+  std::unordered_map<SeriesKey, SeriesState, SeriesKeyHash> series;
+  // Empty, or one mark for each series planned, by position: a store read for a refresh
+  // (ReadSnapshot with `due_at`) marks each series that was stored and up to date then
+  // (IsUpToDate) and not remembered as unknown, instead of holding its state in `series`: a
+  // nothing-due refresh of 100,000 series then holds 100 KB, not 40 MB. MakePlan settles a
+  // marked series up to date (unless forced), so it must be given the same series and `now`.
+  std::vector<UpToDateMark> up_to_date;
   // When each intraday backfill month ("YYYY-MM") of a series was last stored.
   std::map<std::pair<SeriesKey, std::string>, WallTime> months_stored;
   std::map<Function, WallTime> premium_since;       // refused as a premium endpoint

@@ -4,7 +4,9 @@
 
 #include <chrono>
 #include <compare>
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -67,6 +69,17 @@ struct SeriesKey {
 
   auto operator<=>(const SeriesKey&) const = default;
   bool operator==(const SeriesKey&) const = default;
+};
+
+// For unordered containers of keys (planning 100,000 series hashes each key a few times; an
+// ordered set compares strings ~17 times a key).
+struct SeriesKeyHash {
+  size_t operator()(const SeriesKey& key) const noexcept {
+    size_t h = std::hash<std::string_view>{}(key.symbol);
+    h = h * 31 + std::hash<std::string_view>{}(key.interval);
+    return h * 31 + (static_cast<size_t>(key.function) << 2 | size_t{key.adjusted} << 1 |
+                     size_t{key.extended_hours});
+  }
 };
 
 // The intraday switches that differ from the service's defaults, as a symbol list writes them:

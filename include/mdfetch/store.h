@@ -208,6 +208,12 @@ class Store {
     for (SeriesState& state : *all) each(state);
     return {};
   }
+  // As ForEachSeries, but in no particular order, and first_ts and last_ts may be left empty:
+  // a backend can then list without a seek into each series' bars (the planner of 100,000
+  // series needs the newest bar only of those that may be due, and reads those again).
+  virtual Status ForEachSeriesWithoutBarSpan(const std::function<void(SeriesState&)>& each) {
+    return ForEachSeries(each);
+  }
   // Series with deferred = 1 (they go first next run).
   virtual Result<std::vector<SeriesKey>> DeferredSeries() = 0;
   virtual Status SetDeferred(const SeriesKey& key, bool deferred, std::string_view reason) = 0;
