@@ -94,14 +94,6 @@ constexpr std::string_view kProvisionalNote =
     "* provisional: taken while its session was open (the close is the last price); the first "
     "fetch after the close makes it final\n";
 
-// Empty when there is no time (a CSV field).
-std::string IsoUtcOrEmpty(const std::optional<WallTime>& t) { return t ? mdfetch::IsoUtc(*t) : ""; }
-
-Json IsoUtcJson(const std::optional<WallTime>& t) {
-  if (!t) return nullptr;
-  return mdfetch::IsoUtc(*t);
-}
-
 }  // namespace
 
 std::string JsonText(const nlohmann::ordered_json& doc, int indent) {
@@ -361,68 +353,140 @@ std::string SeriesTable(const std::vector<SeriesState>& series, size_t page) {
 
 namespace {
 
-// Every field of a series, named as in the `series` table (first_ts/last_ts: its bars').
-Json SeriesFields(const SeriesState& s, bool for_csv) {
-  auto ts = [&](const std::string& text) {
-    return for_csv ? text : IsoTimestamp(text, s.time_zone);
+// Every field of a series, named as in the `series` table (first_ts/last_ts: its bars'), in
+// `list`'s order, handed to `f(name, value)`: a string_view, int64_t, bool or nullptr (JSON's
+// null; CSV gets an empty text instead). JSON timestamps carry their offset (IsoTimestamp).
+template <typename F>
+void EachSeriesField(const SeriesState& s, bool for_csv, F&& f) {
+  const auto ts = [&](std::string_view name, const std::string& text) {
+    if (for_csv) {
+      f(name, std::string_view(text));
+    } else {
+      f(name, std::string_view(IsoTimestamp(text, s.time_zone)));
+    }
   };
-  auto when = [&](const std::optional<WallTime>& t) {
-    return for_csv ? Json(IsoUtcOrEmpty(t)) : IsoUtcJson(t);
+  const auto when = [&](std::string_view name, const std::optional<WallTime>& t) {
+    if (t) {
+      f(name, std::string_view(IsoUtc(*t)));
+    } else if (for_csv) {
+      f(name, std::string_view());
+    } else {
+      f(name, nullptr);
+    }
   };
-  return Json{{"symbol", s.key.symbol},
-              {"function", ShortName(s.key.function)},
-              {"interval", s.key.interval},
-              {"options", OptionsText(s.key)},
-              {"time_zone", s.time_zone},
-              {"bar_count", s.bar_count},
-              {"first_ts", ts(s.first_ts)},
-              {"last_ts", ts(s.last_ts)},
-              {"provisional_ts", ts(s.provisional_ts)},
-              {"last_refreshed", ts(s.last_refreshed)},
-              {"history_limited", s.history_limited},
-              {"needs_full", s.needs_full},
-              {"deferred", s.deferred},
-              {"last_attempt_at", when(s.last_attempt_at)},
-              {"last_success_at", when(s.last_success_at)},
-              {"last_outcome", s.last_outcome},
-              {"last_error", s.last_error}};
+  f("symbol", std::string_view(s.key.symbol));
+  f("function", ShortName(s.key.function));
+  f("interval", std::string_view(s.key.interval));
+  f("options", std::string_view(OptionsText(s.key)));
+  f("time_zone", std::string_view(s.time_zone));
+  f("bar_count", s.bar_count);
+  ts("first_ts", s.first_ts);
+  ts("last_ts", s.last_ts);
+  ts("provisional_ts", s.provisional_ts);
+  ts("last_refreshed", s.last_refreshed);
+  f("history_limited", s.history_limited);
+  f("needs_full", s.needs_full);
+  f("deferred", s.deferred);
+  when("last_attempt_at", s.last_attempt_at);
+  when("last_success_at", s.last_success_at);
+  f("last_outcome", std::string_view(s.last_outcome));
+  f("last_error", std::string_view(s.last_error));
 }
+
+// A JSON string as JsonText writes it: printable ASCII but '"' and '\\' as is, the rest
+// through nlohmann (escapes, and invalid UTF-8 replaced).
+void AppendJsonString(std::string& out, std::string_view text) {
+  const bool plain = std::ranges::all_of(text, [](char c) {
+    return c >= 0x20 && c < 0x7F && c != '"' && c != '\\';
+  });
+  if (plain) {
+    out += '"';
+    out += text;
+    out += '"';
+  } else {
+    out += JsonText(Json(std::string(text)));
+  }
+}
+
+struct JsonFieldWriter {
+  std::string& out;
+  bool first = true;
+  template <typename T>
+  void operator()(std::string_view name, T value) {
+    out += first ? "{\"" : ",\"";
+    first = false;
+    out += name;
+    out += "\":";
+    if constexpr (std::is_same_v<T, std::string_view>) {
+      AppendJsonString(out, value);
+    } else if constexpr (std::is_same_v<T, bool>) {
+      out += value ? "true" : "false";
+    } else if constexpr (std::is_same_v<T, std::nullptr_t>) {
+      out += "null";
+    } else {
+      fmt::format_to(std::back_inserter(out), "{}", value);
+    }
+  }
+};
 
 }  // namespace
 
-Json SeriesJsonFields(const SeriesState& series) { return SeriesFields(series, false); }
+Json SeriesJsonFields(const SeriesState& series) {
+  Json fields = Json::object();
+  EachSeriesField(series, false, [&]<typename T>(std::string_view name, T value) {
+    if constexpr (std::is_same_v<T, std::string_view>) {
+      fields[std::string(name)] = std::string(value);
+    } else {
+      fields[std::string(name)] = value;
+    }
+  });
+  return fields;
+}
+
+void AppendSeriesJson(std::string& out, const SeriesState& series) {
+  JsonFieldWriter writer{out};
+  EachSeriesField(series, false, writer);
+  out += '}';
+}
+
+std::string SeriesCsvHeader() {
+  std::string out;
+  EachSeriesField(SeriesState{}, true, [&](std::string_view name, auto) {
+    out += name;
+    out += ',';
+  });
+  out.back() = '\r';
+  return out + "\n";
+}
+
+void AppendSeriesCsv(std::string& out, const SeriesState& series) {
+  EachSeriesField(series, true, [&]<typename T>(std::string_view, T value) {
+    if constexpr (std::is_same_v<T, std::string_view>) {
+      AppendCsvField(out, value);
+    } else if constexpr (std::is_same_v<T, bool>) {
+      out += value ? "true" : "false";
+    } else if constexpr (std::is_integral_v<T>) {
+      fmt::format_to(std::back_inserter(out), "{}", value);
+    }
+    out += ',';
+  });
+  out.back() = '\r';
+  out += '\n';
+}
 
 std::string SeriesJson(const std::vector<SeriesState>& series) {
-  // Row by row, the text JsonText gives the whole document (compact): one document of 100,000
-  // rows built first would take ~300 MB and twice the time.
   std::string out = R"({"series":[)";
   for (size_t i = 0; i < series.size(); ++i) {
     if (i > 0) out += ',';
-    out += JsonText(SeriesFields(series[i], false));
+    AppendSeriesJson(out, series[i]);
   }
   out += "]}\n";
   return out;
 }
 
 std::string SeriesCsv(const std::vector<SeriesState>& series) {
-  std::string out;
-  const Json names = SeriesFields(SeriesState{}, true);
-  for (const auto& [name, value] : names.items()) out += name + ",";
-  out.back() = '\r';
-  out += "\n";
-  for (const auto& s : series) {
-    const Json fields = SeriesFields(s, true);
-    for (const auto& [name, value] : fields.items()) {
-      if (value.is_string()) {
-        AppendCsvField(out, value.get<std::string>());
-      } else {
-        out += value.dump();  // a count, or true/false
-      }
-      out += ',';
-    }
-    out.back() = '\r';
-    out += "\n";
-  }
+  std::string out = SeriesCsvHeader();
+  for (const auto& s : series) AppendSeriesCsv(out, s);
   return out;
 }
 

@@ -60,6 +60,11 @@ std::string BarJson(const SeriesState& series, const std::vector<Bar>& bars);
 std::string SeriesTable(const std::vector<SeriesState>& series, size_t page = 0);
 std::string SeriesJson(const std::vector<SeriesState>& series);
 std::string SeriesCsv(const std::vector<SeriesState>& series);
+// The same a series at a time (list streams them): the CSV header line, a CSV row, and a
+// series' JSON object (SeriesJson's rows, between `{"series":[` and `]}`, comma-separated).
+std::string SeriesCsvHeader();
+void AppendSeriesCsv(std::string& out, const SeriesState& series);
+void AppendSeriesJson(std::string& out, const SeriesState& series);
 // The fields of one series in `list --format json` (`serve`'s /api/series adds to them).
 nlohmann::ordered_json SeriesJsonFields(const SeriesState& series);
 inline constexpr size_t kListWidth = 100;

@@ -267,16 +267,36 @@ Outcome RunList(const ReadArgs& args, CliEnv& env) {
   if (!store) {
     return Exit(kExitUsage, "{}", store.error().message);
   }
+  if (args.format == "csv" || args.format == "json") {
+    // Written as the series are read, a chunk at a time: 100,000 series are never held.
+    constexpr size_t kListChunk = 1 << 16;
+    const bool csv = args.format == "csv";
+    std::string out = csv ? SeriesCsvHeader() : R"({"series":[)";
+    bool first = true;
+    Status listed = (*store)->ForEachSeries([&](SeriesState& state) {
+      if (csv) {
+        AppendSeriesCsv(out, state);
+      } else {
+        if (!first) out += ',';
+        AppendSeriesJson(out, state);
+      }
+      first = false;
+      if (out.size() >= kListChunk) {
+        std::fwrite(out.data(), 1, out.size(), env.out);
+        out.clear();
+      }
+    });
+    if (!listed) return Exit(kExitFailed, "{}", listed.error().message);
+    if (!csv) out += "]}\n";
+    std::fwrite(out.data(), 1, out.size(), env.out);
+    return kExitOk;
+  }
   auto series = (*store)->ListSeries();
   if (!series) {
     return Exit(kExitFailed, "{}", series.error().message);
   }
   // A person at a terminal sees a page of a long table; a pipe or a file gets every row.
-  std::string out = args.format == "json" ? SeriesJson(*series)
-                    : args.format == "csv"
-                        ? SeriesCsv(*series)
-                        : SeriesTable(*series, env.out_is_terminal ? kListPage : 0);
-  std::fputs(out.c_str(), env.out);
+  std::fputs(SeriesTable(*series, env.out_is_terminal ? kListPage : 0).c_str(), env.out);
   return kExitOk;
 }
 
