@@ -218,6 +218,37 @@ TEST_F(ScaleTest, ListIntoAPipeOrAsCsvGivesEverySeries) {
   EXPECT_EQ(std::count(csv.out.begin(), csv.out.end(), '\n'), 54);
 }
 
+// list streams its rows as the store hands them: the same text as the whole list formatted at
+// once, odd texts included (quotes, a line break, a comma, UTF-8, a byte that is not UTF-8).
+TEST_F(ScaleTest, StreamedListIsTheWholeListFormatted) {
+  {
+    auto store = Store::Open(db_, OpenMode::kReadWrite);
+    ASSERT_TRUE(store);
+    for (int i = 0; i < 70; ++i) {
+      SeriesState state = ScaleState(SeriesKey{ScaleSymbol(i), Function::kDaily, ""}, i);
+      if (i % 7 == 3) state.last_error = "said \"no\",\nthen \xC3\xA9 and \xFF";
+      if (i % 7 == 4) state.last_attempt_at.reset();
+      ASSERT_TRUE((*store)->ImportSeries(state));
+    }
+  }
+  auto store = Store::Open(db_, OpenMode::kReadOnly);
+  ASSERT_TRUE(store);
+  auto all = (*store)->ListSeries();
+  ASSERT_TRUE(all);
+  FakeClock clock;
+  auto csv = RunCliCaptured(clock, {"list", "--db", db_, "--format", "csv"});
+  auto json = RunCliCaptured(clock, {"list", "--db", db_, "--format", "json"});
+  ASSERT_EQ(csv.code, kExitOk) << csv.err;
+  ASSERT_EQ(json.code, kExitOk) << json.err;
+  EXPECT_EQ(csv.out, SeriesCsv(*all));
+  EXPECT_EQ(json.out, SeriesJson(*all));
+  const auto doc = nlohmann::ordered_json::parse(json.out);
+  ASSERT_EQ(doc["series"].size(), 70u);
+  EXPECT_EQ(doc["series"][3]["last_error"], "said \"no\",\nthen \xC3\xA9 and \xEF\xBF\xBD");
+  EXPECT_EQ(doc["series"][4]["last_attempt_at"], nullptr);
+  EXPECT_EQ(JsonText(doc) + "\n", json.out);
+}
+
 TEST(SeriesTableTest, APageNoLongerThanTheListIsTheWholeTable) {
   std::vector<SeriesState> two = {ScaleState(SeriesKey{"A", Function::kDaily, ""}, 0),
                                   ScaleState(SeriesKey{"B", Function::kDaily, ""}, 0)};
