@@ -14,6 +14,7 @@
 #include "mdfetch/result.h"
 #include "mdfetch/series.h"
 #include "mdfetch/serve.h"
+#include "svg.h"
 #include "mdfetch/store.h"
 
 namespace mdfetch::serve {
@@ -114,7 +115,8 @@ class Site {
 };
 
 // ---- writing (serve_html.cc, serve_api.cc) ----
-std::string Escape(std::string_view text);     // &, <, >, ", ' as entities
+// &, <, >, ", ' as entities; control characters HTML does not allow as U+FFFD (svg.h).
+using svg::Escape;
 std::string UrlEncode(std::string_view text);  // every byte but A-Z a-z 0-9 - . _ ~ as %XX
 // "/series?s=IBM&range=1Y": the link of a page of one series.
 std::string SeriesLink(std::string_view page, const SeriesKey& key, const RangeChoice& range);
