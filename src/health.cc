@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <string_view>
 #include <utility>
 
@@ -50,6 +51,11 @@ bool ParseTs(const SeriesKey& key, const Bar& bar, Point& point) {
 }  // namespace
 
 std::string DayText(sys_days day) { return FormatDate(Date{day}); }
+
+std::string PriceText(double price) {
+  const double rounded = std::round(price * 1e6) / 1e6;
+  return fmt::format("{}", std::isfinite(rounded) ? rounded : price);
+}
 
 void Findings::Add(FindingKind kind, std::string first_ts, std::string last_ts,
                    std::string message) {

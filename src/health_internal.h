@@ -49,4 +49,8 @@ void CheckAdjusted(const SeriesKey& key, std::span<const Point> points, const Ch
 // "2024-03-05".
 std::string DayText(std::chrono::sys_days day);
 
+// A price in a message: rounded to 6 decimals, shortest form ("17867.85", not the
+// "17867.850000000002" an adjusted price can come to).
+std::string PriceText(double price);
+
 }  // namespace mdfetch::health

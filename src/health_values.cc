@@ -105,7 +105,8 @@ class Prices {
 void ReportMove(const Prices& prices, const Move& m, double scale, Findings& out) {
   const double a = prices.At(m.to - 1), b = prices.At(m.to);
   const std::string& ts = prices.Ts(m.to);
-  std::string text = fmt::format("{} {} -> {} on {}: ", prices.Name(), a, b, ts);
+  std::string text =
+      fmt::format("{} {} -> {} on {}: ", prices.Name(), PriceText(a), PriceText(b), ts);
   if (auto f = NearFactor(b / a, std::max(0.05, 3 * scale), false)) {
     text += fmt::format("a factor of {}{}", FactorText(*f), SplitHint(*f));
   } else {
@@ -126,8 +127,9 @@ void ReportSpike(const Prices& prices, const Move& in, double scale, Findings& o
     off = Percent(in.log);
   }
   out.Add(FindingKind::kSuspectMove, prices.Ts(i), prices.Ts(i),
-          fmt::format("{} {} on {} is {} off its neighbours {} ({}) and {} ({})", prices.Name(), b,
-                      prices.Ts(i), off, a, prices.Ts(i - 1), c, prices.Ts(i + 1)));
+          fmt::format("{} {} on {} is {} off its neighbours {} ({}) and {} ({})", prices.Name(),
+                      PriceText(b), prices.Ts(i), off, PriceText(a), prices.Ts(i - 1),
+                      PriceText(c), prices.Ts(i + 1)));
 }
 
 }  // namespace
