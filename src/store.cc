@@ -277,6 +277,8 @@ constexpr std::array<SqlText, static_cast<size_t>(Sql::kCount)> kSql{{
     {Sql::kBarsDelete, "DELETE FROM bars WHERE series_id = ?1"},
     {Sql::kSeriesDelete, "DELETE FROM series WHERE id = ?1"},
     {Sql::kBarDeleteOne, "DELETE FROM bars WHERE series_id = ?1 AND ts = ?2"},
+    {Sql::kForeignKeysOff, "PRAGMA foreign_keys = OFF"},
+    {Sql::kForeignKeysOn, "PRAGMA foreign_keys = ON"},
 }};
 
 constexpr bool ListedInEnumOrder() {

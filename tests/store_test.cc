@@ -337,6 +337,23 @@ TEST_P(StoreBackendTest, MissingFieldsRoundTripAsNull) {
             "1");
 }
 
+// From 2,048 bars an answer is stored with foreign keys unchecked inside its transaction,
+// which makes SQLite prepare the connection's statements again (store_write.cc): the counts
+// and the rows stay those of the checked path, before and after.
+TEST_F(StoreTest, LargeAnswersStoreAndCountLikeSmallOnes) {
+  auto store = OpenFile();
+  ASSERT_NE(store, nullptr);
+  const std::vector<Bar> large = DayRange(0, 2999);
+  EXPECT_EQ(Str(Put(*store, kIbm, large)), "3000 added, 0 changed, 0 unchanged");
+  EXPECT_EQ(Str(Put(*store, kIbm, large)), "0 added, 0 changed, 3000 unchanged");
+  EXPECT_EQ(Str(Put(*store, kIbm, DayRange(2999, 3000))), "1 added, 0 changed, 1 unchanged");
+  EXPECT_EQ(Str(Put(*store, kMsft, DayRange(0, 2047))), "2048 added, 0 changed, 0 unchanged");
+  EXPECT_EQ(store->Find(kIbm).value()->bar_count, 3001);
+  RawDb raw(path_);
+  EXPECT_EQ(raw.Text("SELECT count(*) FROM bars"), "5049");
+  EXPECT_EQ(raw.Text("SELECT count(*) FROM pragma_foreign_key_check"), "0");
+}
+
 TEST_F(StoreTest, WholeVolumeIsStoredAsIntegerAndFractionalKept) {
   auto store = OpenFile();
   ASSERT_NE(store, nullptr);
