@@ -45,19 +45,9 @@ import subprocess
 import sys
 import time
 
+from bench_util import log, uptime
+
 DEVIATION_GOAL = 1.0  # percent
-
-
-def log(text):
-    print(text, file=sys.stderr, flush=True)
-
-
-def uptime():
-    try:
-        return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
-    except OSError:
-        with open("/proc/loadavg") as f:
-            return "load average: " + ", ".join(f.read().split()[:3])
 
 
 def load1(text):

@@ -27,19 +27,9 @@ import subprocess
 import sys
 import time
 
+from bench_util import log, uptime
+
 GOALS = {"refresh": 0.5, "list_csv": 1.0, "list_json": 1.0, "list_table": 1.0, "plan": None}
-
-
-def log(text):
-    print(text, file=sys.stderr, flush=True)
-
-
-def uptime():
-    try:
-        return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
-    except OSError:
-        with open("/proc/loadavg") as f:
-            return "load average: " + ", ".join(f.read().split()[:3])
 
 
 def run(cmd, stdout=subprocess.DEVNULL, check=True):
