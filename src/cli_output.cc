@@ -396,9 +396,8 @@ void EachSeriesField(const SeriesState& s, bool for_csv, F&& f) {
 // A JSON string as JsonText writes it: printable ASCII but '"' and '\\' as is, the rest
 // through nlohmann (escapes, and invalid UTF-8 replaced).
 void AppendJsonString(std::string& out, std::string_view text) {
-  const bool plain = std::ranges::all_of(text, [](char c) {
-    return c >= 0x20 && c < 0x7F && c != '"' && c != '\\';
-  });
+  const bool plain = std::ranges::all_of(
+      text, [](char c) { return c >= 0x20 && c < 0x7F && c != '"' && c != '\\'; });
   if (plain) {
     out += '"';
     out += text;

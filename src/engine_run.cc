@@ -180,8 +180,8 @@ PlanOptions PlanOptionsOf(const EngineOptions& options) {
 
 Status EngineRun::Plan(const std::vector<SeriesKey>& series) {
   WallTime now = clock_.WallNow();
-  Result<StoreSnapshot> snapshot = ReadSnapshot(
-      store_, series, options_.months, options_.force ? std::nullopt : std::optional(now));
+  Result<StoreSnapshot> snapshot = ReadSnapshot(store_, series, options_.months,
+                                                options_.force ? std::nullopt : std::optional(now));
   if (!snapshot) {
     // Nothing can be planned: every series and month is left as it was (failed, no call).
     const std::vector<std::string> latest{""};

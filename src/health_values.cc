@@ -128,8 +128,8 @@ void ReportSpike(const Prices& prices, const Move& in, double scale, Findings& o
   }
   out.Add(FindingKind::kSuspectMove, prices.Ts(i), prices.Ts(i),
           fmt::format("{} {} on {} is {} off its neighbours {} ({}) and {} ({})", prices.Name(),
-                      PriceText(b), prices.Ts(i), off, PriceText(a), prices.Ts(i - 1),
-                      PriceText(c), prices.Ts(i + 1)));
+                      PriceText(b), prices.Ts(i), off, PriceText(a), prices.Ts(i - 1), PriceText(c),
+                      prices.Ts(i + 1)));
 }
 
 }  // namespace

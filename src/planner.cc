@@ -222,9 +222,9 @@ std::optional<typename Map::mapped_type> LookupValue(const Map& map, const Key& 
 
 // A call for the latest bars of `key`, or the series settled without one. `call.key` is not
 // set yet (most series of a big list settle; their key is not copied).
-std::optional<Settled> PlanLatest(const SeriesKey& key, PlannedCall& call,
-                                  const SeriesState* state, UpToDateMark mark, bool full_refused,
-                                  WallTime now, const PlanOptions& options) {
+std::optional<Settled> PlanLatest(const SeriesKey& key, PlannedCall& call, const SeriesState* state,
+                                  UpToDateMark mark, bool full_refused, WallTime now,
+                                  const PlanOptions& options) {
   if (mark != UpToDateMark::kNo && !options.force) {
     return Settled{call.item, Verdict::kUpToDate, "", mark == UpToDateMark::kYesHistoryLimited};
   }
@@ -246,8 +246,8 @@ std::optional<Settled> PlanLatest(const SeriesKey& key, PlannedCall& call,
 // A backfill month is asked whole (outputsize=full); once stored after the month's last
 // possible bar it cannot change, so it is never called again without --force.
 std::optional<Settled> PlanMonth(const SeriesKey& key, PlannedCall& call,
-                                 std::optional<WallTime> stored_at, bool full_refused,
-                                 WallTime now, const PlanOptions& options) {
+                                 std::optional<WallTime> stored_at, bool full_refused, WallTime now,
+                                 const PlanOptions& options) {
   const bool up_to_date = stored_at && IsMonthUpToDate(key, call.month, *stored_at, now);
   if (up_to_date && !options.force) return Settled{call.item, Verdict::kUpToDate, "", false};
   call.forced = up_to_date;

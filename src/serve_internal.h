@@ -14,8 +14,8 @@
 #include "mdfetch/result.h"
 #include "mdfetch/series.h"
 #include "mdfetch/serve.h"
-#include "svg.h"
 #include "mdfetch/store.h"
+#include "svg.h"
 
 namespace mdfetch::serve {
 

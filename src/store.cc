@@ -220,8 +220,7 @@ constexpr std::array<SqlText, static_cast<size_t>(Sql::kCount)> kSql{{
     {Sql::kFind, MDFETCH_SERIES_COLUMNS
      "WHERE symbol = ?1 AND function = ?2 AND interval = ?3 AND options = ?7"},
     {Sql::kList, MDFETCH_SERIES_COLUMNS "ORDER BY symbol, function, interval, options"},
-    {Sql::kListWithoutBarSpan,
-     MDFETCH_SERIES_COLUMNS_WITHOUT_BAR_SPAN},
+    {Sql::kListWithoutBarSpan, MDFETCH_SERIES_COLUMNS_WITHOUT_BAR_SPAN},
     {Sql::kDeferredList,
      "SELECT symbol, function, interval, options FROM series WHERE deferred "
      "ORDER BY symbol, function, interval, options"},

@@ -135,7 +135,6 @@ Status SqliteStore::ForEachSeriesWithoutBarSpan(const std::function<void(SeriesS
   return EachSeries(*stmts_, Sql::kListWithoutBarSpan, each);
 }
 
-
 Result<std::vector<SeriesKey>> SqliteStore::DeferredSeries() {
   Query query = stmts_->Use(Sql::kDeferredList);
   std::vector<SeriesKey> keys;
