@@ -1,11 +1,12 @@
 // `mdfetch serve`: the read-only web view (serve.h) in the foreground, until SIGINT or SIGTERM.
-#include <signal.h>
 
 #include <charconv>
+#include <optional>
 
 #include "cli_commands.h"
 #include "mdfetch/net.h"
 #include "mdfetch/store.h"
+#include "stop_signals.h"
 
 namespace mdfetch {
 
@@ -44,12 +45,8 @@ Outcome RunServe(const ServeArgs& args, CliEnv& env) {
   auto net = LoadNet();
   if (!net) return Exit(kExitFailed, "{}", net.error().message);
 
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  sigset_t old;
-  if (env.handle_signals) pthread_sigmask(SIG_BLOCK, &set, &old);  // before the threads start
+  std::optional<StopSignals> signals;
+  if (env.handle_signals) signals.emplace();  // before the server's threads start
 
   std::unique_ptr<ViewServer> server = (*net)->make_view_server(
       ServeOptions{.host = listen->host,
@@ -58,17 +55,12 @@ Outcome RunServe(const ServeArgs& args, CliEnv& env) {
                    .clock = env.clock,
                    .default_rate = kDefaultRate});
   auto port = server->Start();
-  if (!port) {
-    if (env.handle_signals) pthread_sigmask(SIG_SETMASK, &old, nullptr);
-    return Exit(kExitUsage, "{}", port.error().message);
-  }
+  if (!port) return Exit(kExitUsage, "{}", port.error().message);
   fmt::print(env.out, "serving {} read-only on {}/ ; Ctrl-C stops it\n", db, server->BaseUrl());
   std::fflush(env.out);
-  if (!env.handle_signals) return kExitOk;  // tests: started and stopped
-  int sig = 0;
-  sigwait(&set, &sig);
+  if (!signals) return kExitOk;  // tests: started and stopped
+  signals->Wait();
   server->Stop();
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
   fmt::print(env.out, "stopped\n");
   return kExitOk;
 }

@@ -1,12 +1,11 @@
 // `mdfetch sim`: the simulator in the foreground, until SIGINT or SIGTERM.
-#include <signal.h>
-
 #include <cerrno>
 #include <cstring>
 #include <memory>
 
 #include "cli_commands.h"
 #include "mdfetch/net.h"
+#include "stop_signals.h"
 
 namespace mdfetch {
 namespace {
@@ -40,11 +39,7 @@ Outcome RunSim(const SimArgs& args, CliEnv& env) {
   auto net = LoadNet();
   if (!net) return Exit(kExitFailed, "{}", net.error().message);
 
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);  // before the server's threads start
+  StopSignals signals;  // before the server's threads start
 
   std::unique_ptr<SimServer> simulator = (*net)->make_simulator(options);
   auto port = simulator->Start(args.port);
@@ -54,8 +49,7 @@ Outcome RunSim(const SimArgs& args, CliEnv& env) {
   fmt::print(env.out, "simulator listening on {} (GET /query?function=...); Ctrl-C stops it\n",
              simulator->BaseUrl());
   std::fflush(env.out);
-  int sig = 0;
-  sigwait(&set, &sig);
+  signals.Wait();
   simulator->Stop();
   SimStats stats = simulator->Stats();
   fmt::print(env.out, "simulator stopped: {} calls, {} served, {} throttled, {} faults\n",
