@@ -183,8 +183,11 @@ struct SqliteStore::Statements {
   Result<int64_t> EnsureSeries(const SeriesKey& key);
   // The ids of the stored series among `keys`, as a JSON array ("[3,7]"; "[]" for none).
   Result<std::string> SeriesIdList(std::span<const SeriesKey> keys);
-  // Writes the bars of an answer and counts them (see store_write.cc for the two paths).
+  // Writes the bars of an answer and counts them (see store_write.cc for the two paths);
+  // `newest` is the series' newest stored ts as NewestTs reads it, when the caller has it.
   Result<StoreCounts> UpsertBars(int64_t series_id, std::span<const Bar> bars);
+  Result<StoreCounts> UpsertBars(int64_t series_id, std::span<const Bar> bars,
+                                 const std::optional<std::string>& newest);
   // The series' newest stored ts; nullopt when it has no bars.
   Result<std::optional<std::string>> NewestTs(int64_t series_id);
   // Inserts bars known to be absent, 32 to a statement; every one is an added bar.

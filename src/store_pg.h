@@ -96,8 +96,13 @@ class PgStore final : public Store {
   // The series' id, inserting a row holding only the key when there is none; the row is
   // locked until the transaction ends.
   Result<int64_t> EnsureSeries(const SeriesKey& key);
-  // Writes bars of a series (COPY for the new tail, a merge for the rest) and counts them.
+  // Writes bars of a series (COPY for the new tail, a merge for the rest) and counts them;
+  // `newest` is the series' newest stored ts as NewestTs reads it, when the caller has it.
   Result<StoreCounts> UpsertBars(int64_t series_id, Function function, std::span<const Bar> bars);
+  Result<StoreCounts> UpsertBars(int64_t series_id, std::span<const Bar> bars,
+                                 const std::optional<std::string>& newest);
+  // The series' newest stored ts, as SQLite's store writes it; nullopt when it has no bars.
+  Result<std::optional<std::string>> NewestTs(int64_t series_id, Function function);
   Result<StoreCounts> MergeBars(int64_t series_id, std::span<const Bar* const> bars);
   Status CompleteFetch(int64_t fetch_id, const CallRecord& record, const StoreCounts& counts);
 

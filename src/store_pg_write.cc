@@ -80,14 +80,24 @@ Result<StoreCounts> PgStore::MergeBars(int64_t series_id, std::span<const Bar* c
 // Bars newer than every stored one go in by COPY; the rest are merged. A timestamp given
 // twice cannot be upserted twice by one statement: the n-th copies of timestamps go in the
 // n-th round, so that, as on SQLite, a later duplicate counts against the earlier one.
-Result<StoreCounts> PgStore::UpsertBars(int64_t series_id, Function function,
-                                        std::span<const Bar> bars) {
+Result<std::optional<std::string>> PgStore::NewestTs(int64_t series_id, Function function) {
   auto newest =
       pg_->Exec("SELECT max(ts)::text FROM bars WHERE series_id = $1", {std::to_string(series_id)});
   if (!newest) return std::unexpected(newest.error());
-  std::optional<std::string> newest_ts;
-  if (!newest->IsNull(0, 0)) newest_ts = BarTsText(newest->Text(0, 0), function);
-  const size_t from = AppendFrom(bars, newest_ts);
+  if (newest->IsNull(0, 0)) return std::optional<std::string>();
+  return std::optional<std::string>(BarTsText(newest->Text(0, 0), function));
+}
+
+Result<StoreCounts> PgStore::UpsertBars(int64_t series_id, Function function,
+                                        std::span<const Bar> bars) {
+  Result<std::optional<std::string>> newest = NewestTs(series_id, function);
+  if (!newest) return std::unexpected(newest.error());
+  return UpsertBars(series_id, bars, *newest);
+}
+
+Result<StoreCounts> PgStore::UpsertBars(int64_t series_id, std::span<const Bar> bars,
+                                        const std::optional<std::string>& newest) {
+  const size_t from = AppendFrom(bars, newest);
 
   StoreCounts counts;
   std::vector<std::vector<const Bar*>> rounds;
@@ -135,13 +145,11 @@ Result<StoreCounts> PgStore::StoreAnswer(int64_t fetch_id, const SeriesKey& key,
     Result<int64_t> series_id = EnsureSeries(key);
     if (!series_id) return std::unexpected(series_id.error());
     const std::string id = std::to_string(*series_id);
-    auto newest_row = pg_->Exec("SELECT max(ts)::text FROM bars WHERE series_id = $1", {id});
-    if (!newest_row) return std::unexpected(newest_row.error());
-    std::optional<std::string> newest_ts;
-    if (!newest_row->IsNull(0, 0)) newest_ts = BarTsText(newest_row->Text(0, 0), key.function);
+    Result<std::optional<std::string>> newest_ts = NewestTs(*series_id, key.function);
+    if (!newest_ts) return std::unexpected(newest_ts.error());
     const std::optional<std::string> superseded =
-        SupersededPeriodBar(key.function, newest_ts, bars);
-    Result<StoreCounts> counts = UpsertBars(*series_id, key.function, bars);
+        SupersededPeriodBar(key.function, *newest_ts, bars);
+    Result<StoreCounts> counts = UpsertBars(*series_id, bars, *newest_ts);
     if (!counts) return counts;
     // Rows inserted: bar_count grows by these; a deleted bar takes itself off (bars_deleted).
     const int64_t inserted = counts->added;

@@ -102,7 +102,13 @@ Result<StoreCounts> SqliteStore::Statements::UpsertBars(int64_t series_id,
                                                         std::span<const Bar> bars) {
   Result<std::optional<std::string>> newest = NewestTs(series_id);
   if (!newest) return std::unexpected(newest.error());
-  const size_t from = AppendFrom(bars, *newest);
+  return UpsertBars(series_id, bars, *newest);
+}
+
+Result<StoreCounts> SqliteStore::Statements::UpsertBars(int64_t series_id,
+                                                        std::span<const Bar> bars,
+                                                        const std::optional<std::string>& newest) {
+  const size_t from = AppendFrom(bars, newest);
   Result<StoreCounts> counts = MergeBars(series_id, bars.first(from));
   if (!counts) return counts;
   if (Status appended = AppendBars(series_id, bars.subspan(from)); !appended) {
@@ -154,7 +160,7 @@ Result<StoreCounts> SqliteStore::StoreAnswer(int64_t fetch_id, const SeriesKey& 
     if (!newest_ts) return std::unexpected(newest_ts.error());
     const std::optional<std::string> superseded =
         SupersededPeriodBar(key.function, *newest_ts, bars);
-    Result<StoreCounts> counts = stmts_->UpsertBars(*series_id, bars);
+    Result<StoreCounts> counts = stmts_->UpsertBars(*series_id, bars, *newest_ts);
     if (!counts) return counts;
     // Rows inserted: bar_count grows by these; a deleted bar takes itself off (bars_deleted).
     const int64_t inserted = counts->added;
