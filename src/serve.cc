@@ -8,6 +8,7 @@
 #include <mutex>
 #include <thread>
 
+#include "http_thread.h"
 #include "mdfetch/store.h"
 #include "serve_internal.h"
 
@@ -88,10 +89,7 @@ struct Server::Impl {
   serve::StorePool pool;
   serve::Site site;
   httplib::Server server;
-  std::thread thread;
-  std::mutex run_mu;
-  bool serving = false;
-  int port = 0;
+  HttpThread http{server};
 };
 
 Server::Server(ServeOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {
@@ -131,47 +129,14 @@ Server::Server(ServeOptions options) : impl_(std::make_unique<Impl>(std::move(op
 
 Server::~Server() { Stop(); }
 
-Result<int> Server::Start() {
-  auto& server = impl_->server;
-  const std::string& host = impl_->options.host;
-  const int port = impl_->options.port;
-  {
-    std::lock_guard lock(impl_->run_mu);
-    const int bound = impl_->thread.joinable()          ? -1
-                      : port == 0                       ? server.bind_to_any_port(host)
-                      : server.bind_to_port(host, port) ? port
-                                                        : -1;
-    if (bound <= 0) return Fail(fmt::format("cannot listen on {}:{}", host, port));
-    impl_->port = bound;
-    impl_->serving = true;
-    impl_->thread = std::thread([impl = impl_.get()] {
-      impl->server.listen_after_bind();
-      std::lock_guard serving_lock(impl->run_mu);
-      impl->serving = false;
-    });
-  }
-  // httplib::Server::stop() does nothing before the accept loop runs: wait for it.
-  while (!server.is_running()) {
-    std::lock_guard lock(impl_->run_mu);
-    if (!impl_->serving) return Fail(fmt::format("cannot listen on {}:{}", host, port));
-  }
-  return impl_->port;
-}
+Result<int> Server::Start() { return impl_->http.Start(impl_->options.host, impl_->options.port); }
 
-void Server::Stop() {
-  impl_->server.stop();
-  std::thread thread;
-  {
-    std::lock_guard lock(impl_->run_mu);
-    thread = std::move(impl_->thread);
-  }
-  if (thread.joinable()) thread.join();
-}
+void Server::Stop() { impl_->http.Stop(); }
 
 std::string Server::BaseUrl() const {
   const std::string& host = impl_->options.host;
   return fmt::format("http://{}:{}", host.find(':') != std::string::npos ? "[" + host + "]" : host,
-                     impl_->port);
+                     impl_->http.port());
 }
 
 }  // namespace mdfetch

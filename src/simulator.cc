@@ -31,6 +31,7 @@
 #include <random>
 #include <thread>
 
+#include "http_thread.h"
 #include "mdfetch/transport.h"
 #include "simulator_internal.h"
 
@@ -94,8 +95,7 @@ struct Simulator::Impl {
   Clock* const clock;
   std::set<std::string> unknown_symbols;  // upper-case
   httplib::Server server;
-  std::thread thread;
-  int port = 0;
+  HttpThread http{server};
   socket_t listen_fd = -1;
 
   mutable std::mutex mu;  // guards everything below
@@ -107,10 +107,6 @@ struct Simulator::Impl {
   std::map<std::string, int> fail_first_left;
 
   std::mutex log_mu;  // serializes whole lines of options.log
-
-  std::mutex run_mu;  // guards `serving` and joining `thread`
-  std::condition_variable run_cv;
-  bool serving = false;
 };
 
 void Simulator::Impl::Handle(const httplib::Request& req, httplib::Response& res) {
@@ -352,53 +348,21 @@ Simulator::Simulator(SimOptions options) : impl_(std::make_unique<Impl>(std::mov
 Simulator::~Simulator() { Stop(); }
 
 Result<int> Simulator::Start(int port) {
-  auto& server = impl_->server;
-  {
-    std::lock_guard lock(impl_->run_mu);
-    const int bound = impl_->thread.joinable() ? -1
-                      : port == 0              ? server.bind_to_any_port("127.0.0.1")
-                      : server.bind_to_port("127.0.0.1", port) ? port
-                                                               : -1;
-    if (bound <= 0) return Fail(fmt::format("cannot listen on 127.0.0.1:{}", port));
-    // httplib listens with a backlog of 5: a burst of connects would overflow it and wait
-    // for SYN retransmits (1 s). Listening again on Linux only resizes the queue.
-    (void)::listen(impl_->listen_fd, SOMAXCONN);
-    impl_->port = bound;
-    impl_->serving = true;
-    impl_->thread = std::thread([impl = impl_.get()] {
-      impl->server.listen_after_bind();
-      std::lock_guard serving_lock(impl->run_mu);
-      impl->serving = false;
-      impl->run_cv.notify_all();
-    });
-  }
-  // The socket already listens; wait until the accept loop runs too, because
-  // httplib::Server::stop() is a no-op before that and Stop() would then hang.
-  while (!server.is_running()) {
-    std::lock_guard lock(impl_->run_mu);
-    if (!impl_->serving) return Fail(fmt::format("cannot listen on 127.0.0.1:{}", port));
-  }
-  return impl_->port;
+  // httplib listens with a backlog of 5: a burst of connects would overflow it and wait for
+  // SYN retransmits (1 s). Listening again on Linux only resizes the queue.
+  return impl_->http.Start("127.0.0.1", port,
+                           [impl = impl_.get()] { (void)::listen(impl->listen_fd, SOMAXCONN); });
 }
 
-void Simulator::Wait() {
-  std::unique_lock lock(impl_->run_mu);
-  impl_->run_cv.wait(lock, [this] { return !impl_->serving; });
-}
+void Simulator::Wait() { impl_->http.Wait(); }
 
-void Simulator::Stop() {
-  // httplib closes the listening socket at once, but a worker serving an idle keep-alive
-  // connection only notices after its keep-alive timeout (5 s): clients should close first.
-  impl_->server.stop();
-  std::thread thread;
-  {
-    std::lock_guard lock(impl_->run_mu);
-    thread = std::move(impl_->thread);
-  }
-  if (thread.joinable()) thread.join();
-}
+// httplib closes the listening socket at once, but a worker serving an idle keep-alive
+// connection only notices after its keep-alive timeout (5 s): clients should close first.
+void Simulator::Stop() { impl_->http.Stop(); }
 
-std::string Simulator::BaseUrl() const { return fmt::format("http://127.0.0.1:{}", impl_->port); }
+std::string Simulator::BaseUrl() const {
+  return fmt::format("http://127.0.0.1:{}", impl_->http.port());
+}
 
 SimStats Simulator::Stats() const {
   std::lock_guard lock(impl_->mu);
