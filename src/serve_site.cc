@@ -278,28 +278,37 @@ Checked<Reply> CallsRoute(Store& store, const Params& params) {
   return JsonReply(CallsJson(key, *calls));
 }
 
-Checked<Reply> CompareRoute(Store& store, const Params& params, WallTime now, bool api) {
+// The series (s=, repeated) and the range of a comparison or a chart, their bars read.
+struct Compared {
+  RangeChoice range;
+  std::vector<SeriesBars> series;
+};
+
+Checked<Compared> ComparedOf(Store& store, const Params& params) {
   auto args = Args::Of(params, {"s", "range", "from", "to"}, {"s"});
   if (!args) return std::unexpected(args.error());
   auto range = RangeOf(*args);
   if (!range) return std::unexpected(range.error());
   auto series = SeveralSeries(store, *args, *range);
   if (!series) return std::unexpected(series.error());
-  const Normalised normalised = Normalise(*series);
-  if (api) return JsonReply(CompareJson(*series, normalised));
-  auto chart = Chart(store, *series, now);
+  return Compared{std::move(*range), std::move(*series)};
+}
+
+Checked<Reply> CompareRoute(Store& store, const Params& params, WallTime now, bool api) {
+  auto compared = ComparedOf(store, params);
+  if (!compared) return std::unexpected(compared.error());
+  const Normalised normalised = Normalise(compared->series);
+  if (api) return JsonReply(CompareJson(compared->series, normalised));
+  auto chart = Chart(store, compared->series, now);
   if (!chart) return std::unexpected(chart.error());
-  return HtmlReply(ComparePage(*series, *range, normalised, Inline(std::move(*chart))));
+  return HtmlReply(
+      ComparePage(compared->series, compared->range, normalised, Inline(std::move(*chart))));
 }
 
 Checked<Reply> ChartRoute(Store& store, const Params& params, WallTime now) {
-  auto args = Args::Of(params, {"s", "range", "from", "to"}, {"s"});
-  if (!args) return std::unexpected(args.error());
-  auto range = RangeOf(*args);
-  if (!range) return std::unexpected(range.error());
-  auto series = SeveralSeries(store, *args, *range);
-  if (!series) return std::unexpected(series.error());
-  auto chart = Chart(store, *series, now);
+  auto compared = ComparedOf(store, params);
+  if (!compared) return std::unexpected(compared.error());
+  auto chart = Chart(store, compared->series, now);
   if (!chart) return std::unexpected(chart.error());
   return Reply{.content_type = "image/svg+xml; charset=utf-8", .body = std::move(*chart)};
 }
