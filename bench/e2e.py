@@ -31,6 +31,8 @@ import e2e_big  # noqa: E402
 import e2e_pg  # noqa: E402
 from e2e_report import print_table  # noqa: E402
 
+from bench_util import add_common_args
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 EXPORT_SQL = ("SELECT s.symbol, b.ts AS timestamp, b.open, b.high, b.low, b.close, b.volume "
               "FROM series AS s JOIN bars AS b ON b.series_id = s.id "
@@ -403,9 +405,7 @@ def main():
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--build", required=True, help="build folder holding mdfetch and bench/")
-    parser.add_argument("--work", default=os.path.join(os.environ.get("TMPDIR", "/tmp"),
-                                                       "mdfetch-bench"))
+    add_common_args(parser)
     parser.add_argument("--histories", type=int, default=200)
     # Off by default: symbols past --histories reuse the first answers through symlinks, and
     # the codec now refuses an answer for another symbol (SYM1980 answered by SYM180's file).

@@ -45,7 +45,7 @@ import subprocess
 import sys
 import time
 
-from bench_util import log, uptime
+from bench_util import add_common_args, log, uptime
 
 DEVIATION_GOAL = 1.0  # percent
 
@@ -230,9 +230,7 @@ def main():
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--build", required=True, help="build folder holding mdfetch")
-    parser.add_argument("--work", default=os.path.join(os.environ.get("TMPDIR", "/tmp"),
-                                                       "mdfetch-bench"))
+    add_common_args(parser, "build folder holding mdfetch")
     parser.add_argument("--cases", type=lambda s: [parse_case(x) for x in s.split(",")],
                         default=[parse_case(x) for x in ("1200:60:1500", "6000:10:2000", "12000:10:4000")],
                         help="R:W:N,... (R calls/min, the simulator's window W s, N calls)")

@@ -27,7 +27,7 @@ import subprocess
 import sys
 import time
 
-from bench_util import log, uptime
+from bench_util import add_common_args, log, uptime
 
 GOALS = {"refresh": 0.5, "list_csv": 1.0, "list_json": 1.0, "list_table": 1.0, "plan": None}
 
@@ -168,9 +168,7 @@ def main():
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--build", required=True, help="build folder holding mdfetch and bench/")
-    parser.add_argument("--work", default=os.path.join(os.environ.get("TMPDIR", "/tmp"),
-                                                       "mdfetch-bench"))
+    add_common_args(parser)
     parser.add_argument("--series", type=lambda s: [int(x) for x in s.split(",")],
                         default=[10000, 100000], help="store sizes, e.g. 10000,100000")
     parser.add_argument("--bars", type=int, default=5, help="bars per series")
