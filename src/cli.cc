@@ -196,11 +196,17 @@ bool SeriesOptions::Matches(const SeriesKey& key) const {
 }
 
 Status SeriesOptions::CheckSwitchesApply(const std::vector<SeriesKey>& keys) const {
+  VectorSource source(keys);
+  return CheckSwitchesApply(source);
+}
+
+Status SeriesOptions::CheckSwitchesApply(SeriesSource& keys) const {
   std::vector<std::string_view> given, functions;
   if (adjusted_given) given.push_back("--adjusted");
   if (extended_hours_given) given.push_back("--extended-hours");
-  if (given.empty() || keys.empty()) return {};
-  for (const SeriesKey& key : keys) {
+  if (given.empty() || keys.size() == 0) return {};
+  keys.Rewind();
+  for (SeriesKey key; keys.Next(key);) {
     if (key.function == Function::kIntraday) return {};
     if (std::find(functions.begin(), functions.end(), ShortName(key.function)) == functions.end()) {
       functions.push_back(ShortName(key.function));

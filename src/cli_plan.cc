@@ -244,7 +244,7 @@ Outcome RunPlan(const RefreshArgs& args, CliEnv& env) {
   const std::string db = RedactDb(location);
   EngineOptions options{.rate = *rate, .force = args.force, .full = args.full, .months = *months};
   Engine engine(*env.clock, TransportFactory{}, **store, options);
-  auto dry = engine.Plan(target->series);
+  auto dry = engine.Plan(target->All());
   if (!dry) return Exit(kExitFailed, "{}", dry.error().message);
   const std::vector<Row> rows = Rows(*dry, *rate, now);
   const std::string rate_text =

@@ -182,17 +182,17 @@ Result<Target> CollectSeries(const RefreshArgs& args, CliEnv& env) {
   Target target;
   if (!args.fetch) {
     const bool from_stdin = args.symbols_file == "-";
-    auto list = from_stdin ? ReadSymbolStream(env.in, "stdin", options->defaults)
-                           : ReadSymbolFile(args.symbols_file, options->defaults);
+    auto list = from_stdin ? OpenSymbolStream(env.in, "stdin", options->defaults)
+                           : OpenSymbolFile(args.symbols_file, options->defaults);
     if (!list) return std::unexpected(list.error());
     // A nightly job on a symbol list that lost its lines must not pass as "0 series".
-    if (list->series.empty() && list->problems.empty()) {
+    if ((*list)->size() == 0 && (*list)->problems().empty()) {
       return Fail(fmt::format("{} names no series (only blank lines and comments)",
                               from_stdin ? std::string("the symbol list on stdin")
                                          : fmt::format("symbol file '{}'", args.symbols_file)));
     }
-    target.series = std::move(list->series);
-    target.problems = std::move(list->problems);
+    target.problems = (*list)->problems();
+    target.list = std::move(*list);
   } else {
     std::set<SeriesKey> seen;
     for (const auto& text : args.symbols) {
@@ -204,10 +204,27 @@ Result<Target> CollectSeries(const RefreshArgs& args, CliEnv& env) {
       }
     }
   }
-  if (auto ok = options->CheckSwitchesApply(target.series); !ok) {
+  if (auto ok = target.list ? options->CheckSwitchesApply(*target.list)
+                            : options->CheckSwitchesApply(target.series);
+      !ok) {
     return std::unexpected(ok.error());
   }
   return target;
+}
+
+SeriesSource& Target::source() {
+  if (list) return *list;
+  if (!source_of_series) source_of_series = std::make_unique<VectorSource>(series);
+  return *source_of_series;
+}
+
+std::vector<SeriesKey> Target::All() {
+  if (!list) return series;
+  std::vector<SeriesKey> all;
+  all.reserve(list->size());
+  list->Rewind();
+  for (SeriesKey key; list->Next(key);) all.push_back(key);
+  return all;
 }
 
 // --month values as a list of "YYYY-MM", in the order given, each once. The service has
@@ -271,8 +288,10 @@ Outcome RunRefresh(const RefreshArgs& args, CliEnv& env) {
   if (!months) {
     return Exit(kExitUsage, "{}", months.error().message);
   }
-  for (const SeriesKey& key : target->series) {
-    if (!months->empty() && key.function != Function::kIntraday) {
+  SeriesSource& series = target->source();
+  series.Rewind();
+  for (SeriesKey key; !months->empty() && series.Next(key);) {
+    if (key.function != Function::kIntraday) {
       return Exit(kExitUsage,
                   "--month backfills intraday series; {} is not one (name it like \"{} "
                   "intraday:5min\", or pass --function intraday)",
@@ -379,17 +398,22 @@ Outcome RunRefresh(const RefreshArgs& args, CliEnv& env) {
   Engine engine(*env.clock, *transports, **store, options);
   signals.Watch(&engine);
   RefreshSummary summary;
+  RunResults results(series, *months);
   {
     // A quiet run draws nothing; a verbose one has its call lines instead.
     ProgressLine progress(env);
     std::function<void(const Progress&)> on_progress;
     if (verbosity == Verbosity::kNormal) on_progress = std::ref(progress);
-    summary = engine.Run(target->series, on_progress);
+    summary = engine.Run(
+        series,
+        [&](size_t position, SeriesResult&& result) { results.Add(position, std::move(result)); },
+        on_progress);
   }
   signals.Watch(nullptr);
 
   RunReport report{.args = &args,
                    .summary = &summary,
+                   .results = &results,
                    .db = db,
                    .rate = rate_text,
                    .months = *months,

@@ -115,21 +115,17 @@ std::string ReportError(const std::string& path, const std::string& message) {
   return fmt::format("cannot write the report '{}'{}", path, rest);
 }
 
-std::string SummaryLine(const std::string& db, const RefreshSummary& s) {
+std::string SummaryLine(const RunReport& report) {
+  const RefreshSummary& s = *report.summary;
   // A backfill settles each month of each series: "6 months of 3 series".
-  const bool backfill = std::any_of(s.results.begin(), s.results.end(),
-                                    [](const SeriesResult& r) { return !r.month.empty(); });
-  std::string what = fmt::format("{} series", s.results.size());
-  if (backfill) {
-    std::set<SeriesKey> keys;
-    for (const auto& r : s.results) keys.insert(r.key);
-    what = fmt::format("{} of {} series", Plural(static_cast<int64_t>(s.results.size()), "month"),
-                       keys.size());
+  std::string what = fmt::format("{} series", s.items);
+  if (!report.months.empty() && s.items > 0) {
+    what = fmt::format("{} of {} series", Plural(s.items, "month"), report.results->series());
   }
   return fmt::format(
       "{}: {}: {} stored, {} up to date, {} failed, {} deferred; {} ({} throttled, {} retried); "
       "{} added, {} changed\n",
-      db, what, s.Count(SeriesStatus::kStored), s.Count(SeriesStatus::kUpToDate),
+      report.db, what, s.Count(SeriesStatus::kStored), s.Count(SeriesStatus::kUpToDate),
       s.Count(SeriesStatus::kFailed), s.Count(SeriesStatus::kDeferred), Plural(s.calls, "call"),
       s.throttled, s.retries, Plural(s.BarsAdded(), "bar"), s.BarsChanged());
 }
@@ -145,7 +141,7 @@ void PrintSummary(std::FILE* out, const RunReport& report, Verbosity verbosity) 
   const bool quiet = verbosity == Verbosity::kQuiet;
   // Quiet, a line stands alone (no summary line above it): it is a message like any other.
   const std::string_view lead = quiet ? "mdfetch: " : "  ";
-  if (!quiet) fmt::print(out, "{}", SummaryLine(report.db, s));
+  if (!quiet) fmt::print(out, "{}", SummaryLine(report));
   // A run stopped by an interruption (or an error) leaves every series not yet called for the
   // same reason: one line says so, the cause is on the stop line.
   const bool grouped = s.stop == StopCause::kInterrupted || s.stop == StopCause::kError;
@@ -154,26 +150,26 @@ void PrintSummary(std::FILE* out, const RunReport& report, Verbosity verbosity) 
   // Past kNamedAtMost lines (unless --verbose) the rest are counted by what they say.
   const bool every = verbosity == Verbosity::kVerbose;
   int64_t named = 0;
-  std::map<std::pair<std::string_view, std::string_view>, int64_t> more;
-  for (const auto& r : s.results) {
+  std::map<std::pair<std::string_view, std::string>, int64_t> more;
+  report.results->ForEach([&](const SeriesResult& r) {
     if (grouped && r.reason == left && r.status != SeriesStatus::kStored) {
       ++left_alike;
     } else if (r.status == SeriesStatus::kFailed || r.status == SeriesStatus::kDeferred) {
       if (!every && named >= kNamedAtMost) {
         ++more[{SeriesStatusName(r.status), r.reason}];
-        continue;
+        return;
       }
       ++named;
       fmt::print(out, "{}{} {}: {}\n", lead, SeriesStatusName(r.status), Describe(r), r.reason);
     } else if (!quiet && r.history_limited && r.status == SeriesStatus::kStored) {
       if (!every && named >= kNamedAtMost) {
         ++more[{"limited", LimitedWhy()}];
-        continue;
+        return;
       }
       ++named;
       fmt::print(out, "  limited {}: {}\n", Describe(r.key), LimitedWhy());
     }
-  }
+  });
   for (const auto& [what, n] : more) {
     fmt::print(out, "{}{} more {}: {}\n", lead, Grouped(n), what.first, what.second);
   }
@@ -235,7 +231,7 @@ void ProgressLine::operator()(const Progress& p) {
   drawn_ = true;
 }
 
-std::string ReportJson(const RunReport& report) {
+void WriteReportJson(const RunReport& report, const std::function<void(std::string_view)>& write) {
   const RefreshSummary& s = *report.summary;
   Json doc;
   doc["report_version"] = kReportVersion;
@@ -244,10 +240,9 @@ std::string ReportJson(const RunReport& report) {
   doc["started_at"] = IsoUtc(report.started);
   doc["ended_at"] = IsoUtc(report.ended);
   doc["options"] = OptionsJson(report);
-  doc["series"] = Json::array();
-  for (const SeriesResult& r : s.results) doc["series"].push_back(ResultJson(r));
+  doc["series"] = Json::array();  // written one at a time where the empty array stands
   doc["invalid_lines"] = report.problems;
-  doc["totals"] = Json{{"series", s.results.size()},
+  doc["totals"] = Json{{"series", s.items},
                        {"stored", s.Count(SeriesStatus::kStored)},
                        {"up_to_date", s.Count(SeriesStatus::kUpToDate)},
                        {"failed", s.Count(SeriesStatus::kFailed)},
@@ -263,7 +258,34 @@ std::string ReportJson(const RunReport& report) {
   doc["exit_status"] = report.exit_status;
   // Paths and fetch arguments are bytes as given, not always UTF-8: such bytes become U+FFFD
   // (the strict default would throw after the run, and no report would be written).
-  return JsonText(doc, 2) + "\n";
+  const std::string text = JsonText(doc, 2) + "\n";
+  // The first `"series": []` is the key's: one inside a string would have its quotes escaped,
+  // and no key before it holds an object with a "series".
+  constexpr std::string_view kEmpty = "\"series\": []";
+  const size_t at = text.find(kEmpty);
+  write(std::string_view(text).substr(0, at));
+  write("\"series\": [");
+  bool first = true;
+  std::string entry;
+  report.results->ForEach([&](const SeriesResult& r) {
+    // Each element as dump() nests it: its lines indented by two levels.
+    const std::string alone = JsonText(ResultJson(r), 2);
+    entry.assign(first ? "\n    " : ",\n    ");
+    for (char c : alone) {
+      entry.push_back(c);
+      if (c == '\n') entry.append("    ");
+    }
+    write(entry);
+    first = false;
+  });
+  write(first ? "]" : "\n  ]");
+  write(std::string_view(text).substr(at + kEmpty.size()));
+}
+
+std::string ReportJson(const RunReport& report) {
+  std::string text;
+  WriteReportJson(report, [&](std::string_view piece) { text.append(piece); });
+  return text;
 }
 
 Status CheckReportPath(const std::string& path) {
@@ -294,12 +316,77 @@ Status CheckReportPath(const std::string& path) {
 // Through OutputFile, as export writes: a regular file (or a link's target) is replaced
 // whole and synced, a pipe or device written in place, "-" is `out`.
 Status WriteReport(const std::string& path, const RunReport& report, std::FILE* out) {
-  const std::string text = ReportJson(report);
   auto file = OutputFile::Open(path, out);
   if (!file) return Fail(ReportError(path, file.error().message));
-  (void)(*file)->Write(text);  // a failed write makes Commit fail
+  // A failed write makes Commit fail.
+  WriteReportJson(report, [&](std::string_view piece) { (void)(*file)->Write(piece); });
   if (Status done = (*file)->Commit(); !done) return Fail(ReportError(path, done.error().message));
   return {};
+}
+
+namespace {
+
+// RunResults::brief_: the status, and two flags.
+constexpr uint8_t kStatusBits = 0x3;
+constexpr uint8_t kLimitedBit = 0x4;
+constexpr uint8_t kDetailBit = 0x8;
+
+}  // namespace
+
+RunResults::RunResults(SeriesSource& series, std::vector<std::string> months)
+    : series_(series),
+      months_(std::move(months)),
+      brief_(series.size() * std::max<size_t>(1, months_.size()), 0) {}
+
+void RunResults::Add(size_t position, SeriesResult&& r) {
+  uint8_t& brief = brief_.at(position);
+  brief = static_cast<uint8_t>(static_cast<uint8_t>(r.status) & kStatusBits);
+  if (r.history_limited) brief |= kLimitedBit;
+  const bool said = !r.reason.empty();
+  if (!said && r.calls == 0 && r.outputsize == OutputSize::kNone && r.counts.added == 0 &&
+      r.counts.changed == 0 && r.counts.unchanged == 0) {
+    return;
+  }
+  brief |= kDetailBit;
+  Detail detail{.counts = r.counts, .calls = r.calls, .outputsize = r.outputsize};
+  if (said) {
+    auto [it, added] = reason_ids_.try_emplace(r.reason, static_cast<uint32_t>(reasons_.size()));
+    if (added) reasons_.push_back(std::move(r.reason));
+    detail.reason = it->second;
+  }
+  details_.emplace_back(position, detail);
+}
+
+void RunResults::ForEach(const std::function<void(const SeriesResult&)>& each) const {
+  // Results arrive a slice at a time, the deferred series' first.
+  std::ranges::sort(details_, {}, &std::pair<size_t, Detail>::first);
+  auto detail = details_.begin();
+  const std::vector<std::string> latest{""};
+  const std::vector<std::string>& months = months_.empty() ? latest : months_;
+  series_.Rewind();
+  SeriesResult r;
+  size_t position = 0;
+  while (position < brief_.size() && series_.Next(r.key)) {
+    for (const std::string& month : months) {
+      const uint8_t brief = brief_[position];
+      r.month = month;
+      r.status = static_cast<SeriesStatus>(brief & kStatusBits);
+      r.history_limited = (brief & kLimitedBit) != 0;
+      r.reason.clear();
+      r.counts = {};
+      r.calls = 0;
+      r.outputsize = OutputSize::kNone;
+      if ((brief & kDetailBit) != 0 && detail != details_.end() && detail->first == position) {
+        r.counts = detail->second.counts;
+        r.calls = detail->second.calls;
+        r.outputsize = detail->second.outputsize;
+        r.reason = reasons_[detail->second.reason];
+        ++detail;
+      }
+      each(r);
+      ++position;
+    }
+  }
 }
 
 }  // namespace mdfetch

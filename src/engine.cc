@@ -50,22 +50,12 @@ std::string_view StopCauseText(StopCause cause) {
 }
 
 int64_t RefreshSummary::Count(SeriesStatus status) const {
-  int64_t n = 0;
-  for (const auto& r : results) n += r.status == status ? 1 : 0;
-  return n;
+  return by_status[static_cast<size_t>(status)];
 }
 
-int64_t RefreshSummary::BarsAdded() const {
-  int64_t n = 0;
-  for (const auto& r : results) n += r.counts.added;
-  return n;
-}
+int64_t RefreshSummary::BarsAdded() const { return bars_added; }
 
-int64_t RefreshSummary::BarsChanged() const {
-  int64_t n = 0;
-  for (const auto& r : results) n += r.counts.changed;
-  return n;
-}
+int64_t RefreshSummary::BarsChanged() const { return bars_changed; }
 
 Engine::Engine(Clock& clock, TransportFactory transports, Store& store, EngineOptions options)
     : clock_(clock),
@@ -94,8 +84,20 @@ Result<DryRun> Engine::Plan(const std::vector<SeriesKey>& series) {
 
 RefreshSummary Engine::Run(const std::vector<SeriesKey>& series,
                            const std::function<void(const Progress&)>& on_progress) {
+  VectorSource source(series);
+  std::vector<SeriesResult> results(series.size() * std::max<size_t>(1, options_.months.size()));
   EngineRun run(clock_, transports_, store_, options_, stop_, on_progress);
-  return run.Execute(series);
+  RefreshSummary summary = run.Execute(source, [&](size_t position, SeriesResult&& result) {
+    results[position] = std::move(result);
+  });
+  summary.results = std::move(results);
+  return summary;
+}
+
+RefreshSummary Engine::Run(SeriesSource& series, const EachResult& each,
+                           const std::function<void(const Progress&)>& on_progress) {
+  EngineRun run(clock_, transports_, store_, options_, stop_, on_progress);
+  return run.Execute(series, each);
 }
 
 }  // namespace mdfetch

@@ -330,6 +330,7 @@ void EngineRun::HandlePremium(Completion& c) {
   std::string reason =
       fmt::format("{} is premium-only for this key: {}", ShortName(function), c.message);
   Settle(c.job, SeriesStatus::kFailed, reason);
+  premium_refused_.emplace(function, reason);  // for the slices still to plan
   for (auto it = queue_.begin(); it != queue_.end();) {
     if (it->key.function == function) {
       Settle(*it, SeriesStatus::kFailed, reason);

@@ -178,25 +178,95 @@ PlanOptions PlanOptionsOf(const EngineOptions& options) {
                      .memory = options.premium_memory};
 }
 
-Status EngineRun::Plan(const std::vector<SeriesKey>& series) {
-  WallTime now = clock_.WallNow();
-  Result<StoreSnapshot> snapshot = ReadSnapshot(store_, series, options_.months,
-                                                options_.force ? std::nullopt : std::optional(now));
-  if (!snapshot) {
-    // Nothing can be planned: every series and month is left as it was (failed, no call).
-    const std::vector<std::string> latest{""};
-    for (const SeriesKey& key : series) {
-      for (const std::string& month : options_.months.empty() ? latest : options_.months) {
-        summary_.results.push_back(SeriesResult{.key = key, .month = month});
+namespace {
+
+// A series' mark in EngineRun::marks_: its UpToDateMark, and whether an earlier run left it
+// deferred.
+constexpr uint8_t kUpToDateBits = 0x3;
+constexpr uint8_t kDeferredBit = 0x4;
+
+}  // namespace
+
+// What the run learns of the store before its first slice: the refusals remembered about the
+// key (for every function the list names) and, past kFindEachUpTo series, one listing without
+// the bar span that marks each series (by position) up to date at `started_` (unless forced)
+// and left deferred. A slice then reads whole only the series it may call.
+Status EngineRun::Begin() {
+  std::set<Function> functions;
+  std::vector<std::pair<KeyDigest, uint32_t>> asked;
+  const bool index = source_->size() > kFindEachUpTo;
+  if (index) asked.reserve(source_->size());
+  source_->Rewind();
+  SeriesKey key;
+  for (uint32_t i = 0; source_->Next(key); ++i) {
+    functions.insert(key.function);
+    if (index) asked.emplace_back(DigestOf(key), i);
+  }
+  for (Function f : functions) {
+    for (auto [kind, learnt] : {std::pair("premium", &learnt_.premium_since),
+                                std::pair("full_refused", &learnt_.full_refused_since)}) {
+      Result<std::optional<std::string>> value = store_.GetFact(FactKey(kind, f));
+      if (!value) return std::unexpected(value.error());
+      if (*value) learnt->emplace(f, FromUnixMillis(std::strtoll((*value)->c_str(), nullptr, 10)));
+    }
+  }
+  if (!index) return {};
+  std::ranges::sort(asked);
+  marks_.assign(asked.size(), 0);
+  return store_.ForEachSeriesWithoutBarSpan([&](SeriesState& state) {
+    const KeyDigest digest = DigestOf(state.key);
+    const bool up_to_date = !options_.force && state.last_outcome != "unknown" &&
+                            IsUpToDate(state.key, state, started_);
+    for (auto it = std::ranges::lower_bound(asked, std::pair(digest, uint32_t{0}));
+         it != asked.end() && it->first == digest; ++it) {
+      uint8_t& mark = marks_[it->second];
+      if (state.deferred) mark |= kDeferredBit;
+      if (up_to_date) {
+        mark |= static_cast<uint8_t>(state.history_limited ? UpToDateMark::kYesHistoryLimited
+                                                           : UpToDateMark::kYes);
       }
     }
-    return Fail(fmt::format("cannot read the store: {}", snapshot.error().message));
+  });
+}
+
+// The store's view of one slice: the marks of the listing, the states of the series not marked
+// up to date, their backfill months, the refusals learnt before the run.
+Result<StoreSnapshot> EngineRun::ReadSlice(Store& store, const std::vector<SeriesKey>& slice,
+                                           const std::vector<size_t>& positions) const {
+  StoreSnapshot snapshot;
+  snapshot.premium_since = learnt_.premium_since;
+  snapshot.full_refused_since = learnt_.full_refused_since;
+  if (!marks_.empty() && !options_.force) {
+    snapshot.up_to_date.resize(slice.size());
+    for (size_t i = 0; i < slice.size(); ++i) {
+      snapshot.up_to_date[i] = static_cast<UpToDateMark>(marks_[positions[i]] & kUpToDateBits);
+    }
   }
-  mdfetch::Plan plan = MakePlan(series, *snapshot, now, PlanOptionsOf(options_));
-  started_ = now;
-  holder_ = options_.holder.empty() ? DefaultHolder(now) : options_.holder;
-  learnt_.premium_since = snapshot->premium_since;
-  learnt_.full_refused_since = snapshot->full_refused_since;
+  for (size_t i = 0; i < slice.size(); ++i) {
+    if (!snapshot.up_to_date.empty() && snapshot.up_to_date[i] != UpToDateMark::kNo) continue;
+    Result<std::optional<SeriesState>> state = store.Find(slice[i]);
+    if (!state) return std::unexpected(state.error());
+    if (*state) snapshot.series.emplace(slice[i], std::move(**state));
+  }
+  for (const SeriesKey& key : slice) {
+    for (const std::string& month : options_.months) {
+      Result<std::optional<WallTime>> stored_at = store.MonthStoredAt(key, month);
+      if (!stored_at) return std::unexpected(stored_at.error());
+      if (*stored_at) snapshot.months_stored.emplace(std::pair(key, month), **stored_at);
+    }
+  }
+  return snapshot;
+}
+
+// Plans one slice at `started_` (as the listing's marks were made): its items become the
+// slice's results, what the plan settles is recorded, its calls are queued.
+Status EngineRun::PlanSlice(const std::vector<SeriesKey>& slice,
+                            const std::vector<size_t>& positions) {
+  // Once the writer runs, the store is its alone: the slice is read on its thread.
+  auto read = [&](Store& store) { return ReadSlice(store, slice, positions); };
+  Result<StoreSnapshot> snapshot = writer_ ? writer_->Call(read) : read(store_);
+  if (!snapshot) return Fail(fmt::format("cannot read the store: {}", snapshot.error().message));
+  mdfetch::Plan plan = MakePlan(slice, *snapshot, started_, PlanOptionsOf(options_));
   summary_.results.reserve(plan.items.size());
   for (auto& [key, month] : plan.items) {
     SeriesResult& result = summary_.results.emplace_back();
@@ -204,22 +274,33 @@ Status EngineRun::Plan(const std::vector<SeriesKey>& series) {
     result.month = std::move(month);
   }
   // What the plan settles is drawn once, not once a series: 100,000 series up to date are one
-  // progress line, not 100,000.
+  // progress line a slice, not 100,000.
   for (const Settled& settled : plan.settled) {
     Record(settled.item,
            settled.verdict == Verdict::kUpToDate ? SeriesStatus::kUpToDate : SeriesStatus::kFailed,
            settled.reason, settled.history_limited);
   }
   if (!plan.settled.empty()) Report(Describe(summary_.results[plan.settled.back().item]));
+  full_refused_.insert(plan.full_refused.begin(), plan.full_refused.end());
   for (const PlannedCall& call : plan.calls) {
     Job job;
     static_cast<PlannedCall&>(job) = call;
+    // What an earlier slice learnt of the key holds for this one: a function refused as premium
+    // is not called again, nor `full` where it was refused.
+    if (auto refused = premium_refused_.find(job.key.function); refused != premium_refused_.end()) {
+      Settle(job, SeriesStatus::kFailed, refused->second);
+      continue;
+    }
+    if (full_refused_.contains(job.key.function) && !FallBackFromFull(job)) {
+      Settle(job, SeriesStatus::kFailed, std::string(kMonthNeedsFull));
+      continue;
+    }
     queue_.push_back(std::move(job));
   }
-  full_refused_ = plan.full_refused;
-  if (queue_.empty()) return {};
+  if (queue_.empty() || paced_) return {};
+  paced_ = true;
   if (options_.rate.per_day) {
-    auto times = store_.CallTimesSince(now - kQuotaWindow);
+    auto times = store_.CallTimesSince(started_ - kQuotaWindow);
     // Without the call log the quota cannot be kept: send nothing.
     if (!times) {
       return Fail(
@@ -227,7 +308,7 @@ Status EngineRun::Plan(const std::vector<SeriesKey>& series) {
     }
     quota_window_.assign(times->begin(), times->end());
   }
-  SeedLimiter(now);
+  SeedLimiter(started_);
   return {};
 }
 
@@ -235,7 +316,7 @@ Status EngineRun::Plan(const std::vector<SeriesKey>& series) {
 // after a refresh must not burst.
 void EngineRun::SeedLimiter(WallTime now) {
   auto times = store_.CallTimesSince(now - kLongestWindow);
-  if (!times) return;  // Plan() read the same log a moment ago; pacing starts afresh
+  if (!times) return;  // PlanSlice() read the same log a moment ago; pacing starts afresh
   SteadyTime steady_now = clock_.Now();
   for (WallTime t : *times) {
     if (t > now) continue;
@@ -243,27 +324,42 @@ void EngineRun::SeedLimiter(WallTime now) {
   }
 }
 
-RefreshSummary EngineRun::Execute(const std::vector<SeriesKey>& series) {
-  if (Status planned = Plan(series); !planned) {
-    Halt(planned.error().message, StopCause::kError);
-    for (size_t i = 0; i < summary_.results.size(); ++i) {
-      if (summary_.results[i].reason.empty() &&
-          summary_.results[i].status == SeriesStatus::kFailed) {
-        Settle(i, SeriesStatus::kFailed, halt_reason_, false);
-      }
-    }
-    queue_.clear();
+RefreshSummary EngineRun::Execute(SeriesSource& source, const Engine::EachResult& each) {
+  source_ = &source;
+  each_ = &each;
+  started_ = clock_.WallNow();
+  holder_ = options_.holder.empty() ? DefaultHolder(started_) : options_.holder;
+  total_items_ = static_cast<int64_t>(source.size() * std::max<size_t>(1, options_.months.size()));
+  if (Status begun = Begin(); !begun) {
+    Halt(fmt::format("cannot read the store: {}", begun.error().message), StopCause::kError);
+    unreadable_ = true;
   }
-  if (!queue_.empty()) {
-    transports_ = std::make_unique<TransportPool>(transport_factory_);
-    writer_ = std::make_unique<Writer>(store_);
-    {
-      asio::thread_pool pool(static_cast<size_t>(std::max(1, options_.concurrency)));
-      pool_ = &pool;
-      Dispatch();
-      pool.join();
-      pool_ = nullptr;
+  // Series an earlier run left deferred go first: when the listing found any, a first pass
+  // over the list takes them alone, a second the rest.
+  const bool deferred_first =
+      std::ranges::any_of(marks_, [](uint8_t m) { return m & kDeferredBit; });
+  std::vector<SeriesKey> slice;
+  std::vector<size_t> positions;
+  for (int pass = deferred_first ? 0 : 1; pass < 2; ++pass) {
+    source.Rewind();
+    size_t position = 0;
+    SeriesKey key;
+    for (bool more = true; more;) {
+      slice.clear();
+      positions.clear();
+      while (slice.size() < kSliceSeries && (more = source.Next(key))) {
+        const bool deferred = !marks_.empty() && (marks_[position] & kDeferredBit) != 0;
+        if (!deferred_first || deferred == (pass == 0)) {
+          slice.push_back(std::move(key));
+          positions.push_back(position);
+        }
+        ++position;
+      }
+      if (!slice.empty()) RunSlice(slice, positions);
     }
+  }
+  if (writer_) {
+    pool_->join();
     // What this run still holds (series it claimed and left, backfill months) is free again.
     if (shared_) writer_->Post([this](Store& store) { return store.ReleaseLeases(holder_); });
     writer_->Close();
@@ -276,6 +372,55 @@ RefreshSummary EngineRun::Execute(const std::vector<SeriesKey>& series) {
   summary_.stop_reason = halt_reason_;
   summary_.stop_detail = halt_detail_;
   return std::move(summary_);
+}
+
+// Plans one slice, makes its calls, and hands its results on.
+void EngineRun::RunSlice(const std::vector<SeriesKey>& slice,
+                         const std::vector<size_t>& positions) {
+  const size_t per_series = std::max<size_t>(1, options_.months.size());
+  item_positions_.clear();
+  for (size_t position : positions) {
+    for (size_t m = 0; m < per_series; ++m) item_positions_.push_back(position * per_series + m);
+  }
+  if (Status planned = unreadable_ ? Fail(halt_reason_) : PlanSlice(slice, positions); !planned) {
+    // Nothing can be planned: every series and month is left as it was (failed, no call).
+    if (summary_.results.empty()) {
+      const std::vector<std::string> latest{""};
+      for (const SeriesKey& key : slice) {
+        for (const std::string& month : options_.months.empty() ? latest : options_.months) {
+          summary_.results.push_back(SeriesResult{.key = key, .month = month});
+        }
+      }
+    }
+    Halt(planned.error().message, StopCause::kError);
+    for (size_t i = 0; i < summary_.results.size(); ++i) {
+      if (summary_.results[i].reason.empty() &&
+          summary_.results[i].status == SeriesStatus::kFailed) {
+        Settle(i, SeriesStatus::kFailed, halt_reason_, false);
+      }
+    }
+    queue_.clear();
+  }
+  if (!queue_.empty()) {
+    if (!writer_) {
+      transports_ = std::make_unique<TransportPool>(transport_factory_);
+      writer_ = std::make_unique<Writer>(store_);
+      pool_ = std::make_unique<asio::thread_pool>(
+          static_cast<size_t>(std::max(1, options_.concurrency)));
+    }
+    Dispatch();
+  }
+  // Every item of the slice is settled: its results go, in the slice's order.
+  for (size_t i = 0; i < summary_.results.size(); ++i) {
+    SeriesResult& result = summary_.results[i];
+    ++summary_.items;
+    ++summary_.by_status[static_cast<size_t>(result.status)];
+    summary_.bars_added += result.counts.added;
+    summary_.bars_changed += result.counts.changed;
+    (*each_)(item_positions_[i], std::move(result));
+  }
+  summary_.results.clear();
+  stored_items_.clear();
 }
 
 void EngineRun::Dispatch() {
@@ -577,10 +722,8 @@ void EngineRun::DrainCompletions() {
 
 void EngineRun::Report(const std::string& last) {
   if (!on_progress_) return;
-  on_progress_(Progress{.settled = settled_,
-                        .total = static_cast<int64_t>(summary_.results.size()),
-                        .calls = summary_.calls,
-                        .last = last});
+  on_progress_(
+      Progress{.settled = settled_, .total = total_items_, .calls = summary_.calls, .last = last});
 }
 
 void EngineRun::Settle(const Job& job, SeriesStatus status, std::string reason) {

@@ -48,7 +48,7 @@ class EngineRun {
             const EngineOptions& options, std::atomic<bool>& stop,
             const std::function<void(const Progress&)>& on_progress);
   ~EngineRun();
-  RefreshSummary Execute(const std::vector<SeriesKey>& series);
+  RefreshSummary Execute(SeriesSource& series, const Engine::EachResult& each);
 
  private:
   // One planned call still to make, and what became of its attempts so far.
@@ -89,7 +89,11 @@ class EngineRun {
     Nanos elapsed{0};
   };
 
-  Status Plan(const std::vector<SeriesKey>& series);
+  Status Begin();
+  Result<StoreSnapshot> ReadSlice(Store& store, const std::vector<SeriesKey>& slice,
+                                  const std::vector<size_t>& positions) const;
+  Status PlanSlice(const std::vector<SeriesKey>& slice, const std::vector<size_t>& positions);
+  void RunSlice(const std::vector<SeriesKey>& slice, const std::vector<size_t>& positions);
   void Dispatch();
   void DispatchOne();
   bool Blocked(const Job& job) const;
@@ -135,6 +139,19 @@ class EngineRun {
   const std::function<void(const Progress&)>& on_progress_;
   const TransportFactory& transport_factory_;
 
+  // The list, read a slice at a time, and where each result goes. Per position in the list:
+  // its mark from the store's listing (EngineRun::Begin), empty for a short list. The slice's
+  // results are summary_.results; item_positions_ holds their positions in the whole run.
+  SeriesSource* source_ = nullptr;
+  const Engine::EachResult* each_ = nullptr;
+  std::vector<uint8_t> marks_;
+  std::vector<size_t> item_positions_;
+  int64_t total_items_ = 0;
+  bool unreadable_ = false;  // the store could not be read before the first slice
+  bool paced_ = false;       // the quota window and the limiter are seeded from the call log
+  // Functions refused as premium during the run, with the reason their series are given.
+  std::map<Function, std::string> premium_refused_;
+
   RefreshSummary summary_;
   // A shared store (Store::SharedFetching): series are claimed before their call, calls
   // reserved in the store; the facts learnt before the run, for planning a claimed series
@@ -172,7 +189,7 @@ class EngineRun {
   std::condition_variable cv_;
   std::deque<Completion> completions_;
 
-  asio::thread_pool* pool_ = nullptr;
+  std::unique_ptr<asio::thread_pool> pool_;
   std::unique_ptr<TransportPool> transports_;
   std::unique_ptr<Writer> writer_;
 };

@@ -120,6 +120,21 @@ bool ParseOptionsText(std::string_view text, SeriesKey& key) {
   return true;
 }
 
+KeyDigest DigestOf(const SeriesKey& key) {
+  // The fields as bytes, each string ended by a NUL (which neither holds), then the switches.
+  std::string bytes;
+  bytes.reserve(key.symbol.size() + key.interval.size() + 3);
+  bytes.append(key.symbol).push_back('\0');
+  bytes.append(key.interval).push_back('\0');
+  bytes.push_back(static_cast<char>(static_cast<unsigned>(key.function) << 2 |
+                                    unsigned{key.adjusted} << 1 | unsigned{key.extended_hours}));
+  uint64_t fnv = 14695981039346656037ULL;
+  for (char c : bytes) {
+    fnv = (fnv ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+  }
+  return KeyDigest{.a = fnv, .b = std::hash<std::string_view>{}(bytes)};
+}
+
 std::string Describe(const SeriesKey& key) {
   std::string out = key.symbol;
   if (key.function != Function::kDaily) {

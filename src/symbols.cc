@@ -269,6 +269,51 @@ std::string Printable(std::string_view text) {
   return out;
 }
 
+// Walks a list line by line: each line that names a series gives its key, each bad line its
+// problem ("NAME:LINE: reason"); blank lines and comments give nothing.
+class LineWalker {
+ public:
+  LineWalker(std::string_view content, std::string_view name, const SeriesDefaults& defaults)
+      : rest_(content), name_(name), defaults_(defaults) {
+    if (rest_.starts_with("\xEF\xBB\xBF")) rest_.remove_prefix(3);
+  }
+
+  enum class Kind { kEnd, kSeries, kProblem };
+
+  Kind Next(SeriesKey& key, std::string& problem) {
+    while (!rest_.empty() || line_number_ == 0) {
+      ++line_number_;
+      size_t eol = rest_.find('\n');
+      std::string_view raw = rest_.substr(0, eol);
+      rest_ = eol == std::string_view::npos ? std::string_view{} : rest_.substr(eol + 1);
+      std::string_view text = raw.substr(0, raw.find('#'));
+      if (text.size() > kMaxLineLength) {
+        problem = fmt::format("{}:{}: line is too long ({} bytes, at most {})", name_, line_number_,
+                              text.size(), kMaxLineLength);
+        return Kind::kProblem;
+      }
+      text = Trim(text);
+      if (text.empty()) continue;
+      auto entry = ParseEntry(text, defaults_);
+      if (!entry) {
+        problem = fmt::format("{}:{}: {}", name_, line_number_, entry.error().message);
+        return Kind::kProblem;
+      }
+      key = std::move(*entry);
+      return Kind::kSeries;
+    }
+    return Kind::kEnd;
+  }
+
+  uint32_t line_number() const { return line_number_; }
+
+ private:
+  std::string_view rest_;
+  std::string_view name_;
+  const SeriesDefaults& defaults_;
+  uint32_t line_number_ = 0;
+};
+
 SymbolList ParseSymbolList(std::string_view content, std::string_view file_name,
                            const SeriesDefaults& defaults) {
   SymbolList list;
@@ -284,34 +329,67 @@ SymbolList ParseSymbolList(std::string_view content, std::string_view file_name,
   const size_t lines = static_cast<size_t>(std::ranges::count(content, '\n')) + 1;
   list.series.reserve(lines);
   seen.reserve(lines);
-  if (content.starts_with("\xEF\xBB\xBF")) content.remove_prefix(3);
-  int line_number = 0;
-  while (!content.empty() || line_number == 0) {
-    ++line_number;
-    size_t eol = content.find('\n');
-    std::string_view raw = content.substr(0, eol);
-    content = eol == std::string_view::npos ? std::string_view{} : content.substr(eol + 1);
-    std::string_view text = raw.substr(0, raw.find('#'));
-    if (text.size() > kMaxLineLength) {
-      list.problems.push_back(fmt::format("{}:{}: line is too long ({} bytes, at most {})",
-                                          file_name, line_number, text.size(), kMaxLineLength));
+  LineWalker walker(content, file_name, defaults);
+  SeriesKey key;
+  std::string problem;
+  for (;;) {
+    const LineWalker::Kind kind = walker.Next(key, problem);
+    if (kind == LineWalker::Kind::kEnd) break;
+    if (kind == LineWalker::Kind::kProblem) {
+      list.problems.push_back(std::move(problem));
       continue;
     }
-    text = Trim(text);
-    if (text.empty()) continue;
-    auto key = ParseEntry(text, defaults);
-    if (!key) {
-      list.problems.push_back(
-          fmt::format("{}:{}: {}", file_name, line_number, key.error().message));
-      continue;
-    }
-    list.series.push_back(std::move(*key));
+    list.series.push_back(std::move(key));
     if (!seen.insert(list.series.size() - 1).second) list.series.pop_back();
   }
   return list;
 }
 
-Result<SymbolList> ReadSymbolFile(const std::string& path, const SeriesDefaults& defaults) {
+SymbolReader::SymbolReader(std::string content, std::string name, SeriesDefaults defaults)
+    : content_(std::move(content)), name_(std::move(name)), defaults_(std::move(defaults)) {
+  LineWalker walker(content_, name_, defaults_);
+  SeriesKey key;
+  std::string problem;
+  for (;;) {
+    const LineWalker::Kind kind = walker.Next(key, problem);
+    if (kind == LineWalker::Kind::kEnd) break;
+    if (kind == LineWalker::Kind::kProblem) {
+      problems_.push_back(std::move(problem));
+      continue;
+    }
+    first_line_.push_back({DigestOf(key), walker.line_number()});
+  }
+  // Each digest once, with the first line that names it: a later line naming the same series is
+  // skipped as the parsed list drops it.
+  std::ranges::sort(first_line_);
+  auto [first, last] = std::ranges::unique(
+      first_line_, [](const auto& x, const auto& y) { return x.first == y.first; });
+  first_line_.erase(first, last);
+  first_line_.shrink_to_fit();
+}
+
+void SymbolReader::Rewind() { walker_.reset(); }
+
+bool SymbolReader::Next(SeriesKey& key) {
+  if (!walker_) walker_ = std::make_unique<LineWalker>(content_, name_, defaults_);
+  std::string problem;
+  for (;;) {
+    const LineWalker::Kind kind = walker_->Next(key, problem);
+    if (kind == LineWalker::Kind::kEnd) return false;
+    if (kind == LineWalker::Kind::kProblem) continue;  // told once, in problems()
+    const KeyDigest digest = DigestOf(key);
+    auto it = std::ranges::lower_bound(first_line_, std::pair(digest, uint32_t{0}));
+    if (it != first_line_.end() && it->first == digest && it->second == walker_->line_number()) {
+      return true;
+    }
+  }
+}
+
+SymbolReader::~SymbolReader() = default;
+
+namespace {
+
+Result<std::string> ReadWhole(const std::string& path) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
     return Fail(fmt::format("cannot read symbol file '{}': Is a directory", path));
@@ -330,11 +408,10 @@ Result<SymbolList> ReadSymbolFile(const std::string& path, const SeriesDefaults&
   if (in.bad()) {
     return Fail(fmt::format("cannot read symbol file '{}': {}", path, std::strerror(errno)));
   }
-  return ParseSymbolList(content, path, defaults);
+  return content;
 }
 
-Result<SymbolList> ReadSymbolStream(std::FILE* in, std::string_view name,
-                                    const SeriesDefaults& defaults) {
+Result<std::string> ReadWhole(std::FILE* in, std::string_view name) {
   std::string content;
   char buffer[1 << 14];
   size_t n;
@@ -342,7 +419,36 @@ Result<SymbolList> ReadSymbolStream(std::FILE* in, std::string_view name,
   if (std::ferror(in)) {
     return Fail(fmt::format("cannot read the symbol list from {}: {}", name, std::strerror(errno)));
   }
-  return ParseSymbolList(content, name, defaults);
+  return content;
+}
+
+}  // namespace
+
+Result<SymbolList> ReadSymbolFile(const std::string& path, const SeriesDefaults& defaults) {
+  auto content = ReadWhole(path);
+  if (!content) return std::unexpected(content.error());
+  return ParseSymbolList(*content, path, defaults);
+}
+
+Result<SymbolList> ReadSymbolStream(std::FILE* in, std::string_view name,
+                                    const SeriesDefaults& defaults) {
+  auto content = ReadWhole(in, name);
+  if (!content) return std::unexpected(content.error());
+  return ParseSymbolList(*content, name, defaults);
+}
+
+Result<std::unique_ptr<SymbolReader>> OpenSymbolFile(const std::string& path,
+                                                     const SeriesDefaults& defaults) {
+  auto content = ReadWhole(path);
+  if (!content) return std::unexpected(content.error());
+  return std::make_unique<SymbolReader>(std::move(*content), path, defaults);
+}
+
+Result<std::unique_ptr<SymbolReader>> OpenSymbolStream(std::FILE* in, std::string_view name,
+                                                       const SeriesDefaults& defaults) {
+  auto content = ReadWhole(in, name);
+  if (!content) return std::unexpected(content.error());
+  return std::make_unique<SymbolReader>(std::move(*content), std::string(name), defaults);
 }
 
 Result<SeriesKey> ParseSeriesArgument(std::string_view text, const SeriesDefaults& defaults) {

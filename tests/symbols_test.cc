@@ -327,5 +327,34 @@ TEST(SymbolListTest, EmptyArgumentIsRefusedNotRead) {
   }
 }
 
+// The reader a refresh walks gives what the parsed list holds, in the same order, as often as
+// it is rewound; its problems are the list's.
+TEST(SymbolReaderTest, GivesTheParsedListsSeriesAndProblemsAgainAndAgain) {
+  const std::string text =
+      "\xEF\xBB\xBFIBM\r\nmsft daily_adjusted  # a comment\n\nIBM\nAAPL intraday:5min\n"
+      "IBM$\nibm daily\nEUR/USD fx_daily\nAAPL intraday:5MIN\nMSFT weekly";
+  const SeriesDefaults defaults;
+  const SymbolList list = ParseSymbolList(text, "s.txt", defaults);
+  SymbolReader reader(text, "s.txt", defaults);
+  EXPECT_EQ(reader.problems(), list.problems);
+  ASSERT_EQ(reader.size(), list.series.size());
+  ASSERT_EQ(list.series.size(),
+            5u);  // IBM, MSFT daily_adjusted, AAPL intraday, EUR/USD, MSFT weekly
+  for (int pass = 0; pass < 2; ++pass) {
+    reader.Rewind();
+    std::vector<SeriesKey> read;
+    for (SeriesKey key; reader.Next(key);) read.push_back(key);
+    EXPECT_EQ(read, list.series) << "pass " << pass;
+  }
+}
+
+TEST(SymbolReaderTest, AListOfOnlyCommentsHasNoSeries) {
+  SymbolReader reader("# nothing\n\n", "s.txt", SeriesDefaults{});
+  EXPECT_EQ(reader.size(), 0u);
+  SeriesKey key;
+  EXPECT_FALSE(reader.Next(key));
+  EXPECT_TRUE(reader.problems().empty());
+}
+
 }  // namespace
 }  // namespace mdfetch

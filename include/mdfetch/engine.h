@@ -29,6 +29,7 @@
 // redacting the key.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -96,6 +97,10 @@ struct EngineOptions {
 
 enum class SeriesStatus { kStored, kUpToDate, kFailed, kDeferred };
 
+// Series planned and dispatched together: a run holds the plan, states and results of one
+// slice at a time.
+inline constexpr size_t kSliceSeries = 4096;
+
 // Why a run stopped before settling every series.
 enum class StopCause {
   kNone,
@@ -127,10 +132,16 @@ struct SeriesResult {
 std::string Describe(const SeriesResult& result);
 
 struct RefreshSummary {
-  std::vector<SeriesResult> results;  // in the order the series (and months) were given
-  int64_t calls = 0;                  // calls that may have reached the service in this run
-  int64_t throttled = 0;              // answers that said "slow down"
-  int64_t retries = 0;                // of `calls`, those that repeated a call that failed
+  // In the order the series (and months) were given; empty after the Run() that hands each
+  // result to its caller instead.
+  std::vector<SeriesResult> results;
+  int64_t items = 0;                   // series (and months) settled: one each
+  std::array<int64_t, 4> by_status{};  // items by SeriesStatus
+  int64_t bars_added = 0;
+  int64_t bars_changed = 0;
+  int64_t calls = 0;      // calls that may have reached the service in this run
+  int64_t throttled = 0;  // answers that said "slow down"
+  int64_t retries = 0;    // of `calls`, those that repeated a call that failed
   StopCause stop = StopCause::kNone;
   std::string stop_reason;  // why the run stopped early, once (redacted)
   // The service's own words about the stop when it gave them (its daily-limit text), redacted;
@@ -166,6 +177,15 @@ class Engine {
   // Refreshes `series` (duplicates already removed). Series the store marks deferred go
   // first. Returns when every series is settled, the quota stops the run, or RequestStop().
   RefreshSummary Run(const std::vector<SeriesKey>& series,
+                     const std::function<void(const Progress&)>& on_progress = {});
+
+  // The same, read from `series` a slice at a time: what the run holds is bounded by the
+  // slice (kSliceSeries) and the calls in flight, not by the list. Each result is handed to
+  // `each` once settled, with its position in the order given (series by series, each with its
+  // months), a slice at a time: the series left deferred by an earlier run first, then the
+  // rest in order. The summary's `results` stay empty.
+  using EachResult = std::function<void(size_t position, SeriesResult&& result)>;
+  RefreshSummary Run(SeriesSource& series, const EachResult& each,
                      const std::function<void(const Progress&)>& on_progress = {});
 
   // The plan Run() would execute now for `series`, and what it was made from. No call.
