@@ -13,6 +13,10 @@ the same S series. Then, as whole processes:
   list --format csv and --format json (every series), and list as a table into a pipe
       (whole; on a terminal it prints a page, which the tests pin)
 
+Then, for each size of --called (default 3,000 and 12,000: under one slice of 4,096 series and
+three slices), a refresh that calls every series: new monthly series from `mdfetch sim`
+(--rate unlimited, concurrency 4), its peak RSS against the number of series.
+
 hyperfine -N (median of ARGS.runs, 2 warm-ups) gives the wall times; each command is also run
 ARGS.rss_runs times under wait4 for its CPU time (user+sys) and peak RSS (median run). Each
 figure is printed beside its goal. Needs python3 (stdlib) and hyperfine.
@@ -20,7 +24,9 @@ figure is printed beside its goal. Needs python3 (stdlib) and hyperfine.
 import argparse
 import json
 import os
+import re
 import shlex
+import signal
 import sqlite3
 import statistics
 import subprocess
@@ -33,19 +39,28 @@ GOALS = {"refresh": 0.5, "list_csv": 1.0, "list_json": 1.0, "list_table": 1.0, "
 
 
 def run(cmd, stdout=subprocess.DEVNULL, check=True):
-    """Wall, user+sys CPU seconds and peak RSS (MB) of one run of cmd."""
+    """Wall, user+sys CPU seconds and peak RSS (MB) of one run of cmd.
+
+    The peak RSS is GNU time's (%M), not wait4's: a child forked from this Python process
+    starts with Python's resident pages counted in its ru_maxrss (~15-17 MB here), which hid
+    any smaller figure of mdfetch's own. /usr/bin/time is a small process, and what it reports
+    is the RSS of the program it ran."""
     err_path = os.path.join(ARGS.work, "scale.err")
+    rss_path = os.path.join(ARGS.work, "scale.rss")
     with open(err_path, "wb") as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=stdout, stderr=err)
+        proc = subprocess.Popen(["/usr/bin/time", "-f", "%M", "-o", rss_path] + cmd,
+                                stdout=stdout, stderr=err)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
     rc = os.waitstatus_to_exitcode(status)
     if check and rc != 0:
         with open(err_path, errors="replace") as f:
             sys.exit(f"e2e_scale: {shlex.join(cmd)} exited {rc}:\n{f.read()}")
+    with open(rss_path) as f:
+        rss_kb = int(f.read().split()[-1])
     return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "user": usage.ru_utime,
-            "sys": usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024, "rc": rc}
+            "sys": usage.ru_stime, "rss_mb": rss_kb / 1024, "rc": rc}
 
 
 def hyperfine(name, cmd):
@@ -124,6 +139,35 @@ def measure(exe, tool, n):
     return R
 
 
+def measure_called(exe, n):
+    """Peak RSS of a refresh that calls every one of n new monthly series (one full answer of
+    ~320 bars each) from `mdfetch sim` at --rate unlimited: memory with calls in flight and
+    answers stored, against the number of series."""
+    db = fresh(os.path.join(ARGS.work, f"scale-called-{n}.db"))
+    symbols = os.path.join(ARGS.work, f"scale-called-{n}.txt")
+    with open(symbols, "w") as f:
+        f.writelines(f"CALL{i}\n" for i in range(n))
+    sim = subprocess.Popen([exe, "sim", "--port", "0", "--daily-limit", "0", "--window-limit", "0"],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        url = re.search(r"http://[0-9.:]+", sim.stdout.readline()).group(0)
+        cmd = [exe, "refresh", "--sim", "--base-url", url, "--symbols", symbols, "--db", db,
+               "--rate", "unlimited", "--concurrency", "4", "--function", "monthly"]
+        log(f"scale: {n:,} series, every one called (mdfetch sim)")
+        r = run(cmd)
+    finally:
+        sim.send_signal(signal.SIGINT)
+        sim.wait()
+    con = sqlite3.connect(db)
+    stored = con.execute("SELECT COUNT(*) FROM series WHERE bar_count > 0").fetchone()[0]
+    bars = con.execute("SELECT COUNT(*) FROM bars").fetchone()[0]
+    con.close()
+    if stored != n:
+        sys.exit(f"e2e_scale: {stored:,} of {n:,} called series were stored")
+    fresh(db)
+    return {"series": n, "wall": r["wall"], "cpu": r["cpu"], "rss_mb": r["rss_mb"], "bars": bars}
+
+
 def print_table(R):
     print(f"mdfetch at scale (issue 13): S daily series of {ARGS.bars} bars each, nothing due")
     print(f"load at start: {R['uptime_start']}")
@@ -150,6 +194,12 @@ def print_table(R):
         print(f"  refresh, nothing due: {per * 1e6:.2f} us per series; peak RSS grows "
               f"{grow:.1f} MB from {a['series']:,} to {b['series']:,} series "
               f"({grow * 1e6 / (b['series'] - a['series']):.0f} bytes per series)")
+    if R.get("called"):
+        print("  refresh calling every series (new monthly series, mdfetch sim, --rate unlimited,"
+              " concurrency 4; a slice is 4,096 series):")
+        for c in R["called"]:
+            print(f"  {'refresh, every series called':32}{c['series']:>9,} {c['wall']:8.3f} "
+                  f"{c['cpu']:7.3f} {c['rss_mb']:12.1f}   ({c['bars']:,} bars stored)")
 
 
 def main():
@@ -160,6 +210,7 @@ def main():
     R = {"uptime_start": uptime(), "sizes": []}
     for n in ARGS.series:
         R["sizes"].append(measure(exe, tool, n))
+    R["called"] = [measure_called(exe, n) for n in ARGS.called]
     R["uptime_end"] = uptime()
     with open(ARGS.json, "w") as f:
         json.dump(R, f, indent=1)
@@ -171,6 +222,9 @@ if __name__ == "__main__":
     add_common_args(parser)
     parser.add_argument("--series", type=lambda s: [int(x) for x in s.split(",")],
                         default=[10000, 100000], help="store sizes, e.g. 10000,100000")
+    parser.add_argument("--called", type=lambda s: [int(x) for x in s.split(",") if x],
+                        default=[3000, 12000],
+                        help="sizes of the refresh that calls every series ('' to skip)")
     parser.add_argument("--bars", type=int, default=5, help="bars per series")
     parser.add_argument("--runs", type=int, default=10, help="hyperfine runs per command")
     parser.add_argument("--rss-runs", type=int, default=3, help="runs for CPU time and RSS")

@@ -347,6 +347,7 @@ SymbolList ParseSymbolList(std::string_view content, std::string_view file_name,
 
 SymbolReader::SymbolReader(std::string content, std::string name, SeriesDefaults defaults)
     : content_(std::move(content)), name_(std::move(name)), defaults_(std::move(defaults)) {
+  first_line_.reserve(static_cast<size_t>(std::ranges::count(content_, '\n')) + 1);
   LineWalker walker(content_, name_, defaults_);
   SeriesKey key;
   std::string problem;
