@@ -132,8 +132,9 @@ void EngineRun::Work(Job job, int64_t fetch_id) {
       c.new_corporate_action = IsAdjusted(c.job.key.function) &&
                                c.job.outputsize == OutputSize::kCompact &&
                                HasNewCorporateAction(answer.bars, c.job.known_last);
-      writer_->Post([this, c = std::move(c), answer = std::move(answer), record, fetch_id,
-                     wall = clock_.WallNow()](Store& store) mutable {
+      // On an answer lane when the store has them (writer.h: why that order is safe).
+      writer_->PostAnswer([this, c = std::move(c), answer = std::move(answer), record, fetch_id,
+                           wall = clock_.WallNow()](Store& store) mutable {
         auto counts = store.StoreAnswer(
             fetch_id, c.job.key, answer.meta, answer.bars, c.job.history_limited, record, wall,
             c.job.month.empty() ? StoreScope::kLatest : StoreScope::kBackfill,

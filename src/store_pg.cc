@@ -268,10 +268,18 @@ Result<std::unique_ptr<Store>> PgStore::Open(const std::string& uri, OpenMode mo
     if (e.message.find((*pg)->Name()) != std::string::npos) return std::unexpected(e);
     return Fail(e.code, fmt::format("cannot open database '{}': {}", (*pg)->Name(), e.message));
   }
-  return std::unique_ptr<Store>(new PgStore(std::move(*pg)));
+  return std::unique_ptr<Store>(new PgStore(std::move(*pg), uri, mode));
 }
 
-PgStore::PgStore(std::unique_ptr<PgConn> pg) : pg_(std::move(pg)) {}
+PgStore::PgStore(std::unique_ptr<PgConn> pg, std::string uri, OpenMode mode)
+    : pg_(std::move(pg)), uri_(std::move(uri)), mode_(mode) {}
+
+// kReadWrite even beside a kWriter store: the writer lock keeps other mdfetch processes out,
+// and this connection is the same process's (taking the lock again would refuse it).
+Result<std::unique_ptr<Store>> PgStore::OpenConcurrentWriter() {
+  if (mode_ == OpenMode::kReadOnly) return std::unique_ptr<Store>();
+  return Open(uri_, OpenMode::kReadWrite);
+}
 
 // The session's advisory lock ends with the connection.
 PgStore::~PgStore() = default;
