@@ -79,6 +79,14 @@ CREATE TABLE mdfetch.settings(key text COLLATE "C" PRIMARY KEY, value text NOT N
 ALTER TABLE mdfetch.series ADD COLUMN lease_backend integer;
 ALTER TABLE mdfetch.bars DROP CONSTRAINT IF EXISTS bars_series_id_fkey;
 )sql",
+    // 3: no index bars_ts on bars(ts). mdfetch's own one-date cross-section (ForEachBar with
+    // from = to) joins series to bars and probes the primary key (series_id, ts) once per
+    // series; keeping bars_ts up to date was a third of the server's CPU per stored bar
+    // (docs/performance.md, "Several writer connections"). A DBA who queries one date across
+    // all series by hand may create it again: mdfetch neither needs nor minds it.
+    R"sql(
+DROP INDEX IF EXISTS mdfetch.bars_ts;
+)sql",
 }};
 
 std::string NotOurs(const std::string& name, const std::string& why) {

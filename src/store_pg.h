@@ -20,7 +20,7 @@ namespace mdfetch {
 class PgConn;  // pg_conn.h: libpq stays inside the PostgreSQL store
 
 // The PostgreSQL schema's own version (meta.schema_version), not SQLite's kSchemaVersion.
-inline constexpr int kPgSchemaVersion = 2;
+inline constexpr int kPgSchemaVersion = 3;
 
 class PgStore final : public Store {
  public:

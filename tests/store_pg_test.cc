@@ -247,6 +247,31 @@ TEST_F(StorePgTest, SchemaOneGainsTheLeasesBackendAndLosesTheBarsForeignKey) {
   EXPECT_EQ(*calls, 1);
 }
 
+TEST_F(StorePgTest, SchemaTwoLosesTheIndexOnTsAndTheCrossSectionProbesThePrimaryKey) {
+  {
+    auto store = Open();
+    ASSERT_NE(store, nullptr);
+    Put(*store, kIbm, {MakeBar("2024-01-02", 10), MakeBar("2024-01-03", 11)});
+  }
+  // What a store of schema 2 looked like.
+  ASSERT_EQ(Raw("CREATE INDEX bars_ts ON mdfetch.bars(ts)"), "");
+  ASSERT_EQ(Raw("UPDATE mdfetch.meta SET value = '2' WHERE key = 'schema_version'"), "");
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(Raw("SELECT value FROM mdfetch.meta WHERE key = 'schema_version'"), "3");
+  EXPECT_EQ(Raw("SELECT string_agg(indexname, ' ' ORDER BY indexname) FROM pg_indexes "
+                "WHERE schemaname = 'mdfetch' AND tablename = 'bars'"),
+            "bars_pkey");
+  // One date across the series reads as it did with the index.
+  std::vector<std::string> seen;
+  ASSERT_TRUE(store->ForEachBar({}, BarFilter{.from = "2024-01-03", .to = "2024-01-03 23:59:59"},
+                                [&](const SeriesKey& key, const Bar& bar) {
+                                  seen.push_back(key.symbol + " " + bar.ts);
+                                  return true;
+                                }));
+  EXPECT_THAT(seen, ElementsAre("IBM 2024-01-03"));
+}
+
 TEST_F(StorePgTest, SecondWriterIsRefusedNamingTheHolderUntilTheFirstCloses) {
   auto first = Open(OpenMode::kWriter);
   ASSERT_NE(first, nullptr);
