@@ -36,14 +36,24 @@ namespace mdfetch {
 // - The engine learns that an answer is stored only from the task itself (its Completion is
 //   queued after the commit), so whatever it does next about that series (release its lease,
 //   call for it again) comes after the answer, as with one thread.
-// - Two answers of one series at once (backfill months) take turns: StoreAnswer's first lock
-//   is the series' row (EnsureSeries, FOR UPDATE), and all else it locks (the series' bars,
-//   its own fetches row) follows; a main-thread task locks the series row first too. No lock
-//   is taken in two orders, so no deadlock. The later of two such months may commit first:
-//   the bars are the same either way, only last_attempt_at/last_outcome of a backfill month
-//   follow commit order rather than the order the answers came in (as calls' order did).
+// - Two answers of one series at once (backfill months, or a month and the latest bars) take
+//   turns: StoreAnswer's first lock is the series' row (EnsureSeries, FOR UPDATE), and all
+//   else it locks (the series' bars, its own fetches row) follows; the main thread's tasks
+//   lock that row first too, or wait for it holding only ReserveCall's advisory lock, which
+//   no lane takes. No two locks are taken in two orders, so no deadlock. The later of two
+//   such answers may commit first: the bars are the same either way, only last_attempt_at/
+//   last_outcome follow commit order rather than the order the answers came in.
+// - While a lane stores a series, ClaimSeries on the main thread skips its row (SKIP LOCKED)
+//   as if another fetcher held it, and the engine asks again a moment later. So the engine
+//   keeps backfill months (several calls of one series in flight) on the main thread, in
+//   order, and sends only the latest bars to the lanes (src/engine_handle.cc).
 // - Each answer is still one transaction: a killed process leaves each series as before or
 //   with the whole answer.
+// - Leases (Store::SharedFetching: ClaimSeries, ReserveCall, ReleaseSeries, ReleaseLeases)
+//   are the main connection's alone, through Post and Call: a lease names that connection's
+//   server process (series.lease_backend), which lanes never touch; StoreAnswer reads no
+//   lease, as it did not before. The engine posts ReleaseLeases only once no call is in
+//   flight, so after every answer of the run has committed.
 class Writer {
  public:
   using Task = std::function<Status(Store&)>;
