@@ -132,8 +132,13 @@ void EngineRun::Work(Job job, int64_t fetch_id) {
       c.new_corporate_action = IsAdjusted(c.job.key.function) &&
                                c.job.outputsize == OutputSize::kCompact &&
                                HasNewCorporateAction(answer.bars, c.job.known_last);
-      writer_->Post([this, c = std::move(c), answer = std::move(answer), record, fetch_id,
-                     wall = clock_.WallNow()](Store& store) mutable {
+      // The latest bars go on an answer lane when the store has them (writer.h: why that
+      // order is safe). A backfill month stays on the main thread, in order: the run claims
+      // the series' other months there, and ClaimSeries skips a series row that a lane has
+      // locked (SKIP LOCKED), which would send that month back to the queue for a while.
+      const bool backfill = !c.job.month.empty();
+      Writer::Task store_it = [this, c = std::move(c), answer = std::move(answer), record, fetch_id,
+                               wall = clock_.WallNow()](Store& store) mutable {
         auto counts = store.StoreAnswer(
             fetch_id, c.job.key, answer.meta, answer.bars, c.job.history_limited, record, wall,
             c.job.month.empty() ? StoreScope::kLatest : StoreScope::kBackfill,
@@ -148,7 +153,12 @@ void EngineRun::Work(Job job, int64_t fetch_id) {
         }
         Complete(std::move(c));
         return Status{};  // a failure is the completion's to report
-      });
+      };
+      if (backfill) {
+        writer_->Post(std::move(store_it));
+      } else {
+        writer_->PostAnswer(std::move(store_it));
+      }
       return;
     }
     c.kind = answer.kind == AnswerKind::kIncomplete ? Kind::kTransient : Kind::kAnswer;

@@ -79,6 +79,14 @@ CREATE TABLE mdfetch.settings(key text COLLATE "C" PRIMARY KEY, value text NOT N
 ALTER TABLE mdfetch.series ADD COLUMN lease_backend integer;
 ALTER TABLE mdfetch.bars DROP CONSTRAINT IF EXISTS bars_series_id_fkey;
 )sql",
+    // 3: no index bars_ts on bars(ts). mdfetch's own one-date cross-section (ForEachBar with
+    // from = to) joins series to bars and probes the primary key (series_id, ts) once per
+    // series; keeping bars_ts up to date was a third of the server's CPU per stored bar
+    // (docs/performance.md, "Several writer connections"). A DBA who queries one date across
+    // all series by hand may create it again: mdfetch neither needs nor minds it.
+    R"sql(
+DROP INDEX IF EXISTS mdfetch.bars_ts;
+)sql",
 }};
 
 std::string NotOurs(const std::string& name, const std::string& why) {
@@ -268,10 +276,18 @@ Result<std::unique_ptr<Store>> PgStore::Open(const std::string& uri, OpenMode mo
     if (e.message.find((*pg)->Name()) != std::string::npos) return std::unexpected(e);
     return Fail(e.code, fmt::format("cannot open database '{}': {}", (*pg)->Name(), e.message));
   }
-  return std::unique_ptr<Store>(new PgStore(std::move(*pg)));
+  return std::unique_ptr<Store>(new PgStore(std::move(*pg), uri, mode));
 }
 
-PgStore::PgStore(std::unique_ptr<PgConn> pg) : pg_(std::move(pg)) {}
+PgStore::PgStore(std::unique_ptr<PgConn> pg, std::string uri, OpenMode mode)
+    : pg_(std::move(pg)), uri_(std::move(uri)), mode_(mode) {}
+
+// kReadWrite even beside a kWriter store: the writer lock keeps other mdfetch processes out,
+// and this connection is the same process's (taking the lock again would refuse it).
+Result<std::unique_ptr<Store>> PgStore::OpenConcurrentWriter() {
+  if (mode_ == OpenMode::kReadOnly) return std::unique_ptr<Store>();
+  return Open(uri_, OpenMode::kReadWrite);
+}
 
 // The session's advisory lock ends with the connection.
 PgStore::~PgStore() = default;

@@ -20,7 +20,7 @@ namespace mdfetch {
 class PgConn;  // pg_conn.h: libpq stays inside the PostgreSQL store
 
 // The PostgreSQL schema's own version (meta.schema_version), not SQLite's kSchemaVersion.
-inline constexpr int kPgSchemaVersion = 2;
+inline constexpr int kPgSchemaVersion = 3;
 
 class PgStore final : public Store {
  public:
@@ -87,9 +87,11 @@ class PgStore final : public Store {
   Result<Reservation> ReserveCall(const SeriesKey& key, OutputSize outputsize, WallTime at,
                                   std::string_view month, const RateSpec& rate,
                                   std::string_view holder, Nanos lease) override;
+  // A new PgStore on the same URI, kReadWrite (nullptr when this one is kReadOnly).
+  Result<std::unique_ptr<Store>> OpenConcurrentWriter() override;
 
  private:
-  explicit PgStore(std::unique_ptr<PgConn> pg);
+  PgStore(std::unique_ptr<PgConn> pg, std::string uri, OpenMode mode);
 
   // The series' id; nullopt when it is not stored.
   Result<std::optional<int64_t>> SeriesId(const SeriesKey& key, bool for_update = false);
@@ -107,6 +109,8 @@ class PgStore final : public Store {
   Status CompleteFetch(int64_t fetch_id, const CallRecord& record, const StoreCounts& counts);
 
   std::unique_ptr<PgConn> pg_;
+  std::string uri_;  // as given to Open, password and all: never shown (Location() is)
+  OpenMode mode_;
 };
 
 }  // namespace mdfetch

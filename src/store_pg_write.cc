@@ -3,15 +3,22 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
+#include <bit>
 #include <cmath>
 #include <cstddef>
+#include <type_traits>
 #include <unordered_map>
+#include <vector>
 
 #include "store_bars.h"
 #include "store_pg_internal.h"
 
 namespace mdfetch {
 namespace {
+
+constexpr const char* kBarColumns =
+    "series_id, ts, open, high, low, close, volume, adjusted_close, dividend, split_coefficient";
 
 // A double as COPY's text format reads it back exactly. NaN becomes NULL, as SQLite binds it,
 // so a NaN price is refused by NOT NULL on both backends.
@@ -38,8 +45,118 @@ void AppendBarLine(std::string& out, int64_t series_id, const Bar& bar) {
   out += '\n';
 }
 
-constexpr const char* kBarColumns =
-    "series_id, ts, open, high, low, close, volume, adjusted_close, dividend, split_coefficient";
+// ---- COPY's binary format: no float or timestamp text for the server to parse ----
+// (https://www.postgresql.org/docs/current/sql-copy.html, "Binary Format"): a header, then
+// per row a 16-bit field count and each field as a 32-bit length (-1: NULL) and its bytes,
+// big-endian; a timestamp is int64 microseconds since 2000-01-01 00:00 (integer datetimes,
+// the only kind since PostgreSQL 10).
+
+template <typename T>
+void AppendBigEndian(std::string& out, T value) {
+  auto bits = std::bit_cast<std::make_unsigned_t<T>>(value);
+  for (int shift = static_cast<int>(sizeof(T) - 1) * 8; shift >= 0; shift -= 8) {
+    out += static_cast<char>((bits >> shift) & 0xFF);
+  }
+}
+
+void AppendBinaryHeader(std::string& out) {
+  out.append("PGCOPY\n\xFF\r\n\0", 11);
+  AppendBigEndian<int32_t>(out, 0);  // flags
+  AppendBigEndian<int32_t>(out, 0);  // header extension length
+}
+
+void AppendBinaryTrailer(std::string& out) { AppendBigEndian<int16_t>(out, -1); }
+
+// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's days_from_civil).
+int64_t DaysFromCivil(int64_t y, int64_t m, int64_t d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const int64_t yoe = y - era * 400;
+  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+// "YYYY-MM-DD" or "YYYY-MM-DD HH:MM:SS" as microseconds since 2000-01-01; nullopt for any
+// other text, or a field out of range (such a bar goes by the text format, where the server
+// says what is wrong with it).
+std::optional<int64_t> PgTimestamp(std::string_view ts) {
+  if (ts.size() != 10 && ts.size() != 19) return std::nullopt;
+  auto number = [&](size_t at, size_t n) -> int64_t {
+    int64_t v = 0;
+    for (size_t i = at; i < at + n; ++i) {
+      if (ts[i] < '0' || ts[i] > '9') return -1;
+      v = v * 10 + (ts[i] - '0');
+    }
+    return v;
+  };
+  if (ts[4] != '-' || ts[7] != '-') return std::nullopt;
+  const int64_t y = number(0, 4), mo = number(5, 2), d = number(8, 2);
+  if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > 31) return std::nullopt;
+  static constexpr std::array<int, 12> kMonthDays{31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  if (d > kMonthDays[static_cast<size_t>(mo - 1)] || (mo == 2 && d == 29 && !leap)) {
+    return std::nullopt;
+  }
+  int64_t seconds = 0;
+  if (ts.size() == 19) {
+    if (ts[10] != ' ' || ts[13] != ':' || ts[16] != ':') return std::nullopt;
+    const int64_t h = number(11, 2), mi = number(14, 2), se = number(17, 2);
+    if (h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59) return std::nullopt;
+    seconds = (h * 60 + mi) * 60 + se;
+  }
+  constexpr int64_t kDaysTo2000 = 10957;  // 1970-01-01 to 2000-01-01
+  return ((DaysFromCivil(y, mo, d) - kDaysTo2000) * 86400 + seconds) * 1'000'000;
+}
+
+void AppendBinaryDouble(std::string& out, std::optional<double> value) {
+  if (!value || std::isnan(*value)) {  // NULL, as in the text format
+    AppendBigEndian<int32_t>(out, -1);
+    return;
+  }
+  AppendBigEndian<int32_t>(out, 8);
+  AppendBigEndian<int64_t>(out, std::bit_cast<int64_t>(*value));
+}
+
+void AppendBinaryBar(std::string& out, int64_t series_id, int64_t ts, const Bar& bar) {
+  AppendBigEndian<int16_t>(out, 10);
+  AppendBigEndian<int32_t>(out, 8);
+  AppendBigEndian<int64_t>(out, series_id);
+  AppendBigEndian<int32_t>(out, 8);
+  AppendBigEndian<int64_t>(out, ts);
+  for (std::optional<double> v :
+       {std::optional<double>(bar.open), std::optional<double>(bar.high),
+        std::optional<double>(bar.low), std::optional<double>(bar.close), bar.volume,
+        bar.adjusted_close, bar.dividend, bar.split_coefficient}) {
+    AppendBinaryDouble(out, v);
+  }
+}
+
+// COPY of `bars` into `table`: in the binary format when every timestamp is one PgTimestamp
+// reads, else in the text format.
+Result<int64_t> CopyBars(PgConn& pg, std::string_view table, int64_t series_id,
+                         std::span<const Bar* const> bars) {
+  std::string data;
+  bool binary = true;
+  AppendBinaryHeader(data);
+  for (const Bar* bar : bars) {
+    const std::optional<int64_t> ts = PgTimestamp(bar->ts);
+    if (!ts) {
+      binary = false;
+      break;
+    }
+    AppendBinaryBar(data, series_id, *ts, *bar);
+  }
+  if (binary) {
+    AppendBinaryTrailer(data);
+  } else {
+    data.clear();
+    for (const Bar* bar : bars) AppendBarLine(data, series_id, *bar);
+  }
+  return pg.CopyIn(fmt::format("COPY {}({}) FROM STDIN{}", table, kBarColumns,
+                               binary ? " WITH (FORMAT binary)" : ""),
+                   data);
+}
 
 }  // namespace
 
@@ -49,9 +166,7 @@ Result<StoreCounts> PgStore::MergeBars(int64_t series_id, std::span<const Bar* c
   if (auto cleared = pg_->Exec("DELETE FROM pg_temp.incoming"); !cleared) {
     return std::unexpected(cleared.error());
   }
-  std::string data;
-  for (const Bar* bar : bars) AppendBarLine(data, series_id, *bar);
-  auto copied = pg_->CopyIn(fmt::format("COPY pg_temp.incoming({}) FROM STDIN", kBarColumns), data);
+  auto copied = CopyBars(*pg_, "pg_temp.incoming", series_id, bars);
   if (!copied) return std::unexpected(copied.error());
   auto merged = pg_->Exec(
       "INSERT INTO bars SELECT * FROM pg_temp.incoming "
@@ -115,9 +230,10 @@ Result<StoreCounts> PgStore::UpsertBars(int64_t series_id, std::span<const Bar> 
     counts.unchanged += merged->unchanged;
   }
   if (from < bars.size()) {
-    std::string data;
-    for (const Bar& bar : bars.subspan(from)) AppendBarLine(data, series_id, bar);
-    auto copied = pg_->CopyIn(fmt::format("COPY bars({}) FROM STDIN", kBarColumns), data);
+    std::vector<const Bar*> tail;
+    tail.reserve(bars.size() - from);
+    for (const Bar& bar : bars.subspan(from)) tail.push_back(&bar);
+    auto copied = CopyBars(*pg_, "bars", series_id, tail);
     if (!copied) return std::unexpected(copied.error());
     counts.added += static_cast<int64_t>(bars.size() - from);
   }

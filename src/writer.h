@@ -1,7 +1,8 @@
-// Private to the engine: the single writer thread that owns the Store during a refresh, and
-// the pool of kept-alive transports the workers borrow.
+// Private to the engine: the writer threads that own the Store during a refresh (writer.cc),
+// and the pool of kept-alive transports the workers borrow.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -17,27 +18,68 @@
 
 namespace mdfetch {
 
-// Runs tasks against the Store on one thread, in the order they were posted. The queue is
-// bounded by the engine itself (one pending task per call in flight), so it needs no cap.
-// A task that fails is not dropped: its error is kept for the dispatcher (TakeErrors).
+// Runs tasks against the Store on the writer's main thread, in the order they were posted
+// (Post, Call): the call log, leases, facts, flags. The queue is bounded by the engine itself
+// (one pending task per call in flight), so it needs no cap. A task that fails is not
+// dropped: its error is kept for the dispatcher (TakeErrors).
+//
+// Answer lanes. Storing an answer (Store::StoreAnswer, one transaction per answer) is most of
+// the writing, and on PostgreSQL it is the server's CPU that bounds it: one connection is one
+// server process, one core (docs/performance.md, issue 11). When the store opens more writing
+// connections (Store::OpenConcurrentWriter), the writer runs up to `answer_lanes` more
+// threads, each owning one, and PostAnswer gives a task to the least busy of them; tasks of
+// one lane run in order, tasks of two lanes at once. Without such connections (SQLite, or
+// none could be opened) PostAnswer is Post: everything runs on the main thread, in order.
+// Why answers may leave the main thread's order:
+// - A call is logged (BeginCall/ReserveCall, committed) on the main connection before it is
+//   sent, so the fetches row an answer completes is committed before its StoreAnswer starts.
+// - The engine learns that an answer is stored only from the task itself (its Completion is
+//   queued after the commit), so whatever it does next about that series (release its lease,
+//   call for it again) comes after the answer, as with one thread.
+// - Two answers of one series at once (backfill months, or a month and the latest bars) take
+//   turns: StoreAnswer's first lock is the series' row (EnsureSeries, FOR UPDATE), and all
+//   else it locks (the series' bars, its own fetches row) follows; the main thread's tasks
+//   lock that row first too, or wait for it holding only ReserveCall's advisory lock, which
+//   no lane takes. No two locks are taken in two orders, so no deadlock. The later of two
+//   such answers may commit first: the bars are the same either way, only last_attempt_at/
+//   last_outcome follow commit order rather than the order the answers came in.
+// - While a lane stores a series, ClaimSeries on the main thread skips its row (SKIP LOCKED)
+//   as if another fetcher held it, and the engine asks again a moment later. So the engine
+//   keeps backfill months (several calls of one series in flight) on the main thread, in
+//   order, and sends only the latest bars to the lanes (src/engine_handle.cc).
+// - Each answer is still one transaction: a killed process leaves each series as before or
+//   with the whole answer.
+// - Leases (Store::SharedFetching: ClaimSeries, ReserveCall, ReleaseSeries, ReleaseLeases)
+//   are the main connection's alone, through Post and Call: a lease names that connection's
+//   server process (series.lease_backend), which lanes never touch; StoreAnswer reads no
+//   lease, as it did not before. The engine posts ReleaseLeases only once no call is in
+//   flight, so after every answer of the run has committed.
 class Writer {
  public:
-  explicit Writer(Store& store) : store_(store), thread_([this] { Loop(); }) {}
-  ~Writer() { Close(); }
+  using Task = std::function<Status(Store&)>;
+
+  // Starts the main thread on `store` (which must outlive the Writer) and opens up to
+  // `answer_lanes` more connections with store.OpenConcurrentWriter(), one lane each. A
+  // connection that cannot be opened means fewer lanes (none: PostAnswer is Post), never a
+  // failure: the refresh runs as it would on one connection.
+  explicit Writer(Store& store, int answer_lanes = DefaultAnswerLanes());
+  ~Writer();
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
 
-  using Task = std::function<Status(Store&)>;
+  // Answer lanes a Writer asks for by default: one per core, at most kMaxAnswerLanes.
+  static int DefaultAnswerLanes();
+  static constexpr int kMaxAnswerLanes = 4;
 
-  void Post(Task task) {
-    {
-      std::lock_guard lock(mu_);
-      tasks_.push_back(std::move(task));
-    }
-    cv_.notify_one();
-  }
+  // Queues `task` on the main thread. Thread-safe.
+  void Post(Task task);
 
-  // Runs `fn` on the writer thread and waits for its result.
+  // Queues `task` on the least busy answer lane (ties go round), or on the main thread when
+  // there is none. For tasks that may run out of order with the main thread's and with each
+  // other (Store::StoreAnswer). Thread-safe.
+  void PostAnswer(Task task);
+
+  // Runs `fn` on the main thread and waits for its result.
   template <typename F>
   auto Call(F fn) -> decltype(fn(std::declval<Store&>())) {
     using R = decltype(fn(std::declval<Store&>()));
@@ -50,48 +92,49 @@ class Writer {
     return future.get();
   }
 
-  // The errors of the tasks that failed since the last call, oldest first.
-  std::vector<Error> TakeErrors() {
-    std::lock_guard lock(mu_);
-    return std::exchange(errors_, {});
-  }
+  // The answer lanes running (0: everything runs on the main thread).
+  int AnswerLanes() const { return static_cast<int>(lanes_.size()); }
 
-  // Finishes every posted task, then stops the thread.
-  void Close() {
-    {
-      std::lock_guard lock(mu_);
-      if (closing_) return;
-      closing_ = true;
-    }
-    cv_.notify_one();
-    thread_.join();
-  }
+  // The errors of the tasks that failed since the last call (on any thread), oldest first.
+  std::vector<Error> TakeErrors();
+
+  // Finishes every posted task (the lanes', then the main thread's), then stops the threads.
+  void Close();
 
  private:
-  void Loop() {
-    for (;;) {
-      Task task;
-      {
-        std::unique_lock lock(mu_);
-        cv_.wait(lock, [&] { return closing_ || !tasks_.empty(); });
-        if (tasks_.empty()) return;
-        task = std::move(tasks_.front());
-        tasks_.pop_front();
-      }
-      if (Status done = task(store_); !done) {
-        std::lock_guard lock(mu_);
-        errors_.push_back(std::move(done.error()));
-      }
-    }
-  }
+  // One thread running tasks against one Store in the order they were posted.
+  class Lane {
+   public:
+    Lane(Store& store, std::unique_ptr<Store> owned, Writer& writer);
+    ~Lane() { Close(); }
+    Lane(const Lane&) = delete;
+    Lane& operator=(const Lane&) = delete;
+    void Post(Task task);
+    // Tasks posted and not yet finished.
+    int Pending() const { return pending_.load(std::memory_order_relaxed); }
+    void Close();
 
-  Store& store_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Task> tasks_;
+   private:
+    void Loop();
+
+    Store& store_;
+    std::unique_ptr<Store> owned_;  // an answer lane's own connection; null for the main one
+    Writer& writer_;
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::deque<Task> tasks_;
+    std::atomic<int> pending_{0};
+    bool closing_ = false;
+    std::thread thread_;  // last: starts once the rest is built
+  };
+
+  void Failed(Error error);
+
+  std::mutex errors_mu_;
   std::vector<Error> errors_;
-  bool closing_ = false;
-  std::thread thread_;
+  std::atomic<unsigned> next_lane_{0};
+  std::vector<std::unique_ptr<Lane>> lanes_;  // the answer lanes
+  std::unique_ptr<Lane> main_;
 };
 
 // Transports kept alive across calls; a worker borrows one for a call and gives it back.

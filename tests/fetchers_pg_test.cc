@@ -213,6 +213,44 @@ TEST_F(PgFetchersTest, BackfillMonthsOfOneSeriesAreEachFetchedOnceByTwoFetchers)
   EXPECT_EQ(Raw("SELECT count(*) FROM mdfetch.series WHERE lease_holder IS NOT NULL"), "0");
 }
 
+TEST_F(PgFetchersTest, AnAnswerALaneCannotStoreStopsTheRunWithTheServersError) {
+  SharedClock clock(FridayEvening(), 1);
+  StartSim(SimOptions{.clock = &clock});
+  // The server refuses every bar of SYM1: its answer's transaction fails on an answer lane
+  // (a refresh of a PostgreSQL store stores its answers over extra connections).
+  { ASSERT_TRUE(Store::Open(uri_, OpenMode::kReadWrite)); }  // the schema
+  ASSERT_EQ(Raw("CREATE FUNCTION mdfetch.refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                "IF NEW.series_id = (SELECT id FROM mdfetch.series WHERE symbol = 'SYM1') THEN "
+                "RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$"),
+            "");
+  ASSERT_EQ(Raw("CREATE TRIGGER refuse BEFORE INSERT ON mdfetch.bars FOR EACH ROW EXECUTE "
+                "FUNCTION mdfetch.refuse()"),
+            "");
+  const std::vector<SeriesKey> series = Daily(2);
+  auto summaries = RunFetchers(clock, series, {"fetcher-a"}, "unlimited");
+  ASSERT_EQ(summaries.size(), 1u);
+  const RefreshSummary& summary = summaries[0];
+  EXPECT_EQ(summary.stop, StopCause::kError);
+  EXPECT_NE(summary.stop_reason.find("cannot write the store: storing SYM1 failed: "),
+            std::string::npos)
+      << summary.stop_reason;
+  EXPECT_NE(summary.stop_reason.find("refused by the test"), std::string::npos)
+      << summary.stop_reason;
+  EXPECT_EQ(summary.results[1].status, SeriesStatus::kFailed);
+  EXPECT_EQ(summary.results[1].reason, "not stored: cannot write the store");
+  // SYM1's answer left nothing but its call, still "sent"; SYM0's went in whole, or (when the
+  // stop came first) was never sent.
+  EXPECT_EQ(Raw("SELECT count(*) FROM mdfetch.bars b JOIN mdfetch.series s ON s.id = "
+                "b.series_id WHERE s.symbol = 'SYM1'"),
+            "0");
+  EXPECT_EQ(Raw("SELECT string_agg(f.outcome, ' ') FROM mdfetch.fetches f JOIN mdfetch.series s "
+                "ON s.id = f.series_id WHERE s.symbol = 'SYM1'"),
+            "sent");
+  EXPECT_EQ(Raw("SELECT count(*) FROM mdfetch.series WHERE bar_count > 0 AND bar_count <> "
+                "(SELECT count(*) FROM mdfetch.bars WHERE series_id = series.id)"),
+            "0");
+}
+
 TEST_F(PgFetchersTest, ASeriesStoredByAnotherFetcherIsNotFetchedAgainEvenWhenForced) {
   SharedClock clock(FridayEvening(), 1);
   StartSim(SimOptions{.clock = &clock});

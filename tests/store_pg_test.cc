@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <array>
+#include <cmath>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -107,6 +109,41 @@ TEST_F(StorePgTest, ColumnsHaveNativeTypes) {
   EXPECT_EQ(Raw("SELECT last_success_at = timestamptz '1970-01-01 00:00:06+00' FROM series "
                 "WHERE symbol = 'AAPL'"),
             "t");
+}
+
+TEST_F(StorePgTest, BarsGoInByBinaryCopyExactlyAndAnOddTimestampByTextAsBefore) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  // Values whose text is long or special, times at the ends of the range COPY is used for.
+  Bar odd = MakeBar("1999-12-31 23:59:59", 0.1 + 0.2, 1e300);
+  odd.open = -0.0;
+  odd.high = std::numeric_limits<double>::infinity();
+  odd.low = 1e-300;
+  odd.adjusted_close = 1.0 / 3;
+  odd.dividend = std::nullopt;
+  odd.split_coefficient = 2;
+  const std::vector<Bar> minutes = {MakeBar("1900-02-28 09:30:00", 1), odd,
+                                    MakeBar("2000-01-01 00:00:00", 2),
+                                    MakeBar("2024-02-29 16:00:00", 3)};
+  Put(*store, kAapl5, minutes);
+  const std::vector<Bar> back = store->ReadBars(kAapl5, {}).value();
+  EXPECT_EQ(back, minutes);
+  ASSERT_EQ(back.size(), 4u);
+  EXPECT_TRUE(std::signbit(back[1].open));
+  EXPECT_EQ(Raw("SELECT string_agg(ts::text, ', ' ORDER BY ts) FROM bars"),
+            "1900-02-28 09:30:00, 1999-12-31 23:59:59, 2000-01-01 00:00:00, 2024-02-29 16:00:00");
+  // A timestamp the binary encoder does not read goes by text: the server's own error.
+  auto call = store->BeginCall(kIbm, OutputSize::kFull, At(5'000));
+  ASSERT_TRUE(call);
+  const std::vector<Bar> days = {MakeBar("2024-01-02", 1), MakeBar("2023-02-29", 2)};
+  auto counts = store->StoreAnswer(*call, kIbm, SeriesMeta{"IBM", "x", "US/Eastern", "", ""}, days,
+                                   false, CallRecord{"stored", 200, 10, ""}, At(5'000));
+  ASSERT_FALSE(counts);
+  EXPECT_THAT(counts.error().message, HasSubstr("storing IBM failed: "));
+  EXPECT_THAT(counts.error().message, HasSubstr("out of range"));
+  EXPECT_EQ(Raw("SELECT count(*) FROM bars WHERE series_id <> (SELECT id FROM series WHERE "
+                "symbol = 'AAPL')"),
+            "0");
 }
 
 TEST_F(StorePgTest, BarTimestampsComeBackAsTheSqliteStoreWritesThem) {
@@ -208,6 +245,31 @@ TEST_F(StorePgTest, SchemaOneGainsTheLeasesBackendAndLosesTheBarsForeignKey) {
   auto calls = store->CountCalls();
   ASSERT_TRUE(calls);
   EXPECT_EQ(*calls, 1);
+}
+
+TEST_F(StorePgTest, SchemaTwoLosesTheIndexOnTsAndTheCrossSectionProbesThePrimaryKey) {
+  {
+    auto store = Open();
+    ASSERT_NE(store, nullptr);
+    Put(*store, kIbm, {MakeBar("2024-01-02", 10), MakeBar("2024-01-03", 11)});
+  }
+  // What a store of schema 2 looked like.
+  ASSERT_EQ(Raw("CREATE INDEX bars_ts ON mdfetch.bars(ts)"), "");
+  ASSERT_EQ(Raw("UPDATE mdfetch.meta SET value = '2' WHERE key = 'schema_version'"), "");
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(Raw("SELECT value FROM mdfetch.meta WHERE key = 'schema_version'"), "3");
+  EXPECT_EQ(Raw("SELECT string_agg(indexname, ' ' ORDER BY indexname) FROM pg_indexes "
+                "WHERE schemaname = 'mdfetch' AND tablename = 'bars'"),
+            "bars_pkey");
+  // One date across the series reads as it did with the index.
+  std::vector<std::string> seen;
+  ASSERT_TRUE(store->ForEachBar({}, BarFilter{.from = "2024-01-03", .to = "2024-01-03 23:59:59"},
+                                [&](const SeriesKey& key, const Bar& bar) {
+                                  seen.push_back(key.symbol + " " + bar.ts);
+                                  return true;
+                                }));
+  EXPECT_THAT(seen, ElementsAre("IBM 2024-01-03"));
 }
 
 TEST_F(StorePgTest, SecondWriterIsRefusedNamingTheHolderUntilTheFirstCloses) {

@@ -339,6 +339,18 @@ class Store {
     return Reservation{.fetch_id = *id};
   }
 
+  // ---- several writer connections (PostgreSQL) ----
+  // Opens one more writing connection (OpenMode::kReadWrite) to this very store, for a
+  // second thread to write through while this Store is in use: PostgreSQL, whose server runs
+  // each connection on a process of its own, so that answers stored over two connections use
+  // two of its cores (src/writer.h, "answer lanes"). Writes of two connections to one series
+  // take turns on the series' row lock; no write takes another lock first, so they cannot
+  // deadlock. The new Store belongs to the caller and, like this one, to one thread at a time;
+  // it holds no writer lock and no lease (leases stay with this connection). Returns nullptr
+  // (no error) when the backend has one writer at a time: SQLite, and a store opened
+  // kReadOnly. An error when the connection cannot be opened; this store is unaffected.
+  virtual Result<std::unique_ptr<Store>> OpenConcurrentWriter() { return std::unique_ptr<Store>(); }
+
   // True when Open fell back to reading the file immutable (read-only media).
   virtual bool ReadOnlyMedia() const { return false; }
 
