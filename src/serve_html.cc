@@ -61,7 +61,10 @@ std::string FindingsList(const std::vector<Finding>& findings) {
 std::string OutcomeCell(const SeriesState& s) {
   if (s.last_outcome.empty()) return "-";
   std::string out = Escape(s.last_outcome);
-  if (s.last_attempt_at) out += " " + FormatUtc(*s.last_attempt_at);
+  if (s.last_attempt_at) {
+    out += ' ';  // not `" " + ...`: GCC 12 -O3's -Wrestrict false positive, as in SeriesLink
+    out += FormatUtc(*s.last_attempt_at);
+  }
   if (!s.last_error.empty()) out += fmt::format("<br><small>{}</small>", Escape(s.last_error));
   return out;
 }
