@@ -132,6 +132,32 @@ Status ReadStatesForRefresh(Store& store, const std::vector<SeriesKey>& series, 
   return ReadStates(store, series, rest, snapshot);
 }
 
+// When each of `months` of each series was last stored (a backfill).
+Status ReadMonths(Store& store, std::span<const SeriesKey> series,
+                  const std::vector<std::string>& months, StoreSnapshot& snapshot) {
+  for (const SeriesKey& key : series) {
+    for (const std::string& month : months) {
+      Result<std::optional<WallTime>> stored_at = store.MonthStoredAt(key, month);
+      if (!stored_at) return std::unexpected(stored_at.error());
+      if (*stored_at) snapshot.months_stored.emplace(std::pair(key, month), **stored_at);
+    }
+  }
+  return {};
+}
+
+// The refusals the store remembers about the key, for `functions`.
+Status ReadLearnt(Store& store, const std::set<Function>& functions, StoreSnapshot& snapshot) {
+  for (Function f : functions) {
+    for (auto [kind, learnt] : {std::pair("premium", &snapshot.premium_since),
+                                std::pair("full_refused", &snapshot.full_refused_since)}) {
+      Result<std::optional<std::string>> value = store.GetFact(FactKey(kind, f));
+      if (!value) return std::unexpected(value.error());
+      if (*value) learnt->emplace(f, FromUnixMillis(std::strtoll((*value)->c_str(), nullptr, 10)));
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 // The store's view for the planner: the series asked for, their backfill months, and the
@@ -152,21 +178,12 @@ Result<StoreSnapshot> ReadSnapshot(Store& store, const std::vector<SeriesKey>& s
     return std::unexpected(read.error());
   }
   std::set<Function> functions;
-  for (const SeriesKey& key : series) {
-    functions.insert(key.function);
-    for (const std::string& month : months) {
-      Result<std::optional<WallTime>> stored_at = store.MonthStoredAt(key, month);
-      if (!stored_at) return std::unexpected(stored_at.error());
-      if (*stored_at) snapshot.months_stored.emplace(std::pair(key, month), **stored_at);
-    }
+  for (const SeriesKey& key : series) functions.insert(key.function);
+  if (Status months_read = ReadMonths(store, series, months, snapshot); !months_read) {
+    return std::unexpected(months_read.error());
   }
-  for (Function f : functions) {
-    for (auto [kind, learnt] : {std::pair("premium", &snapshot.premium_since),
-                                std::pair("full_refused", &snapshot.full_refused_since)}) {
-      Result<std::optional<std::string>> value = store.GetFact(FactKey(kind, f));
-      if (!value) return std::unexpected(value.error());
-      if (*value) learnt->emplace(f, FromUnixMillis(std::strtoll((*value)->c_str(), nullptr, 10)));
-    }
+  if (Status learnt = ReadLearnt(store, functions, snapshot); !learnt) {
+    return std::unexpected(learnt.error());
   }
   return snapshot;
 }
@@ -202,14 +219,7 @@ Status EngineRun::Begin() {
     functions.insert(key.function);
     if (index) asked.emplace_back(DigestOf(key), i);
   }
-  for (Function f : functions) {
-    for (auto [kind, learnt] : {std::pair("premium", &learnt_.premium_since),
-                                std::pair("full_refused", &learnt_.full_refused_since)}) {
-      Result<std::optional<std::string>> value = store_.GetFact(FactKey(kind, f));
-      if (!value) return std::unexpected(value.error());
-      if (*value) learnt->emplace(f, FromUnixMillis(std::strtoll((*value)->c_str(), nullptr, 10)));
-    }
-  }
+  if (Status learnt = ReadLearnt(store_, functions, learnt_); !learnt) return learnt;
   if (!index) return {};
   std::ranges::sort(asked);
   marks_.assign(asked.size(), 0);
@@ -248,12 +258,8 @@ Result<StoreSnapshot> EngineRun::ReadSlice(Store& store, const std::vector<Serie
     if (!state) return std::unexpected(state.error());
     if (*state) snapshot.series.emplace(slice[i], std::move(**state));
   }
-  for (const SeriesKey& key : slice) {
-    for (const std::string& month : options_.months) {
-      Result<std::optional<WallTime>> stored_at = store.MonthStoredAt(key, month);
-      if (!stored_at) return std::unexpected(stored_at.error());
-      if (*stored_at) snapshot.months_stored.emplace(std::pair(key, month), **stored_at);
-    }
+  if (Status months = ReadMonths(store, slice, options_.months, snapshot); !months) {
+    return std::unexpected(months.error());
   }
   return snapshot;
 }

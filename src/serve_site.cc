@@ -236,10 +236,8 @@ Checked<Reply> SeriesRoute(Store& store, const Params& params, WallTime now) {
   if (!bars) return Refuse(500, bars.error().message);
   // Made whole at once: assigning `range` after the others made GCC 12 at -O3 warn that its
   // strings may be used uninitialized (-Wmaybe-uninitialized, a false positive).
-  SeriesPageData data{.row = std::move(row),
-                      .range = std::move(*bars),
-                      .choice = *range,
-                      .table_rows = *rows};
+  SeriesPageData data{
+      .row = std::move(row), .range = std::move(*bars), .choice = *range, .table_rows = *rows};
   auto chart = Chart(store, {data.range}, now);
   if (!chart) return std::unexpected(chart.error());
   data.chart_svg = Inline(std::move(*chart));

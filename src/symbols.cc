@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <set>
 #include <unordered_set>
 
@@ -314,6 +315,28 @@ class LineWalker {
   uint32_t line_number_ = 0;
 };
 
+namespace {
+
+// Every line of `content` once: each series to `series` with its line, each problem kept.
+void WalkList(std::string_view content, std::string_view name, const SeriesDefaults& defaults,
+              std::vector<std::string>& problems,
+              const std::function<void(SeriesKey&& key, uint32_t line)>& series) {
+  LineWalker walker(content, name, defaults);
+  SeriesKey key;
+  std::string problem;
+  for (;;) {
+    const LineWalker::Kind kind = walker.Next(key, problem);
+    if (kind == LineWalker::Kind::kEnd) return;
+    if (kind == LineWalker::Kind::kProblem) {
+      problems.push_back(std::move(problem));
+    } else {
+      series(std::move(key), walker.line_number());
+    }
+  }
+}
+
+}  // namespace
+
 SymbolList ParseSymbolList(std::string_view content, std::string_view file_name,
                            const SeriesDefaults& defaults) {
   SymbolList list;
@@ -329,37 +352,18 @@ SymbolList ParseSymbolList(std::string_view content, std::string_view file_name,
   const size_t lines = static_cast<size_t>(std::ranges::count(content, '\n')) + 1;
   list.series.reserve(lines);
   seen.reserve(lines);
-  LineWalker walker(content, file_name, defaults);
-  SeriesKey key;
-  std::string problem;
-  for (;;) {
-    const LineWalker::Kind kind = walker.Next(key, problem);
-    if (kind == LineWalker::Kind::kEnd) break;
-    if (kind == LineWalker::Kind::kProblem) {
-      list.problems.push_back(std::move(problem));
-      continue;
-    }
+  WalkList(content, file_name, defaults, list.problems, [&](SeriesKey&& key, uint32_t) {
     list.series.push_back(std::move(key));
     if (!seen.insert(list.series.size() - 1).second) list.series.pop_back();
-  }
+  });
   return list;
 }
 
 SymbolReader::SymbolReader(std::string content, std::string name, SeriesDefaults defaults)
     : content_(std::move(content)), name_(std::move(name)), defaults_(std::move(defaults)) {
   first_line_.reserve(static_cast<size_t>(std::ranges::count(content_, '\n')) + 1);
-  LineWalker walker(content_, name_, defaults_);
-  SeriesKey key;
-  std::string problem;
-  for (;;) {
-    const LineWalker::Kind kind = walker.Next(key, problem);
-    if (kind == LineWalker::Kind::kEnd) break;
-    if (kind == LineWalker::Kind::kProblem) {
-      problems_.push_back(std::move(problem));
-      continue;
-    }
-    first_line_.push_back({DigestOf(key), walker.line_number()});
-  }
+  WalkList(content_, name_, defaults_, problems_,
+           [&](SeriesKey&& key, uint32_t line) { first_line_.emplace_back(DigestOf(key), line); });
   // Each digest once, with the first line that names it: a later line naming the same series is
   // skipped as the parsed list drops it.
   std::ranges::sort(first_line_);
