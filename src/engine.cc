@@ -86,10 +86,10 @@ RefreshSummary Engine::Run(const std::vector<SeriesKey>& series,
                            const std::function<void(const Progress&)>& on_progress) {
   VectorSource source(series);
   std::vector<SeriesResult> results(series.size() * std::max<size_t>(1, options_.months.size()));
-  EngineRun run(clock_, transports_, store_, options_, stop_, on_progress);
-  RefreshSummary summary = run.Execute(source, [&](size_t position, SeriesResult&& result) {
-    results[position] = std::move(result);
-  });
+  RefreshSummary summary = Run(
+      source,
+      [&](size_t position, SeriesResult&& result) { results[position] = std::move(result); },
+      on_progress);
   summary.results = std::move(results);
   return summary;
 }

@@ -225,10 +225,11 @@ Status EngineRun::Begin() {
   marks_.assign(asked.size(), 0);
   return store_.ForEachSeriesWithoutBarSpan([&](SeriesState& state) {
     const KeyDigest digest = DigestOf(state.key);
+    auto it = std::ranges::lower_bound(asked, std::pair(digest, uint32_t{0}));
+    if (it == asked.end() || it->first != digest) return;  // a stored series not asked for
     const bool up_to_date = !options_.force && state.last_outcome != "unknown" &&
                             IsUpToDate(state.key, state, started_);
-    for (auto it = std::ranges::lower_bound(asked, std::pair(digest, uint32_t{0}));
-         it != asked.end() && it->first == digest; ++it) {
+    for (; it != asked.end() && it->first == digest; ++it) {
       uint8_t& mark = marks_[it->second];
       if (state.deferred) mark |= kDeferredBit;
       if (up_to_date) {
