@@ -495,7 +495,8 @@ Result<int64_t> SqliteStore::Statements::EnsureSeries(const SeriesKey& key) {
 SqliteStore::SqliteStore(sqlite3* db) : db_(db), stmts_(std::make_unique<Statements>(db)) {}
 
 SqliteStore::~SqliteStore() {
-  stmts_.reset();  // statements first: a connection with live statements cannot close
+  checkpointer_.reset();  // its round ends and its connection closes before ours
+  stmts_.reset();         // statements first: a connection with live statements cannot close
   if (!set_up_) {
     // A file refused as not ours (or not upgradable) is left exactly as it was: closing the
     // last connection to a WAL database would otherwise checkpoint it.
@@ -600,6 +601,9 @@ Result<std::unique_ptr<Store>> SqliteStore::Open(const std::string& path, OpenMo
       return std::unexpected(store.error());
     }
     (*store)->lock_ = std::move(*lock);
+    if (path != ":memory:") {
+      (*store)->checkpointer_ = std::make_unique<WalCheckpointer>((*store)->db_, path);
+    }
     return std::unique_ptr<Store>(std::move(*store));
   }
   if (mode == OpenMode::kReadWrite) {

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "mdfetch/store.h"
+#include "store_checkpoint.h"
 
 struct sqlite3;
 
@@ -72,8 +73,9 @@ class SqliteStore final : public Store {
   sqlite3* db_;
   std::string path_;
   std::unique_ptr<Statements> stmts_;
-  std::optional<WriterLock> lock_;  // kWriter: released after the connection closes
-  bool set_up_ = false;             // the schema was checked (and the file is ours)
+  std::optional<WriterLock> lock_;                 // kWriter: released after the connection closes
+  std::unique_ptr<WalCheckpointer> checkpointer_;  // kWriter on a file: checkpoints off-thread
+  bool set_up_ = false;                            // the schema was checked (and the file is ours)
   bool read_only_media_ = false;
 };
 
