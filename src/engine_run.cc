@@ -103,32 +103,56 @@ Status ReadStates(Store& store, const std::vector<SeriesKey>& all, std::span<con
   });
 }
 
-// For a refresh at `due_at` of more than kFindEachUpTo series: one listing without the bar
-// span marks the series up to date then (snapshot.up_to_date); only the others are read whole
-// (none on a nothing-due run, every one on the evening's).
-Status ReadStatesForRefresh(Store& store, const std::vector<SeriesKey>& series, WallTime due_at,
-                            StoreSnapshot& snapshot) {
-  std::unordered_set<const SeriesKey*, KeyOf, KeyOf> asked;
-  asked.reserve(series.size());
-  // A key asked twice is found once (the set holds the first); its twins are read whole.
-  std::vector<size_t> rest;
-  for (size_t i = 0; i < series.size(); ++i) {
-    if (!asked.insert(&series[i]).second) rest.push_back(i);
-  }
-  snapshot.up_to_date.assign(series.size(), UpToDateMark::kNo);
-  Status listed = store.ForEachSeriesWithoutBarSpan([&](SeriesState& state) {
-    auto it = asked.find(&state.key);
-    if (it == asked.end()) return;
-    const auto i = static_cast<size_t>(*it - series.data());
-    if (state.last_outcome != "unknown" && IsUpToDate(state.key, state, due_at)) {
-      snapshot.up_to_date[i] =
-          state.history_limited ? UpToDateMark::kYesHistoryLimited : UpToDateMark::kYes;
-    } else {
-      rest.push_back(i);
+// A series' mark (EngineRun::marks_): its UpToDateMark, and whether an earlier run left it
+// deferred.
+constexpr uint8_t kUpToDateBits = 0x3;
+constexpr uint8_t kDeferredBit = 0x4;
+
+// The digest and position of each series asked for, sorted by digest.
+using AskedIndex = std::vector<std::pair<KeyDigest, uint32_t>>;
+
+// One listing of the store without the bar span marks each series asked for, by position
+// (`marks` holds one per position): up to date at `due_at` (none without it) and left
+// deferred. A key asked twice gets the same marks at both positions; a stored series not
+// asked for is passed over.
+Status MarkListed(Store& store, const AskedIndex& asked, std::optional<WallTime> due_at,
+                  std::vector<uint8_t>& marks) {
+  return store.ForEachSeriesWithoutBarSpan([&](SeriesState& state) {
+    const KeyDigest digest = DigestOf(state.key);
+    auto it = std::ranges::lower_bound(asked, std::pair(digest, uint32_t{0}));
+    if (it == asked.end() || it->first != digest) return;
+    const bool up_to_date =
+        due_at && state.last_outcome != "unknown" && IsUpToDate(state.key, state, *due_at);
+    for (; it != asked.end() && it->first == digest; ++it) {
+      uint8_t& mark = marks[it->second];
+      if (state.deferred) mark |= kDeferredBit;
+      if (up_to_date) {
+        mark |= static_cast<uint8_t>(state.history_limited ? UpToDateMark::kYesHistoryLimited
+                                                           : UpToDateMark::kYes);
+      }
     }
   });
-  if (!listed) return listed;
-  std::ranges::sort(rest);
+}
+
+// For a refresh at `due_at` of more than kFindEachUpTo series: the marks a refresh makes
+// (MarkListed) say which series are up to date then (snapshot.up_to_date); only the others are
+// read whole (none on a nothing-due run, every one on the evening's).
+Status ReadStatesForRefresh(Store& store, const std::vector<SeriesKey>& series, WallTime due_at,
+                            StoreSnapshot& snapshot) {
+  AskedIndex asked;
+  asked.reserve(series.size());
+  for (size_t i = 0; i < series.size(); ++i) {
+    asked.emplace_back(DigestOf(series[i]), static_cast<uint32_t>(i));
+  }
+  std::ranges::sort(asked);
+  std::vector<uint8_t> marks(series.size(), 0);
+  if (Status listed = MarkListed(store, asked, due_at, marks); !listed) return listed;
+  snapshot.up_to_date.resize(series.size());
+  std::vector<size_t> rest;
+  for (size_t i = 0; i < series.size(); ++i) {
+    snapshot.up_to_date[i] = static_cast<UpToDateMark>(marks[i] & kUpToDateBits);
+    if (snapshot.up_to_date[i] == UpToDateMark::kNo) rest.push_back(i);
+  }
   return ReadStates(store, series, rest, snapshot);
 }
 
@@ -195,22 +219,13 @@ PlanOptions PlanOptionsOf(const EngineOptions& options) {
                      .memory = options.premium_memory};
 }
 
-namespace {
-
-// A series' mark in EngineRun::marks_: its UpToDateMark, and whether an earlier run left it
-// deferred.
-constexpr uint8_t kUpToDateBits = 0x3;
-constexpr uint8_t kDeferredBit = 0x4;
-
-}  // namespace
-
 // What the run learns of the store before its first slice: the refusals remembered about the
 // key (for every function the list names) and, past kFindEachUpTo series, one listing without
 // the bar span that marks each series (by position) up to date at `started_` (unless forced)
 // and left deferred. A slice then reads whole only the series it may call.
 Status EngineRun::Begin() {
   std::set<Function> functions;
-  std::vector<std::pair<KeyDigest, uint32_t>> asked;
+  AskedIndex asked;
   const bool index = source_->size() > kFindEachUpTo;
   if (index) asked.reserve(source_->size());
   source_->Rewind();
@@ -223,21 +238,8 @@ Status EngineRun::Begin() {
   if (!index) return {};
   std::ranges::sort(asked);
   marks_.assign(asked.size(), 0);
-  return store_.ForEachSeriesWithoutBarSpan([&](SeriesState& state) {
-    const KeyDigest digest = DigestOf(state.key);
-    auto it = std::ranges::lower_bound(asked, std::pair(digest, uint32_t{0}));
-    if (it == asked.end() || it->first != digest) return;  // a stored series not asked for
-    const bool up_to_date = !options_.force && state.last_outcome != "unknown" &&
-                            IsUpToDate(state.key, state, started_);
-    for (; it != asked.end() && it->first == digest; ++it) {
-      uint8_t& mark = marks_[it->second];
-      if (state.deferred) mark |= kDeferredBit;
-      if (up_to_date) {
-        mark |= static_cast<uint8_t>(state.history_limited ? UpToDateMark::kYesHistoryLimited
-                                                           : UpToDateMark::kYes);
-      }
-    }
-  });
+  return MarkListed(store_, asked,
+                    options_.force ? std::nullopt : std::optional<WallTime>(started_), marks_);
 }
 
 // The store's view of one slice: the marks of the listing, the states of the series not marked

@@ -33,10 +33,10 @@ inline std::string FactKey(std::string_view kind, Function f) {
 }
 
 // The store's view for the planner (planner.h): the series asked for, their backfill
-// months, and the refusals learnt about the key. With `due_at`, a series up to date then
-// (IsUpToDate) may have no first_ts/last_ts in the snapshot: a refresh that does not force
-// needs the newest bar only of the series it calls, and a store of 100,000 series is listed
-// without a seek into each one's bars.
+// months, and the refusals learnt about the key (`plan` and `refresh --dry-run` plan on it).
+// With `due_at`, past 64 series, a series up to date then (IsUpToDate) is only marked
+// (snapshot.up_to_date), not held: the marks a refresh makes before its first slice
+// (EngineRun::Begin), by the same code, so that a test can compare the plans of both.
 Result<StoreSnapshot> ReadSnapshot(Store& store, const std::vector<SeriesKey>& series,
                                    const std::vector<std::string>& months,
                                    std::optional<WallTime> due_at = std::nullopt);

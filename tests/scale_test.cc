@@ -99,8 +99,9 @@ TEST_F(ScaleTest, SnapshotOfManySeriesHoldsWhatFindingEachFinds) {
 }
 
 // A refresh reads a big store without each series' newest bar: the series up to date are only
-// marked (not held), the others read whole. The plan must be the one the whole snapshot gives,
-// series by series, including the daily series that is up to date only by its newest bar.
+// marked (not held; EngineRun::Begin makes the same marks), the others read whole. The plan must be
+// the one the whole snapshot gives, series by series, including the daily series that is up to date
+// only by its newest bar.
 TEST_F(ScaleTest, RefreshSnapshotMarksUpToDateSeriesAndPlansAsTheWholeSnapshot) {
   using std::chrono::hours;
   using std::chrono::minutes;
@@ -156,8 +157,9 @@ TEST_F(ScaleTest, RefreshSnapshotMarksUpToDateSeriesAndPlansAsTheWholeSnapshot) 
   EXPECT_EQ(marked->up_to_date[2], UpToDateMark::kYesHistoryLimited);
   EXPECT_EQ(marked->up_to_date[5], UpToDateMark::kNo);  // decided on its newest bar
   EXPECT_EQ(marked->up_to_date[3], UpToDateMark::kNo);
-  // Held whole: the due, unknown and half-hour series (4 kinds of 6) and the twin of S007.
-  EXPECT_EQ(marked->series.size(), 81u);
+  // Held whole: the due, unknown and half-hour series (4 kinds of 6); S007's twin is marked.
+  EXPECT_EQ(marked->up_to_date[120], UpToDateMark::kYes);
+  EXPECT_EQ(marked->series.size(), 80u);
   ASSERT_TRUE(marked->series.contains(asked[5]));
   EXPECT_EQ(marked->series.at(asked[5]).last_ts, "2026-11-20");
   EXPECT_FALSE(marked->series.contains(asked[1]));
