@@ -62,7 +62,8 @@ inline constexpr int kSchemaVersion = 5;
 inline constexpr uint32_t kApplicationId = 0x6D646674;
 
 // kWriter is kReadWrite plus the store's writer lock: no other mdfetch writes the store while
-// the Store is open (refresh, remove, vacuum).
+// the Store is open (refresh, remove, vacuum). A SQLite kWriter store on a file also copies its
+// WAL into the database from a second connection on a thread of its own (WalCheckpointer).
 enum class OpenMode { kReadWrite, kReadOnly, kWriter };
 
 // What a stored answer stands for. kLatest: the series' newest bars, which makes the series
