@@ -898,16 +898,40 @@ namespace {
 
 // A reader with no busy timeout (the sqlite3 shell's default) is refused while a connection
 // holds the exclusive lock, which the last connection to close a WAL database takes to
-// checkpoint and delete the WAL. The writable store closes without it: the WAL stays.
+// checkpoint and delete the WAL. The writable store closes without it: the WAL file stays,
+// emptied, so that the next connection has no WAL to read through.
 TEST_F(StoreTest, ClosingTheWriterTakesNoLockThatWouldRefuseAReader) {
   {
     std::unique_ptr<Store> store = OpenFile();
     ASSERT_NE(store, nullptr);
     Put(*store, kIbm, Days(20));
   }
-  EXPECT_TRUE(std::filesystem::exists(path_ + "-wal"));
+  ASSERT_TRUE(std::filesystem::exists(path_ + "-wal"));
+  EXPECT_EQ(std::filesystem::file_size(path_ + "-wal"), 0u);
   RawDb reader(path_);
   EXPECT_EQ(reader.Text("SELECT count(*) FROM bars"), "20");
+}
+
+// A reader on an older snapshot keeps the WAL from being emptied; the closing writer does not
+// wait for it (it has no busy timeout then) and loses nothing.
+TEST_F(StoreTest, ClosingTheWriterBesideAnOlderSnapshotLeavesTheWal) {
+  {
+    std::unique_ptr<Store> store = OpenFile();
+    ASSERT_NE(store, nullptr);
+    Put(*store, kIbm, Days(20));
+  }
+  RawDb reader(path_);
+  reader.Exec("BEGIN");
+  EXPECT_EQ(reader.Text("SELECT count(*) FROM bars"), "20");
+  {
+    std::unique_ptr<Store> store = OpenFile();
+    ASSERT_NE(store, nullptr);
+    Put(*store, kMsft, Days(5));
+  }
+  EXPECT_GT(std::filesystem::file_size(path_ + "-wal"), 0u);
+  EXPECT_EQ(reader.Text("SELECT count(*) FROM bars"), "20");
+  reader.Exec("COMMIT");
+  EXPECT_EQ(reader.Text("SELECT count(*) FROM bars"), "25");
 }
 
 TEST_P(StoreBackendTest, ACallThatNeverLeftIsForgotten) {
