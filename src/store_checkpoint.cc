@@ -55,10 +55,11 @@ bool WalCheckpointer::StartLocked() {
   sqlite3* db = nullptr;
   int rc =
       sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
-  // A connection opens the WAL at its first read; a checkpoint before that copies nothing.
+  // The writer's sync level (a checkpoint syncs alike at NORMAL and FULL; said all the same).
   if (rc == SQLITE_OK) {
     rc = sqlite3_exec(db, "PRAGMA synchronous = NORMAL", nullptr, nullptr, nullptr);
   }
+  // A connection opens the WAL at its first read; a checkpoint before that copies nothing.
   if (rc == SQLITE_OK) rc = sqlite3_exec(db, "PRAGMA schema_version", nullptr, nullptr, nullptr);
   if (rc != SQLITE_OK) {
     sqlite3_close_v2(db);
