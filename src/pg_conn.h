@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "mdfetch/result.h"
@@ -37,6 +38,8 @@ struct Libpq {
   decltype(&::PQfinish) finish;
   decltype(&::PQexec) exec;
   decltype(&::PQexecParams) exec_params;
+  decltype(&::PQprepare) prepare;
+  decltype(&::PQexecPrepared) exec_prepared;
   decltype(&::PQresultStatus) result_status;
   decltype(&::PQresultErrorField) result_error_field;
   decltype(&::PQclear) clear;
@@ -105,7 +108,16 @@ class PgConn {
 
   // Runs one statement (or several separated by ';' when there are no params).
   Result<PgRows> Exec(const std::string& sql);
+  // Runs one statement with $1..$n. The second time a connection runs the same text it
+  // prepares it (a named statement of this session, "mdfetch_N") and from then on executes it
+  // by name, so that the server parses and analyses it once per connection and, once its
+  // generic plan is no dearer than a custom one, plans it once too (up to kMaxPrepared texts;
+  // later ones run unprepared). Rows, errors and transactions are those of an unprepared run;
+  // a prepared statement outlives a rolled-back transaction, as the protocol's do.
   Result<PgRows> Exec(const std::string& sql, const std::vector<PgParam>& params);
+  // The statement texts this connection has prepared so far (for tests).
+  int PreparedCount() const { return next_prepared_; }
+  static constexpr int kMaxPrepared = 64;
   // COPY ... FROM STDIN with `data` in COPY's text format; returns the rows copied.
   Result<int64_t> CopyIn(const std::string& copy_sql, std::string_view data);
 
@@ -134,9 +146,15 @@ class PgConn {
   // The error of a failed result (its primary message), or of the connection.
   Error ErrorOf(const PGresult* result) const;
 
+  // Whether the statement `sql` runs prepared now: prepares it on its second run.
+  Result<const std::string*> PreparedName(const std::string& sql, int params);
+
   PGconn* conn_;
   std::string name_;
   std::vector<std::string> secrets_;  // every form of the password, hidden in every message
+  // Statement texts run with params: the name it is prepared as ("": run once so far).
+  std::unordered_map<std::string, std::string> statements_;
+  int next_prepared_ = 0;
 };
 
 // Escapes text for a field of COPY's text format (backslash, tab, newline, carriage return).

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "mdfetch/store.h"
+#include "pg_conn.h"
 #include "store_backends.h"
 
 namespace mdfetch {
@@ -316,6 +317,62 @@ TEST_F(StorePgTest, IntegrityCheckNamesWhatDisagrees) {
   EXPECT_EQ(store->IntegrityCheck().value(),
             "series AAPL intraday:5min: bar_count 7, but 1 bars\n"
             "series IBM daily: provisional bar 2024-01-09 00:00:00 is not stored");
+}
+
+// PgConn prepares a statement text on its second run; what comes back does not change.
+TEST_F(StorePgTest, StatementRunTwiceIsPreparedAndAnswersAsBefore) {
+  ASSERT_NE(Open(), nullptr);  // the schema
+  auto pg = PgConn::Connect(uri_, "test");
+  ASSERT_TRUE(pg) << pg.error().message;
+  PgConn& conn = **pg;
+  auto add = [&](const std::string& sql, const char* value) -> std::string {
+    auto rows = conn.Exec(sql, {std::string(value)});
+    if (!rows) return "error: " + rows.error().message;
+    return std::string(rows->Text(0, 0));
+  };
+  const std::string plus_one = "SELECT $1::int + 1";
+  EXPECT_EQ(add(plus_one, "1"), "2");
+  EXPECT_EQ(conn.PreparedCount(), 0);  // a text run once costs no Prepare
+  EXPECT_EQ(add(plus_one, "2"), "3");
+  EXPECT_EQ(conn.PreparedCount(), 1);
+  EXPECT_EQ(add(plus_one, "41"), "42");
+  EXPECT_EQ(conn.PreparedCount(), 1);
+  EXPECT_EQ(conn.Exec("SELECT count(*) FROM pg_prepared_statements")->Text(0, 0), "1");
+
+  // Prepared in a transaction that rolls back: still there, and the rows are the rollback's.
+  const std::string count = "SELECT count(*) FROM mdfetch.facts WHERE key <> $1";
+  ASSERT_TRUE(conn.Exec("BEGIN"));
+  ASSERT_TRUE(conn.Exec("INSERT INTO mdfetch.facts VALUES ('k', 'v')"));
+  EXPECT_EQ(add(count, ""), "1");
+  EXPECT_EQ(add(count, ""), "1");
+  EXPECT_EQ(conn.PreparedCount(), 2);
+  ASSERT_TRUE(conn.Exec("ROLLBACK"));
+  EXPECT_EQ(add(count, ""), "0");
+
+  // An error reads the same on the first run, on the Prepare of the second and after.
+  const std::string bad = "SELECT no_such_column FROM mdfetch.facts WHERE key = $1";
+  for (int run = 0; run < 3; ++run) {
+    EXPECT_EQ(add(bad, "k"), "error: column \"no_such_column\" does not exist");
+  }
+  EXPECT_EQ(add("SELECT 1 / $1::int", "0"), "error: division by zero");
+  EXPECT_EQ(add("SELECT 1 / $1::int", "0"), "error: division by zero");
+  EXPECT_EQ(conn.PreparedCount(), 3);
+}
+
+TEST_F(StorePgTest, PreparedStatementsStopAtTheLimitAndTheRestRunUnprepared) {
+  auto pg = PgConn::Connect(uri_, "test");
+  ASSERT_TRUE(pg) << pg.error().message;
+  for (int i = 0; i < PgConn::kMaxPrepared + 6; ++i) {
+    const std::string sql = fmt::format("SELECT $1::int + {}", i);
+    for (int run = 0; run < 3; ++run) {
+      auto rows = (*pg)->Exec(sql, {std::to_string(run)});
+      ASSERT_TRUE(rows) << rows.error().message;
+      EXPECT_EQ(rows->Text(0, 0), std::to_string(run + i));
+    }
+  }
+  EXPECT_EQ((*pg)->PreparedCount(), PgConn::kMaxPrepared);
+  EXPECT_EQ((*pg)->Exec("SELECT count(*) FROM pg_prepared_statements")->Text(0, 0),
+            std::to_string(PgConn::kMaxPrepared));
 }
 
 // No cluster needed: libpq fails before it reaches a server.
