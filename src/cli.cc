@@ -529,10 +529,17 @@ int RunCli(int argc, const char* const* argv, CliEnv& env) {
 
   std::vector<std::string_view> names;
   std::vector<std::pair<CLI::App*, std::function<Outcome(CliEnv&)>>> runners;
-  for (const Command& command : Commands()) {
+  const std::vector<Command> commands = Commands();
+  for (const Command& command : commands) names.push_back(command.name);
+  // A line that starts with a command's name parses that command alone, so only its options
+  // are declared: declaring every command's was a fifth of the instructions of `query`'s
+  // whole process (docs/performance.md). Anything else (--help, help, a mistyped name)
+  // declares them all.
+  const bool one = argc >= 2 && std::ranges::find(names, std::string_view(argv[1])) != names.end();
+  for (const Command& command : commands) {
+    if (one && command.name != argv[1]) continue;
     CLI::App* cmd = app.add_subcommand(std::string(command.name), std::string(command.help));
     runners.emplace_back(cmd, command.setup(*cmd));
-    names.push_back(command.name);
   }
   // The stores the command names (--db; copy's --from and --to), once parsed: a password in
   // their URIs never reaches stderr, whatever quoted it (the stores redact their own

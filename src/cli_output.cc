@@ -199,26 +199,47 @@ void AppendBarCsv(std::string& out, std::string_view symbol, const Bar& bar, boo
 
 std::string BarTable(const std::vector<Bar>& bars, bool adjusted,
                      const std::string& provisional_ts) {
-  auto number = [](const std::optional<double>& v) { return v ? fmt::format("{}", *v) : ""; };
-  auto row = [&](const std::vector<std::string>& cells) {
-    // ts, four prices, volume, then the adjusted columns as wide as their names.
-    static constexpr size_t kWidths[] = {19, 12, 12, 12, 12, 14, 14, 10, 17};
-    std::string line = fmt::format("{:<19}", cells[0]);
-    for (size_t i = 1; i < cells.size(); ++i) line += fmt::format(" {:>{}}", cells[i], kWidths[i]);
-    return line;
-  };
-  std::vector<std::string> header(std::begin(kBarColumns), std::end(kBarColumns));
-  if (adjusted)
-    header.insert(header.end(), std::begin(kAdjustedColumns), std::end(kAdjustedColumns));
-  std::string out = row(header) + "\n";
-  for (const auto& b : bars) {
-    std::vector<std::string> cells = {b.ts,          number(b.open),  number(b.high),
-                                      number(b.low), number(b.close), number(b.volume)};
-    if (adjusted) {
-      cells.insert(cells.end(),
-                   {number(b.adjusted_close), number(b.dividend), number(b.split_coefficient)});
+  // ts, four prices, volume, then the adjusted columns as wide as their names. Every cell is
+  // ASCII (a timestamp, a number, a column's name), so its width is its size: the cells are
+  // padded here rather than by fmt's width, which counts code points (a fifth of `query`'s
+  // own instructions went to formatting its table; docs/performance.md).
+  static constexpr size_t kWidths[] = {19, 12, 12, 12, 12, 14, 14, 10, 17};
+  std::string out;
+  out.reserve((bars.size() + 1) * (adjusted ? 140 : 90));
+  size_t column = 0;
+  auto cell = [&](std::string_view text) {
+    const size_t width = kWidths[column];
+    const size_t pad = text.size() < width ? width - text.size() : 0;
+    if (column == 0) {
+      out += text;
+      out.append(pad, ' ');
+    } else {
+      out.append(pad + 1, ' ');
+      out += text;
     }
-    out += row(cells);
+    ++column;
+  };
+  fmt::memory_buffer digits;
+  auto number = [&](const std::optional<double>& v) {
+    digits.clear();
+    if (v) fmt::format_to(std::back_inserter(digits), "{}", *v);
+    cell(std::string_view(digits.data(), digits.size()));
+  };
+  for (std::string_view name : kBarColumns) cell(name);
+  if (adjusted) {
+    for (std::string_view name : kAdjustedColumns) cell(name);
+  }
+  out += '\n';
+  for (const auto& b : bars) {
+    column = 0;
+    cell(b.ts);
+    for (double v : {b.open, b.high, b.low, b.close}) number(v);
+    number(b.volume);
+    if (adjusted) {
+      for (const std::optional<double>& v : {b.adjusted_close, b.dividend, b.split_coefficient}) {
+        number(v);
+      }
+    }
     if (b.ts == provisional_ts) out += kProvisionalMark;
     out += '\n';
   }
@@ -283,7 +304,8 @@ std::string OutcomeCell(const SeriesState& s) {
   std::string out = s.last_outcome;
   if (s.last_outcome == "unknown") out += " since";
   if (s.last_attempt_at) {
-    out += " " + FormatDate(Date{std::chrono::floor<std::chrono::days>(*s.last_attempt_at)});
+    out += ' ';  // appended apart: GCC 12's -O3 -Wrestrict misreads " " + a temporary here
+    out += FormatDate(Date{std::chrono::floor<std::chrono::days>(*s.last_attempt_at)});
   }
   if (s.history_limited) out += " (compact)";
   return out;
