@@ -57,8 +57,6 @@ class WalCheckpointer {
     int64_t rounds = 0;        // checkpoints run by the thread
     int64_t writer_waits = 0;  // commits after which the writer waited for a round
     int64_t own_rounds = 0;    // checkpoints the writer ran itself (no second connection)
-    int log_frames = -1;       // the last round's WAL size in frames, and how many of them
-    int backfilled = -1;       // are in the database file (-1 before a round)
   };
   // Waits until no round is due or under way, then says what was done (tests).
   Stats Drain();
