@@ -92,6 +92,13 @@ class PgRows {
 // A statement parameter in text form; nullopt is SQL NULL.
 using PgParam = std::optional<std::string>;
 
+// When a transaction's COMMIT returns. kDurable: once its WAL is flushed, as the session's
+// synchronous_commit says (on, by default). kLazy: at once (SET LOCAL synchronous_commit = off);
+// the server flushes it within ~3 x wal_writer_delay (0.6 s by default), so a crash of the
+// server or its host may lose it, never a crash of mdfetch. The WAL keeps its order: a durable
+// commit after it makes it durable too, so such a crash loses only the newest lazy ones.
+enum class PgCommit { kDurable, kLazy };
+
 class PgConn {
  public:
   // Connects to `uri` (a libpq URI; libpq's environment fills in the rest) with
@@ -117,16 +124,23 @@ class PgConn {
   Result<PgRows> Exec(const std::string& sql, const std::vector<PgParam>& params);
   // The statement texts this connection has prepared so far (for tests).
   int PreparedCount() const { return next_prepared_; }
+  // Transactions begun as PgCommit::kLazy so far.
+  int64_t LazyTransactions() const { return lazy_transactions_; }
   static constexpr int kMaxPrepared = 64;
   // COPY ... FROM STDIN with `data` in COPY's text format; returns the rows copied.
   Result<int64_t> CopyIn(const std::string& copy_sql, std::string_view data);
 
   // Whether a transaction is open (or failed and waits for ROLLBACK).
   bool InTransaction() const;
-  // Runs `body` in BEGIN ... COMMIT; rolls back when it or the commit fails.
+  // Runs `body` in BEGIN ... COMMIT (see PgCommit); rolls back when it or the commit fails.
   template <typename F>
-  auto InTransaction(F&& body) -> decltype(body()) {
-    if (auto begun = Exec("BEGIN"); !begun) return std::unexpected(begun.error());
+  auto InTransaction(F&& body, PgCommit commit = PgCommit::kDurable) -> decltype(body()) {
+    if (auto begun =
+            Exec(commit == PgCommit::kLazy ? "BEGIN; SET LOCAL synchronous_commit = off" : "BEGIN");
+        !begun) {
+      return std::unexpected(begun.error());
+    }
+    if (commit == PgCommit::kLazy) ++lazy_transactions_;
     auto result = body();
     if (result) {
       auto committed = Exec("COMMIT");
@@ -155,6 +169,7 @@ class PgConn {
   // Statement texts run with params: the name it is prepared as ("": run once so far).
   std::unordered_map<std::string, std::string> statements_;
   int next_prepared_ = 0;
+  int64_t lazy_transactions_ = 0;
 };
 
 // Escapes text for a field of COPY's text format (backslash, tab, newline, carriage return).

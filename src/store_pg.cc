@@ -155,23 +155,30 @@ Status Migrate(PgConn& pg) {
   });
 }
 
-// Brings a fresh connection to the state every method expects.
-Status Setup(PgConn& pg, OpenMode mode) {
+// Brings a fresh connection to the state every method expects; says how the transactions
+// that a crash of the server may lose at no cost commit (PgStore::repairable_commit_).
+Result<PgCommit> Setup(PgConn& pg, OpenMode mode) {
   std::string session =
       "SET search_path = mdfetch; SET DateStyle = ISO; SET TimeZone = 'UTC'; "
       "SET client_encoding = 'UTF8'; "
       "SET extra_float_digits = 1; SET client_min_messages = warning";
   if (mode == OpenMode::kReadOnly) session += "; SET default_transaction_read_only = on";
-  if (auto set = pg.Exec(session); !set) return std::unexpected(set.error());
+  // The last statement's rows are what PQexec returns: whether anyone set synchronous_commit
+  // for this session (configuration file, ALTER ROLE / DATABASE, PGOPTIONS, the URI's options).
+  session += "; SELECT source <> 'default' FROM pg_settings WHERE name = 'synchronous_commit'";
+  auto set = pg.Exec(session);
+  if (!set) return std::unexpected(set.error());
+  const PgCommit repairable =
+      set->Rows() == 1 && !set->Bool(0, 0) ? PgCommit::kLazy : PgCommit::kDurable;
   if (mode != OpenMode::kReadOnly) {
     // A foreign schema is refused before anything is written (Migrate checks again).
     if (Result<int> version = StoredVersion(pg); !version) return std::unexpected(version.error());
-    if (Status migrated = Migrate(pg); !migrated) return migrated;
+    if (Status migrated = Migrate(pg); !migrated) return std::unexpected(migrated.error());
     // The staging table of the merge (store_pg_write.cc), made once per connection and
     // outside any transaction, so that no rollback takes it away.
     auto staging = pg.Exec("CREATE TEMP TABLE incoming (LIKE mdfetch.bars) ON COMMIT DELETE ROWS");
     if (!staging) return std::unexpected(staging.error());
-    return {};
+    return repairable;
   }
   Result<int> version = StoredVersion(pg);
   if (!version) return std::unexpected(version.error());
@@ -185,7 +192,7 @@ Status Setup(PgConn& pg, OpenMode mode) {
         "once for writing (e.g. refresh) to upgrade it",
         pg.Name(), *version, kPgSchemaVersion));
   }
-  return {};
+  return repairable;
 }
 
 std::string ApplicationName() {
@@ -270,17 +277,24 @@ Result<std::unique_ptr<Store>> PgStore::Open(const std::string& uri, OpenMode mo
   if (mode == OpenMode::kWriter) {
     if (Status locked = TakeWriterLock(**pg); !locked) return std::unexpected(locked.error());
   }
-  if (Status ready = Setup(**pg, mode); !ready) {
+  Result<PgCommit> ready = Setup(**pg, mode);
+  if (!ready) {
     const Error& e = ready.error();
     // Messages that already name the store stay as they are.
     if (e.message.find((*pg)->Name()) != std::string::npos) return std::unexpected(e);
     return Fail(e.code, fmt::format("cannot open database '{}': {}", (*pg)->Name(), e.message));
   }
-  return std::unique_ptr<Store>(new PgStore(std::move(*pg), uri, mode));
+  return std::unique_ptr<Store>(new PgStore(std::move(*pg), uri, mode, *ready));
 }
 
-PgStore::PgStore(std::unique_ptr<PgConn> pg, std::string uri, OpenMode mode)
-    : pg_(std::move(pg)), uri_(std::move(uri)), mode_(mode) {}
+PgStore::PgStore(std::unique_ptr<PgConn> pg, std::string uri, OpenMode mode,
+                 PgCommit repairable_commit)
+    : pg_(std::move(pg)),
+      uri_(std::move(uri)),
+      mode_(mode),
+      repairable_commit_(repairable_commit) {}
+
+int64_t PgStore::LazyTransactions() const { return pg_->LazyTransactions(); }
 
 // kReadWrite even beside a kWriter store: the writer lock keeps other mdfetch processes out,
 // and this connection is the same process's (taking the lock again would refuse it).

@@ -18,6 +18,7 @@
 namespace mdfetch {
 
 class PgConn;  // pg_conn.h: libpq stays inside the PostgreSQL store
+enum class PgCommit;
 
 // The PostgreSQL schema's own version (meta.schema_version), not SQLite's kSchemaVersion.
 inline constexpr int kPgSchemaVersion = 3;
@@ -89,9 +90,12 @@ class PgStore final : public Store {
                                   std::string_view holder, Nanos lease) override;
   // A new PgStore on the same URI, kReadWrite (nullptr when this one is kReadOnly).
   Result<std::unique_ptr<Store>> OpenConcurrentWriter() override;
+  // Transactions of this connection that committed or rolled back lazily so far (answers,
+  // claims and releases: repairable_commit_ below).
+  int64_t LazyTransactions() const;
 
  private:
-  PgStore(std::unique_ptr<PgConn> pg, std::string uri, OpenMode mode);
+  PgStore(std::unique_ptr<PgConn> pg, std::string uri, OpenMode mode, PgCommit repairable_commit);
 
   // The series' id; nullopt when it is not stored.
   Result<std::optional<int64_t>> SeriesId(const SeriesKey& key, bool for_update = false);
@@ -111,6 +115,12 @@ class PgStore final : public Store {
   std::unique_ptr<PgConn> pg_;
   std::string uri_;  // as given to Open, password and all: never shown (Location() is)
   OpenMode mode_;
+  // How the transactions commit whose loss in a crash of the server costs nothing the next
+  // run does not mend: an answer (its call is logged durably before it is made, and the
+  // series, left as before, is fetched again), a claim or a release of a lease (every lease of
+  // a session the crash ended is free). kLazy unless anyone set synchronous_commit for the
+  // session (then their setting holds); the call log (BeginCall, ReserveCall) is kDurable.
+  PgCommit repairable_commit_;
 };
 
 }  // namespace mdfetch

@@ -36,7 +36,7 @@ Result<std::optional<int64_t>> NthNewestCall(PgConn& pg, int64_t since_ms, int64
 
 Result<Claim> PgStore::ClaimSeries(const SeriesKey& key, std::string_view holder, WallTime now,
                                    Nanos lease) {
-  auto claimed = pg_->InTransaction([&]() -> Result<Claim> {
+  auto claim = [&]() -> Result<Claim> {
     // The row is made only when there is none (an INSERT ... ON CONFLICT would spend an
     // identity value on every claim).
     auto exists = pg_->Exec(
@@ -80,18 +80,24 @@ Result<Claim> PgStore::ClaimSeries(const SeriesKey& key, std::string_view holder
     Result<std::optional<SeriesState>> state = Find(key);
     if (!state) return std::unexpected(state.error());
     return Claim{.granted = true, .state = std::move(*state)};
-  });
-  return PgInContext(std::move(claimed), "claiming " + Describe(key));
+  };
+  return PgInContext(pg_->InTransaction(claim, repairable_commit_), "claiming " + Describe(key));
 }
 
 Status PgStore::ReleaseSeries(const SeriesKey& key, std::string_view holder) {
   std::vector<PgParam> params = KeyParams(key);
   params.emplace_back(std::string(holder));
-  auto done = pg_->Exec(
-      "UPDATE series SET lease_holder = NULL, lease_expires = NULL, lease_backend = NULL "
-      "WHERE symbol = $1 AND function = $2 AND interval = $3 AND options = $4 "
-      "AND lease_holder = $5",
-      params);
+  // A transaction of its own only to commit lazily: two round trips more, no flush waited for.
+  auto release = [&]() -> Status {
+    auto released = pg_->Exec(
+        "UPDATE series SET lease_holder = NULL, lease_expires = NULL, lease_backend = NULL "
+        "WHERE symbol = $1 AND function = $2 AND interval = $3 AND options = $4 "
+        "AND lease_holder = $5",
+        params);
+    if (!released) return std::unexpected(released.error());
+    return {};
+  };
+  Status done = pg_->InTransaction(release, repairable_commit_);
   if (!done) {
     return Fail(done.error().code, fmt::format("ending the lease of {} failed: {}", Describe(key),
                                                done.error().message));

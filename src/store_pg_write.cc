@@ -257,7 +257,7 @@ Result<StoreCounts> PgStore::StoreAnswer(int64_t fetch_id, const SeriesKey& key,
                                          const SeriesMeta& meta, std::span<const Bar> bars,
                                          bool history_limited, const CallRecord& record,
                                          WallTime at, StoreScope scope, NewestBar newest) {
-  auto stored = pg_->InTransaction([&]() -> Result<StoreCounts> {
+  auto store = [&]() -> Result<StoreCounts> {
     Result<int64_t> series_id = EnsureSeries(key);
     if (!series_id) return std::unexpected(series_id.error());
     const std::string id = std::to_string(*series_id);
@@ -306,8 +306,8 @@ Result<StoreCounts> PgStore::StoreAnswer(int64_t fetch_id, const SeriesKey& key,
       return std::unexpected(done.error());
     }
     return counts;
-  });
-  return PgInContext(std::move(stored), "storing " + Describe(key));
+  };
+  return PgInContext(pg_->InTransaction(store, repairable_commit_), "storing " + Describe(key));
 }
 
 Result<int64_t> PgStore::BeginCall(const SeriesKey& key, OutputSize outputsize, WallTime at,

@@ -32,11 +32,11 @@ constexpr const char* kTemplateLayout = "v1";
 constexpr const char* kDirPrefix = "mdfetch-pg-";
 
 // What every test server runs with, appended to its postgresql.conf. Nothing here has to
-// survive a crash of the machine: no fsync, no full-page writes, no commit wait.
+// survive a crash of the machine: no fsync, no full-page writes. synchronous_commit is left
+// unset, as on a user's server, so that the store's lazy commits (PgCommit) are what runs.
 constexpr const char* kServerSettings =
     "listen_addresses = ''\n"
     "fsync = off\n"
-    "synchronous_commit = off\n"
     "full_page_writes = off\n"
     "shared_buffers = 16MB\n"
     "max_wal_size = 256MB\n"

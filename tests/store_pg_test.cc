@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <chrono>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -357,6 +358,93 @@ TEST_F(StorePgTest, StatementRunTwiceIsPreparedAndAnswersAsBefore) {
   EXPECT_EQ(add("SELECT 1 / $1::int", "0"), "error: division by zero");
   EXPECT_EQ(add("SELECT 1 / $1::int", "0"), "error: division by zero");
   EXPECT_EQ(conn.PreparedCount(), 3);
+}
+
+TEST_F(StorePgTest, LazyTransactionCommitsWithoutTheFlushWaitAndLeavesTheSessionAsItWas) {
+  auto pg = PgConn::Connect(uri_, "test");
+  ASSERT_TRUE(pg) << pg.error().message;
+  PgConn& conn = **pg;
+  auto setting = [&] { return std::string(conn.Exec("SHOW synchronous_commit")->Text(0, 0)); };
+  ASSERT_EQ(setting(), "on");  // the test server leaves it unset, as a user's server does
+  ASSERT_TRUE(conn.Exec("CREATE TEMP TABLE t (v int)"));
+  std::string inside;
+  Status done = conn.InTransaction(
+      [&]() -> Status {
+        inside = setting();
+        if (auto added = conn.Exec("INSERT INTO t VALUES (1)"); !added) {
+          return std::unexpected(added.error());
+        }
+        return {};
+      },
+      PgCommit::kLazy);
+  ASSERT_TRUE(done) << done.error().message;
+  EXPECT_EQ(inside, "off");
+  EXPECT_EQ(setting(), "on");
+  EXPECT_EQ(conn.Exec("SELECT count(*) FROM t")->Text(0, 0), "1");  // committed
+
+  // A failing body rolls back as a durable transaction does, and the session is as before.
+  Status failed = conn.InTransaction(
+      [&]() -> Status {
+        if (auto added = conn.Exec("INSERT INTO t VALUES (2)"); !added) {
+          return std::unexpected(added.error());
+        }
+        return Fail("stop");
+      },
+      PgCommit::kLazy);
+  EXPECT_FALSE(failed);
+  EXPECT_FALSE(conn.InTransaction());
+  EXPECT_EQ(setting(), "on");
+  EXPECT_EQ(conn.Exec("SELECT count(*) FROM t")->Text(0, 0), "1");
+
+  done = conn.InTransaction([&]() -> Status {
+    inside = setting();
+    return {};
+  });
+  ASSERT_TRUE(done);
+  EXPECT_EQ(inside, "on");  // kDurable: the session's own
+}
+
+TEST_F(StorePgTest, AnswersAndLeasesCommitLazilyUnlessSynchronousCommitWasSetForTheSession) {
+  // One series through a shared fetcher's steps; returns the lazy transactions it took.
+  auto run = [](Store& store) -> int64_t {
+    auto* pg = dynamic_cast<PgStore*>(&store);
+    if (pg == nullptr) return -1;
+    const int64_t before = pg->LazyTransactions();
+    const auto lease = std::chrono::minutes(10);
+    auto claim = store.ClaimSeries(kIbm, "host:1:1", At(5'000), lease);
+    EXPECT_TRUE(claim && claim->granted);
+    auto call =
+        store.ReserveCall(kIbm, OutputSize::kFull, At(5'000), "", RateSpec{}, "host:1:1", lease);
+    EXPECT_TRUE(call) << call.error().message;
+    auto counts = store.StoreAnswer(
+        call ? call->fetch_id : 0, kIbm, SeriesMeta{"IBM", "x", "US/Eastern", "", ""},
+        std::vector<Bar>{Bar{.ts = "2024-01-02", .open = 1, .high = 2, .low = 0.5, .close = 1.5}},
+        false, CallRecord{"stored", 200, 10, ""}, At(5'000));
+    EXPECT_TRUE(counts) << counts.error().message;
+    EXPECT_TRUE(store.ReleaseSeries(kIbm, "host:1:1"));
+    return pg->LazyTransactions() - before;
+  };
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(run(*store), 3);  // the claim, the answer, the release; not the reserved call
+  EXPECT_EQ(Raw("SELECT count(*) FROM mdfetch.bars"), "1");
+  EXPECT_EQ(Raw("SELECT count(*) FROM mdfetch.fetches WHERE outcome = 'stored'"), "1");
+  EXPECT_EQ(Raw("SELECT count(*) FROM mdfetch.series WHERE lease_holder IS NULL"), "1");
+  auto lane = store->OpenConcurrentWriter();
+  ASSERT_TRUE(lane && *lane) << (lane ? "no lane" : lane.error().message);
+  EXPECT_EQ(run(**lane), 3);
+  store.reset();
+  lane->reset();
+
+  // Whoever sets it for the session, even to "on", is heard: here the URI's options.
+  const std::string separator = uri_.find('?') == std::string::npos ? "?" : "&";
+  for (const char* value : {"on", "off", "remote_apply"}) {
+    auto set = Store::Open(uri_ + separator + "options=-csynchronous_commit%3D" + value,
+                           OpenMode::kReadWrite);
+    ASSERT_TRUE(set) << set.error().message;
+    EXPECT_EQ(run(**set), 0) << value;
+  }
+  EXPECT_EQ(Raw("SELECT count(*) FROM mdfetch.fetches WHERE outcome = 'stored'"), "5");
 }
 
 TEST_F(StorePgTest, PreparedStatementsStopAtTheLimitAndTheRestRunUnprepared) {
