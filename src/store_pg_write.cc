@@ -7,6 +7,8 @@
 #include <bit>
 #include <cmath>
 #include <cstddef>
+#include <cstring>
+#include <string_view>
 #include <type_traits>
 #include <unordered_map>
 #include <vector>
@@ -51,21 +53,34 @@ void AppendBarLine(std::string& out, int64_t series_id, const Bar& bar) {
 // big-endian; a timestamp is int64 microseconds since 2000-01-01 00:00 (integer datetimes,
 // the only kind since PostgreSQL 10).
 
-template <typename T>
-void AppendBigEndian(std::string& out, T value) {
-  auto bits = std::bit_cast<std::make_unsigned_t<T>>(value);
-  for (int shift = static_cast<int>(sizeof(T) - 1) * 8; shift >= 0; shift -= 8) {
-    out += static_cast<char>((bits >> shift) & 0xFF);
+// Fields written at a cursor into a buffer sized beforehand for the most they can take:
+// appending byte by byte to a std::string was ~9% of mdfetch's CPU in the ingest.
+class BinaryOut {
+ public:
+  explicit BinaryOut(char* at) : at_(at) {}
+  template <typename T>
+  void Put(T value) {
+    auto bits = std::bit_cast<std::make_unsigned_t<T>>(value);
+    if constexpr (std::endian::native == std::endian::little) bits = std::byteswap(bits);
+    std::memcpy(at_, &bits, sizeof bits);
+    at_ += sizeof bits;
   }
-}
+  void Put(std::string_view bytes) {
+    std::memcpy(at_, bytes.data(), bytes.size());
+    at_ += bytes.size();
+  }
+  char* At() const { return at_; }
 
-void AppendBinaryHeader(std::string& out) {
-  out.append("PGCOPY\n\xFF\r\n\0", 11);
-  AppendBigEndian<int32_t>(out, 0);  // flags
-  AppendBigEndian<int32_t>(out, 0);  // header extension length
-}
+ private:
+  char* at_;
+};
 
-void AppendBinaryTrailer(std::string& out) { AppendBigEndian<int16_t>(out, -1); }
+constexpr std::string_view kBinarySignature("PGCOPY\n\xFF\r\n\0", 11);
+// The signature, flags and header extension length; the trailer (-1 as a field count); a row
+// with no NULL: the field count, then ten 32-bit lengths and ten 8-byte values.
+constexpr size_t kBinaryHeaderBytes = 11 + 4 + 4;
+constexpr size_t kBinaryTrailerBytes = 2;
+constexpr size_t kBinaryRowBytes = 2 + 10 * (4 + 8);
 
 // Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's days_from_civil).
 int64_t DaysFromCivil(int64_t y, int64_t m, int64_t d) {
@@ -109,26 +124,26 @@ std::optional<int64_t> PgTimestamp(std::string_view ts) {
   return ((DaysFromCivil(y, mo, d) - kDaysTo2000) * 86400 + seconds) * 1'000'000;
 }
 
-void AppendBinaryDouble(std::string& out, std::optional<double> value) {
+void PutBinaryDouble(BinaryOut& out, std::optional<double> value) {
   if (!value || std::isnan(*value)) {  // NULL, as in the text format
-    AppendBigEndian<int32_t>(out, -1);
+    out.Put<int32_t>(-1);
     return;
   }
-  AppendBigEndian<int32_t>(out, 8);
-  AppendBigEndian<int64_t>(out, std::bit_cast<int64_t>(*value));
+  out.Put<int32_t>(8);
+  out.Put(std::bit_cast<int64_t>(*value));
 }
 
-void AppendBinaryBar(std::string& out, int64_t series_id, int64_t ts, const Bar& bar) {
-  AppendBigEndian<int16_t>(out, 10);
-  AppendBigEndian<int32_t>(out, 8);
-  AppendBigEndian<int64_t>(out, series_id);
-  AppendBigEndian<int32_t>(out, 8);
-  AppendBigEndian<int64_t>(out, ts);
+void PutBinaryBar(BinaryOut& out, int64_t series_id, int64_t ts, const Bar& bar) {
+  out.Put<int16_t>(10);
+  out.Put<int32_t>(8);
+  out.Put(series_id);
+  out.Put<int32_t>(8);
+  out.Put(ts);
   for (std::optional<double> v :
        {std::optional<double>(bar.open), std::optional<double>(bar.high),
         std::optional<double>(bar.low), std::optional<double>(bar.close), bar.volume,
         bar.adjusted_close, bar.dividend, bar.split_coefficient}) {
-    AppendBinaryDouble(out, v);
+    PutBinaryDouble(out, v);
   }
 }
 
@@ -138,19 +153,24 @@ Result<int64_t> CopyBars(PgConn& pg, std::string_view table, int64_t series_id,
                          std::span<const Bar* const> bars) {
   std::string data;
   bool binary = true;
-  AppendBinaryHeader(data);
-  for (const Bar* bar : bars) {
-    const std::optional<int64_t> ts = PgTimestamp(bar->ts);
-    if (!ts) {
-      binary = false;
-      break;
+  const size_t most = kBinaryHeaderBytes + bars.size() * kBinaryRowBytes + kBinaryTrailerBytes;
+  data.resize_and_overwrite(most, [&](char* buffer, size_t) -> size_t {
+    BinaryOut out(buffer);
+    out.Put(kBinarySignature);
+    out.Put<int32_t>(0);  // flags
+    out.Put<int32_t>(0);  // header extension length
+    for (const Bar* bar : bars) {
+      const std::optional<int64_t> ts = PgTimestamp(bar->ts);
+      if (!ts) {
+        binary = false;
+        return 0;
+      }
+      PutBinaryBar(out, series_id, *ts, *bar);
     }
-    AppendBinaryBar(data, series_id, *ts, *bar);
-  }
-  if (binary) {
-    AppendBinaryTrailer(data);
-  } else {
-    data.clear();
+    out.Put<int16_t>(-1);  // the trailer
+    return static_cast<size_t>(out.At() - buffer);
+  });
+  if (!binary) {
     for (const Bar* bar : bars) AppendBarLine(data, series_id, *bar);
   }
   return pg.CopyIn(fmt::format("COPY {}({}) FROM STDIN{}", table, kBarColumns,
