@@ -1,5 +1,4 @@
 // mdfetch: keep a local SQLite store of Alpha Vantage time series. See README.md.
-#include <malloc.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -11,14 +10,6 @@
 #include "mdfetch/clock.h"
 
 int main(int argc, char** argv) {
-  // An answer is up to a few MB (a full daily history ~1.3 MB), and a refresh receives, decodes
-  // and stores hundreds of them on several threads. With glibc's defaults each such buffer is
-  // a fresh mmap, its pages zero-filled and faulted in one by one, then unmapped again: a fifth
-  // of mdfetch's CPU in the 200-history ingest (docs/performance.md, "Page faults"). Served
-  // from the threads' heaps and kept there, the same pages serve the next answer, for ~10 MB
-  // more peak RSS in that ingest. Anything larger than 32 MB is still a mapping of its own.
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);
-  mallopt(M_TRIM_THRESHOLD, 64 << 20);
   try {
     mdfetch::RealClock clock;
     mdfetch::CliEnv env;
