@@ -6,8 +6,36 @@
 
 namespace mdfetch {
 
-Writer::Lane::Lane(Store& store, std::unique_ptr<Store> owned, Writer& writer)
-    : store_(store), owned_(std::move(owned)), writer_(writer), thread_([this] { Loop(); }) {}
+Writer::Lane::Lane(Kind kind, Store& store, Writer& writer)
+    : store_(&store), writer_(writer), thread_([this, kind] { Run(kind); }) {}
+
+void Writer::Lane::Run(Kind kind) {
+  bool opened = true;
+  if (kind == Kind::kAnswers) {
+    // The main thread may be using *store_ meanwhile: OpenConcurrentWriter reads only what
+    // the store's Open fixed (store.h).
+    Result<std::unique_ptr<Store>> more = store_->OpenConcurrentWriter();
+    // nullptr: the backend has one writer; an error: make do with the other lanes.
+    opened = more && *more;
+    if (opened) {
+      owned_ = std::move(*more);
+      store_ = owned_.get();
+    }
+  }
+  {
+    std::lock_guard lock(mu_);
+    open_.store(opened, std::memory_order_release);
+    settled_ = true;
+  }
+  settled_cv_.notify_all();
+  if (opened) Loop();
+}
+
+bool Writer::Lane::WaitOpen() const {
+  std::unique_lock lock(mu_);
+  settled_cv_.wait(lock, [&] { return settled_; });
+  return Open();
+}
 
 void Writer::Lane::Post(Task task) {
   pending_.fetch_add(1, std::memory_order_relaxed);
@@ -38,7 +66,7 @@ void Writer::Lane::Loop() {
       task = std::move(tasks_.front());
       tasks_.pop_front();
     }
-    if (Status done = task(store_); !done) writer_.Failed(std::move(done.error()));
+    if (Status done = task(*store_); !done) writer_.Failed(std::move(done.error()));
     pending_.fetch_sub(1, std::memory_order_relaxed);
   }
 }
@@ -51,14 +79,16 @@ int Writer::DefaultAnswerLanes() {
 }
 
 Writer::Writer(Store& store, int answer_lanes) {
+  main_ = std::make_unique<Lane>(Lane::Kind::kMain, store, *this);
   for (int i = 0; i < answer_lanes; ++i) {
-    Result<std::unique_ptr<Store>> more = store.OpenConcurrentWriter();
-    // nullptr: the backend has one writer; an error: make do with the lanes so far.
-    if (!more || !*more) break;
-    Store& lane_store = **more;
-    lanes_.push_back(std::make_unique<Lane>(lane_store, std::move(*more), *this));
+    lanes_.push_back(std::make_unique<Lane>(Lane::Kind::kAnswers, store, *this));
   }
-  main_ = std::make_unique<Lane>(store, nullptr, *this);
+}
+
+int Writer::AnswerLanes() const {
+  int open = 0;
+  for (const auto& lane : lanes_) open += lane->WaitOpen() ? 1 : 0;
+  return open;
 }
 
 Writer::~Writer() { Close(); }
@@ -66,25 +96,26 @@ Writer::~Writer() { Close(); }
 void Writer::Post(Task task) { main_->Post(std::move(task)); }
 
 void Writer::PostAnswer(Task task) {
-  if (lanes_.empty()) {
-    Post(std::move(task));
-    return;
-  }
-  // Least pending; among equals, the one after the last choice, so that an idle writer's
-  // answers still spread over every lane. Two threads may pick at once: a lane one task
-  // busier than it needs to be is harmless.
+  // Least pending of the open lanes; among equals, the one after the last choice, so that an
+  // idle writer's answers still spread over every lane. Two threads may pick at once: a lane
+  // one task busier than it needs to be is harmless.
   const size_t n = lanes_.size();
-  const size_t first = next_lane_.fetch_add(1, std::memory_order_relaxed) % n;
-  size_t best = first;
+  const size_t first = n == 0 ? 0 : next_lane_.fetch_add(1, std::memory_order_relaxed) % n;
+  Lane* best = nullptr;
   int best_pending = std::numeric_limits<int>::max();
   for (size_t k = 0; k < n; ++k) {
-    const size_t i = (first + k) % n;
-    if (const int pending = lanes_[i]->Pending(); pending < best_pending) {
-      best = i;
+    Lane& lane = *lanes_[(first + k) % n];
+    if (!lane.Open()) continue;  // still opening, or never will
+    if (const int pending = lane.Pending(); pending < best_pending) {
+      best = &lane;
       best_pending = pending;
     }
   }
-  lanes_[best]->Post(std::move(task));
+  if (best == nullptr) {
+    Post(std::move(task));
+    return;
+  }
+  best->Post(std::move(task));
 }
 
 std::vector<Error> Writer::TakeErrors() {

@@ -58,10 +58,13 @@ class Writer {
  public:
   using Task = std::function<Status(Store&)>;
 
-  // Starts the main thread on `store` (which must outlive the Writer) and opens up to
-  // `answer_lanes` more connections with store.OpenConcurrentWriter(), one lane each. A
-  // connection that cannot be opened means fewer lanes (none: PostAnswer is Post), never a
-  // failure: the refresh runs as it would on one connection.
+  // Starts the main thread on `store` (which must outlive the Writer) and `answer_lanes`
+  // more threads, each of which opens a connection of its own with
+  // store.OpenConcurrentWriter() and then serves as an answer lane. The lanes open at once and
+  // while the main thread works (a connection to PostgreSQL and its set-up take ~20 ms each):
+  // until one is open, PostAnswer is Post. A connection that cannot be opened means fewer
+  // lanes (none: PostAnswer is Post), never a failure: the refresh runs as it would on one
+  // connection.
   explicit Writer(Store& store, int answer_lanes = DefaultAnswerLanes());
   ~Writer();
   Writer(const Writer&) = delete;
@@ -74,9 +77,9 @@ class Writer {
   // Queues `task` on the main thread. Thread-safe.
   void Post(Task task);
 
-  // Queues `task` on the least busy answer lane (ties go round), or on the main thread when
-  // there is none. For tasks that may run out of order with the main thread's and with each
-  // other (Store::StoreAnswer). Thread-safe.
+  // Queues `task` on the least busy answer lane that is open (ties go round), or on the main
+  // thread when there is none. For tasks that may run out of order with the main thread's and
+  // with each other (Store::StoreAnswer). Thread-safe.
   void PostAnswer(Task task);
 
   // Runs `fn` on the main thread and waits for its result.
@@ -92,8 +95,9 @@ class Writer {
     return future.get();
   }
 
-  // The answer lanes running (0: everything runs on the main thread).
-  int AnswerLanes() const { return static_cast<int>(lanes_.size()); }
+  // The answer lanes that opened their connection (0: everything runs on the main thread);
+  // waits until each has opened it or given up.
+  int AnswerLanes() const;
 
   // The errors of the tasks that failed since the last call (on any thread), oldest first.
   std::vector<Error> TakeErrors();
@@ -105,26 +109,38 @@ class Writer {
   // One thread running tasks against one Store in the order they were posted.
   class Lane {
    public:
-    Lane(Store& store, std::unique_ptr<Store> owned, Writer& writer);
+    enum class Kind { kMain, kAnswers };
+    // kMain runs tasks on `store`. kAnswers first opens a connection of its own with
+    // store.OpenConcurrentWriter() on its thread and runs tasks on that; when it cannot, its
+    // thread ends at once and the lane never opens (nothing may be posted to it then).
+    Lane(Kind kind, Store& store, Writer& writer);
     ~Lane() { Close(); }
     Lane(const Lane&) = delete;
     Lane& operator=(const Lane&) = delete;
     void Post(Task task);
     // Tasks posted and not yet finished.
     int Pending() const { return pending_.load(std::memory_order_relaxed); }
+    // Whether the lane has its store (kMain: always).
+    bool Open() const { return open_.load(std::memory_order_acquire); }
+    // Waits until the lane has opened its store or given up; Open() then.
+    bool WaitOpen() const;
     void Close();
 
    private:
+    void Run(Kind kind);
     void Loop();
 
-    Store& store_;
+    Store* store_;
     std::unique_ptr<Store> owned_;  // an answer lane's own connection; null for the main one
     Writer& writer_;
-    std::mutex mu_;
+    mutable std::mutex mu_;
     std::condition_variable cv_;
     std::deque<Task> tasks_;
     std::atomic<int> pending_{0};
+    std::atomic<bool> open_{false};
+    bool settled_ = false;  // opened or given up (under mu_)
     bool closing_ = false;
+    mutable std::condition_variable settled_cv_;
     std::thread thread_;  // last: starts once the rest is built
   };
 

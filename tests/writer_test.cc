@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <future>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "mdfetch/store.h"
+#include "pg_conn.h"
 #include "store_backends.h"
 
 namespace mdfetch {
@@ -252,6 +254,42 @@ TEST_F(EngineWriterPgTest, AConnectionThatCannotOpenMeansFewerLanesNotAFailure) 
   EXPECT_TRUE(writer.TakeErrors().empty());
   EXPECT_EQ(ran_on, store->get());
   EXPECT_EQ(Raw(uri_, "SELECT value FROM facts WHERE key = 'k'"), "v");
+}
+
+TEST_F(EngineWriterPgTest, LanesOpenWhileTheMainThreadWorksAndAnswersWaitForNone) {
+  // Every writing connection's set-up takes the migration lock (the key kApplicationId) for a
+  // moment; held here, the lanes cannot finish opening. lock_timeout (the lanes use the main
+  // store's URI) turns a writer that waited for its lanes before it started into a failure
+  // rather than a hang.
+  const std::string separator = uri_.find('?') == std::string::npos ? "?" : "&";
+  auto store =
+      Store::Open(uri_ + separator + "options=-clock_timeout%3D20000", OpenMode::kReadWrite);
+  ASSERT_TRUE(store) << store.error().message;
+  auto holder = PgConn::Connect(uri_, "test");
+  ASSERT_TRUE(holder) << holder.error().message;
+  ASSERT_TRUE((*holder)->Exec(fmt::format("SELECT pg_advisory_lock({})", kApplicationId)));
+
+  Writer writer(**store, 2);
+  // The main thread runs, and an answer goes there while no lane is open.
+  auto fact = writer.Call([](Store& s) { return s.SetFact("k", "v"); });
+  EXPECT_TRUE(fact);
+  std::promise<Store*> early;
+  writer.PostAnswer([&](Store& s) {
+    early.set_value(&s);
+    return Status{};
+  });
+  EXPECT_EQ(early.get_future().get(), store->get());
+  ASSERT_TRUE((*holder)->Exec(fmt::format("SELECT pg_advisory_unlock({})", kApplicationId)));
+  EXPECT_EQ(writer.AnswerLanes(), 2);
+  std::promise<Store*> late;
+  writer.PostAnswer([&](Store& s) {
+    late.set_value(&s);
+    return Status{};
+  });
+  Store* lane = late.get_future().get();
+  EXPECT_NE(lane, store->get());
+  writer.Close();
+  EXPECT_TRUE(writer.TakeErrors().empty());
 }
 
 TEST_F(EngineWriterPgTest, AReadOnlyStoreOpensNoWriter) {

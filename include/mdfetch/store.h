@@ -350,6 +350,8 @@ class Store {
   // it holds no writer lock and no lease (leases stay with this connection). Returns nullptr
   // (no error) when the backend has one writer at a time: SQLite, and a store opened
   // kReadOnly. An error when the connection cannot be opened; this store is unaffected.
+  // Unlike every other method, it may be called from several threads at once while one
+  // thread uses this store (the writer opens its lanes so): it reads only what Open fixed.
   virtual Result<std::unique_ptr<Store>> OpenConcurrentWriter() { return std::unique_ptr<Store>(); }
 
   // True when Open fell back to reading the file immutable (read-only media).
