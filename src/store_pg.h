@@ -90,8 +90,8 @@ class PgStore final : public Store {
                                   std::string_view holder, Nanos lease) override;
   // A new PgStore on the same URI, kReadWrite (nullptr when this one is kReadOnly).
   Result<std::unique_ptr<Store>> OpenConcurrentWriter() override;
-  // Transactions of this connection that committed or rolled back lazily so far (answers,
-  // claims and releases: repairable_commit_ below).
+  // Transactions of this connection begun as PgCommit::kLazy so far (answers, claims and
+  // releases: repairable_commit_ below).
   int64_t LazyTransactions() const;
 
  private:
