@@ -87,6 +87,40 @@ ALTER TABLE mdfetch.bars DROP CONSTRAINT IF EXISTS bars_series_id_fkey;
     R"sql(
 DROP INDEX IF EXISTS mdfetch.bars_ts;
 )sql",
+    // 4: bars in four partitions by hash of series_id. A refresh stores answers over several
+    // connections at once, and PostgreSQL (before 16) grows a table one page at a time under
+    // one lock, so two of them appending to one table took turns: a fifth of their time in
+    // the 200-history ingest, 9% of its wall (docs/performance.md, issue 11). Each series'
+    // bars stay in one partition, and a query of one series reads only it. The stored bars
+    // move over in this one transaction; a bars table that is partitioned already is kept.
+    R"sql(
+DO $$
+BEGIN
+  IF (SELECT relkind FROM pg_class WHERE oid = 'mdfetch.bars'::regclass) = 'r' THEN
+    ALTER TABLE mdfetch.bars RENAME TO bars_before_4;
+    ALTER INDEX mdfetch.bars_pkey RENAME TO bars_before_4_pkey;
+    DROP TRIGGER bars_deleted ON mdfetch.bars_before_4;
+    CREATE TABLE mdfetch.bars(
+      series_id bigint NOT NULL,
+      ts timestamp NOT NULL,
+      open double precision NOT NULL, high double precision NOT NULL,
+      low double precision NOT NULL, close double precision NOT NULL,
+      volume double precision,
+      adjusted_close double precision, dividend double precision,
+      split_coefficient double precision,
+      PRIMARY KEY(series_id, ts)) PARTITION BY HASH (series_id);
+    CREATE TABLE mdfetch.bars_0 PARTITION OF mdfetch.bars FOR VALUES WITH (MODULUS 4, REMAINDER 0);
+    CREATE TABLE mdfetch.bars_1 PARTITION OF mdfetch.bars FOR VALUES WITH (MODULUS 4, REMAINDER 1);
+    CREATE TABLE mdfetch.bars_2 PARTITION OF mdfetch.bars FOR VALUES WITH (MODULUS 4, REMAINDER 2);
+    CREATE TABLE mdfetch.bars_3 PARTITION OF mdfetch.bars FOR VALUES WITH (MODULUS 4, REMAINDER 3);
+    INSERT INTO mdfetch.bars SELECT series_id, ts, open, high, low, close, volume,
+      adjusted_close, dividend, split_coefficient FROM mdfetch.bars_before_4;
+    DROP TABLE mdfetch.bars_before_4;
+    CREATE TRIGGER bars_deleted AFTER DELETE ON mdfetch.bars REFERENCING OLD TABLE AS old_bars
+      FOR EACH STATEMENT EXECUTE FUNCTION mdfetch.bars_deleted();
+  END IF;
+END $$;
+)sql",
 }};
 
 std::string NotOurs(const std::string& name, const std::string& why) {

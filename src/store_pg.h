@@ -21,7 +21,7 @@ class PgConn;  // pg_conn.h: libpq stays inside the PostgreSQL store
 enum class PgCommit;
 
 // The PostgreSQL schema's own version (meta.schema_version), not SQLite's kSchemaVersion.
-inline constexpr int kPgSchemaVersion = 3;
+inline constexpr int kPgSchemaVersion = 4;
 
 class PgStore final : public Store {
  public:

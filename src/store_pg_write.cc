@@ -181,13 +181,20 @@ Result<int64_t> CopyBars(PgConn& pg, std::string_view table, int64_t series_id,
 }  // namespace
 
 // One round of the merge: bars with distinct timestamps staged in `incoming`, then upserted.
-// A bar identical to the stored one is not touched, so rows returned = added + changed.
+// A bar identical to the stored one is not touched, so rows written = added + changed.
 Result<StoreCounts> PgStore::MergeBars(int64_t series_id, std::span<const Bar* const> bars) {
   if (auto cleared = pg_->Exec("DELETE FROM pg_temp.incoming"); !cleared) {
     return std::unexpected(cleared.error());
   }
   auto copied = CopyBars(*pg_, "pg_temp.incoming", series_id, bars);
   if (!copied) return std::unexpected(copied.error());
+  // The upsert writes the bars added and those changed; which is which RETURNING cannot say on
+  // a partitioned table (no xmax there), so the bars already stored are counted first. The
+  // series' row lock (EnsureSeries) keeps every other writer of these bars out meanwhile.
+  auto stored = pg_->Exec(
+      "SELECT count(*) FROM pg_temp.incoming AS i WHERE EXISTS "
+      "(SELECT 1 FROM bars AS b WHERE b.series_id = i.series_id AND b.ts = i.ts)");
+  if (!stored) return std::unexpected(stored.error());
   auto merged = pg_->Exec(
       "INSERT INTO bars SELECT * FROM pg_temp.incoming "
       "ON CONFLICT (series_id, ts) DO UPDATE SET open = EXCLUDED.open, high = EXCLUDED.high, "
@@ -197,18 +204,13 @@ Result<StoreCounts> PgStore::MergeBars(int64_t series_id, std::span<const Bar* c
       "WHERE (bars.open, bars.high, bars.low, bars.close, bars.volume, bars.adjusted_close, "
       "bars.dividend, bars.split_coefficient) IS DISTINCT FROM (EXCLUDED.open, EXCLUDED.high, "
       "EXCLUDED.low, EXCLUDED.close, EXCLUDED.volume, EXCLUDED.adjusted_close, "
-      "EXCLUDED.dividend, EXCLUDED.split_coefficient) "
-      "RETURNING (xmax = 0)");
+      "EXCLUDED.dividend, EXCLUDED.split_coefficient)");
   if (!merged) return std::unexpected(merged.error());
+  const auto staged = static_cast<int64_t>(bars.size());
   StoreCounts counts;
-  for (int row = 0; row < merged->Rows(); ++row) {
-    if (merged->Bool(row, 0)) {
-      ++counts.added;
-    } else {
-      ++counts.changed;
-    }
-  }
-  counts.unchanged = static_cast<int64_t>(bars.size()) - merged->Rows();
+  counts.added = staged - stored->Int(0, 0);
+  counts.changed = merged->Affected() - counts.added;
+  counts.unchanged = staged - merged->Affected();
   return counts;
 }
 

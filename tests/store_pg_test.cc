@@ -69,7 +69,7 @@ TEST_F(StorePgTest, NewStoreGetsTheSchemaInItsOwnNamespace) {
             std::to_string(kPgSchemaVersion));
   EXPECT_EQ(Raw("SELECT string_agg(tablename, ' ' ORDER BY tablename) FROM pg_tables "
                 "WHERE schemaname = 'mdfetch'"),
-            "bars facts fetches meta series settings");
+            "bars bars_0 bars_1 bars_2 bars_3 facts fetches meta series settings");
   EXPECT_EQ(Raw("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"), "0");
   auto info = store->FileInfo();
   ASSERT_TRUE(info) << info.error().message;
@@ -260,7 +260,8 @@ TEST_F(StorePgTest, SchemaTwoLosesTheIndexOnTsAndTheCrossSectionProbesThePrimary
   ASSERT_EQ(Raw("UPDATE mdfetch.meta SET value = '2' WHERE key = 'schema_version'"), "");
   auto store = Open();
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(Raw("SELECT value FROM mdfetch.meta WHERE key = 'schema_version'"), "3");
+  EXPECT_EQ(Raw("SELECT value FROM mdfetch.meta WHERE key = 'schema_version'"),
+            std::to_string(kPgSchemaVersion));
   EXPECT_EQ(Raw("SELECT string_agg(indexname, ' ' ORDER BY indexname) FROM pg_indexes "
                 "WHERE schemaname = 'mdfetch' AND tablename = 'bars'"),
             "bars_pkey");
@@ -272,6 +273,49 @@ TEST_F(StorePgTest, SchemaTwoLosesTheIndexOnTsAndTheCrossSectionProbesThePrimary
                                   return true;
                                 }));
   EXPECT_THAT(seen, ElementsAre("IBM 2024-01-03"));
+}
+
+TEST_F(StorePgTest, SchemaThreeMovesEveryBarIntoFourHashPartitions) {
+  {
+    auto store = Open();
+    ASSERT_NE(store, nullptr);
+    Put(*store, kIbm, {MakeBar("2024-01-02", 10), MakeBar("2024-01-03", 11)});
+    Put(*store, kAapl5, {MakeBar("2024-01-02 09:35:00", 1)});
+  }
+  EXPECT_EQ(Raw("SELECT relkind FROM pg_class WHERE oid = 'mdfetch.bars'::regclass"), "p");
+  EXPECT_EQ(Raw("SELECT string_agg(relid::regclass::text, ' ' ORDER BY relid::regclass::text) "
+                "FROM pg_partition_tree('mdfetch.bars') WHERE isleaf"),
+            "bars_0 bars_1 bars_2 bars_3");
+  // What a store of schema 3 looked like: bars one table, with its delete trigger.
+  ASSERT_EQ(Raw("ALTER TABLE mdfetch.bars RENAME TO bars_parted; "
+                "ALTER INDEX mdfetch.bars_pkey RENAME TO bars_parted_pkey; "
+                "DROP TRIGGER bars_deleted ON mdfetch.bars_parted; "
+                "CREATE TABLE mdfetch.bars (LIKE mdfetch.bars_parted); "
+                "ALTER TABLE mdfetch.bars ADD PRIMARY KEY (series_id, ts); "
+                "INSERT INTO mdfetch.bars SELECT * FROM mdfetch.bars_parted; "
+                "DROP TABLE mdfetch.bars_parted; "
+                "CREATE TRIGGER bars_deleted AFTER DELETE ON mdfetch.bars REFERENCING OLD TABLE "
+                "AS old_bars FOR EACH STATEMENT EXECUTE FUNCTION mdfetch.bars_deleted(); "
+                "UPDATE mdfetch.meta SET value = '3' WHERE key = 'schema_version'"),
+            "");
+  ASSERT_EQ(Raw("SELECT relkind FROM pg_class WHERE oid = 'mdfetch.bars'::regclass"), "r");
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(Raw("SELECT value FROM mdfetch.meta WHERE key = 'schema_version'"),
+            std::to_string(kPgSchemaVersion));
+  EXPECT_EQ(Raw("SELECT relkind FROM pg_class WHERE oid = 'mdfetch.bars'::regclass"), "p");
+  EXPECT_EQ(Raw("SELECT count(*) FROM pg_partition_tree('mdfetch.bars') WHERE isleaf"), "4");
+  EXPECT_EQ(Raw("SELECT to_regclass('mdfetch.bars_before_4') IS NULL"), "t");
+  auto bars = store->ReadBars(kIbm, BarFilter{});
+  ASSERT_TRUE(bars) << bars.error().message;
+  EXPECT_THAT(Timestamps(*bars), ElementsAre("2024-01-02", "2024-01-03"));
+  EXPECT_EQ(Raw("SELECT count(*) FROM mdfetch.bars"), "3");
+  // Each series whole in one partition; deleting bars still lowers bar_count.
+  EXPECT_EQ(Raw("SELECT count(DISTINCT tableoid) FROM mdfetch.bars WHERE series_id = "
+                "(SELECT id FROM mdfetch.series WHERE symbol = 'IBM')"),
+            "1");
+  ASSERT_EQ(Raw("DELETE FROM mdfetch.bars WHERE ts = '2024-01-03'"), "");
+  EXPECT_EQ(Raw("SELECT bar_count FROM mdfetch.series WHERE symbol = 'IBM'"), "1");
 }
 
 TEST_F(StorePgTest, SecondWriterIsRefusedNamingTheHolderUntilTheFirstCloses) {
